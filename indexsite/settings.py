@@ -1,0 +1,190 @@
+"""Django settings for the package index.
+
+Every environment variable the index reads is read in the block labelled
+"Environment" below, and documented in the README. Nothing else in the code
+looks at ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --------------------------------------------------------------------------
+# Environment: the only place the index reads environment variables.
+# --------------------------------------------------------------------------
+_env = os.environ
+DEBUG = _bool(_env.get("DEBUG", "false"))
+SECRET_KEY = _env.get("SECRET_KEY", "")
+ALLOWED_HOSTS = _list(_env.get("ALLOWED_HOSTS", "127.0.0.1,localhost"))
+CSRF_TRUSTED_ORIGINS = _list(_env.get("CSRF_TRUSTED_ORIGINS", ""))
+DATA_DIR = Path(_env.get("INDEX_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATABASE_URL = _env.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'index.sqlite3'}")
+FILE_STORAGE = _env.get("FILE_STORAGE", "local").strip().lower()
+FILES_ROOT = Path(_env.get("FILES_ROOT", str(DATA_DIR / "files"))).resolve()
+S3_BUCKET = _env.get("S3_BUCKET", "")
+S3_ENDPOINT_URL = _env.get("S3_ENDPOINT_URL", "") or None
+S3_REGION = _env.get("S3_REGION", "") or None
+S3_ACCESS_KEY_ID = _env.get("S3_ACCESS_KEY_ID", "") or None
+S3_SECRET_ACCESS_KEY = _env.get("S3_SECRET_ACCESS_KEY", "") or None
+S3_PUBLIC_BASE_URL = _env.get("S3_PUBLIC_BASE_URL", "") or None
+REDIS_URL = _env.get("REDIS_URL", "")
+PUBLIC_BASE_URL = _env.get("PUBLIC_BASE_URL", "").rstrip("/")
+STATIC_ROOT = Path(_env.get("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+LOG_LEVEL = _env.get("LOG_LEVEL", "INFO").upper()
+# Read by `manage.py bootstrap_admin` (the serve script runs it).
+ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
+ADMIN_PASSWORD = _env.get("ADMIN_PASSWORD", "")
+ADMIN_EMAIL = _env.get("ADMIN_EMAIL", "")
+# --------------------------------------------------------------------------
+
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment (the serve script "
+            "generates one for a local install), or set DEBUG=true for development."
+        )
+    SECRET_KEY = "insecure-development-key-never-use-in-production"  # noqa: S105 - debug only
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "packages_app",
+    "legacy_api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "indexsite.urls"
+WSGI_APPLICATION = "indexsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE makes concurrent writers queue on the lock instead of
+        # failing with "database is locked" when they upgrade a read lock.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+if FILE_STORAGE == "s3":
+    if not S3_BUCKET:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
+    _files_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "region_name": S3_REGION,
+            "access_key": S3_ACCESS_KEY_ID,
+            "secret_key": S3_SECRET_ACCESS_KEY,
+            "custom_domain": None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+elif FILE_STORAGE == "local":
+    _files_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(FILES_ROOT), "base_url": None},
+    }
+else:
+    raise ImproperlyConfigured(f"FILE_STORAGE must be 'local' or 's3', not {FILE_STORAGE!r}.")
+
+STORAGES = {
+    "default": _files_storage,
+    "packages": _files_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pyindex",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pyindex",
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

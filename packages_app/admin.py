@@ -1,0 +1,425 @@
+"""The operator's admin. Every write calls a service, so it is journaled.
+
+Pages stay bounded on big projects: no inline lists releases, foreign keys use
+raw ids, and counts and "latest" lists are single bounded queries.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from packages_app import naming
+from packages_app.models import (
+    ApiToken,
+    File,
+    FilenameRegistry,
+    JournalEntry,
+    Project,
+    ProjectStatus,
+    Release,
+    Role,
+)
+from packages_app.services import files as file_services
+from packages_app.services import projects as project_services
+from packages_app.services import releases as release_services
+from packages_app.services import roles as role_services
+from packages_app.services import tokens as token_services
+
+LATEST_RELEASES_SHOWN = 20
+FILES_SHOWN = 50
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(required=False, label="Reason", help_text="Used by yank and status actions.")
+
+
+def _changelist_url(model, **filters) -> str:
+    url = reverse(f"admin:packages_app_{model._meta.model_name}_changelist")
+    query = "&".join(f"{key}={value}" for key, value in filters.items())
+    return f"{url}?{query}" if query else url
+
+
+def _report(modeladmin, request, done: int, errors: list[str], verb: str) -> None:
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
+    for error in errors:
+        modeladmin.message_user(request, error, messages.ERROR)
+
+
+class ServiceDeleteMixin:
+    """Route every admin delete through a service instead of the ORM."""
+
+    delete_service = None  # set by subclasses: callable(obj, user=...)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        type(self).delete_service(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            type(self).delete_service(obj, user=request.user)
+
+
+def _set_status_action(status: str):
+    def action(modeladmin, request, queryset):
+        reason = request.POST.get("reason", "")
+        for project in queryset:
+            project_services.set_status(project, status, reason, user=request.user)
+        modeladmin.message_user(request, f"Set {queryset.count()} project(s) to {status}.", messages.SUCCESS)
+
+    action.__name__ = f"set_status_{status}"
+    action.short_description = f"Set status: {status} (with the reason above)"
+    return action
+
+
+class ProjectAddForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not naming.is_valid_project_name(name):
+            raise forms.ValidationError(
+                "Start and end with a letter or digit, and use only ASCII letters, digits, '.', '_' and '-'."
+            )
+        existing = Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+        if existing is not None:
+            raise forms.ValidationError(f"The name conflicts with the existing project '{existing.name}'.")
+        return name
+
+
+@admin.register(Project)
+class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    delete_service = project_services.delete_project
+    list_display = ["name", "normalized_name", "status", "last_serial", "created"]
+    list_filter = ["status"]
+    search_fields = ["normalized_name", "name"]
+    show_full_result_count = False
+    action_form = ReasonActionForm
+    actions = [_set_status_action(status) for status in ProjectStatus.values]
+    readonly_fields = [
+        "name", "normalized_name", "created", "last_serial", "status", "status_reason",
+        "totals", "latest_releases", "project_roles",
+    ]  # fmt: skip
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ProjectAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ["name"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        obj.pk = project_services.create_project(obj.name, user=request.user).pk
+
+    @admin.display(description="Totals")
+    def totals(self, obj):
+        releases = obj.releases.count()
+        files = File.objects.filter(release__project=obj).count()
+        return format_html(
+            '<a href="{}">{} releases</a>, <a href="{}">{} files</a>',
+            _changelist_url(Release, project__id__exact=obj.pk),
+            releases,
+            _changelist_url(File, release__project__id__exact=obj.pk),
+            files,
+        )
+
+    @admin.display(description=f"Newest {LATEST_RELEASES_SHOWN} releases")
+    def latest_releases(self, obj):
+        rows = obj.releases.order_by("-sort_key").annotate(file_count=Count("files"))[:LATEST_RELEASES_SHOWN]
+        return (
+            format_html_join(
+                "",
+                '<div><a href="{}">{}</a> — {} file(s){}</div>',
+                (
+                    (
+                        reverse("admin:packages_app_release_change", args=[r.pk]),
+                        r.version,
+                        r.file_count,
+                        " (yanked)" if r.yanked else "",
+                    )
+                    for r in rows
+                ),
+            )
+            or "No releases yet."
+        )
+
+    @admin.display(description="Roles")
+    def project_roles(self, obj):
+        roles = obj.roles.select_related("user").order_by("role_name", "user__username")
+        listing = format_html_join("", "<div>{}: {}</div>", ((r.role_name, r.user.get_username()) for r in roles))
+        return format_html('{}<a href="{}">Manage roles</a>', listing, _changelist_url(Role, project__id__exact=obj.pk))
+
+
+class ReleaseAddForm(forms.ModelForm):
+    class Meta:
+        model = Release
+        fields = ["project", "version", "summary", "requires_python"]
+
+    def clean(self):
+        cleaned = super().clean()
+        project, version = cleaned.get("project"), cleaned.get("version")
+        if project and version and release_services.find_release(project, version):
+            raise forms.ValidationError(f"{project.name} already has a release {version}.")
+        return cleaned
+
+
+@admin.register(Release)
+class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    delete_service = release_services.delete_release
+    list_display = ["__str__", "version", "created", "yanked", "is_prerelease"]
+    list_filter = ["yanked", "is_prerelease"]
+    list_select_related = ["project"]
+    search_fields = ["project__normalized_name", "version"]
+    raw_id_fields = ["project"]
+    show_full_result_count = False
+    ordering = ["project", "-sort_key"]
+    action_form = ReasonActionForm
+    actions = ["yank", "unyank", "delete_releases"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ReleaseAddForm.Meta.fields
+        return ["project", "version", "canonical_version", "created", "created_by", "yanked", "yanked_reason",
+                "file_listing", *sorted(release_services.METADATA_FIELDS)]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ReleaseAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        metadata = {"summary": obj.summary, "requires_python": obj.requires_python}
+        created = release_services.create_release(obj.project, obj.version, metadata, user=request.user)
+        obj.pk = created.pk
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "created_by")
+
+    @admin.display(description="Files")
+    def file_listing(self, obj):
+        files = list(obj.files.order_by("filename")[: FILES_SHOWN + 1])
+        rows = format_html_join(
+            "",
+            '<div><a href="{}">{}</a> — {} bytes, sha256 {}, uploaded {}</div>',
+            (
+                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size, f.sha256_digest,
+                 f.upload_time.isoformat())
+                for f in files[:FILES_SHOWN]
+            ),
+        )  # fmt: skip
+        more = ""
+        if len(files) > FILES_SHOWN:
+            more = format_html('<a href="{}">All files</a>', _changelist_url(File, release__id__exact=obj.pk))
+        return format_html("{}{}", rows, more) if files else "No files."
+
+    @admin.action(description="Yank (with the reason above)")
+    def yank(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        for release in queryset:
+            release_services.yank_release(release, reason, user=request.user)
+        self.message_user(request, f"Yanked {queryset.count()} release(s).", messages.SUCCESS)
+
+    @admin.action(description="Unyank")
+    def unyank(self, request, queryset):
+        for release in queryset:
+            release_services.unyank_release(release, user=request.user)
+        self.message_user(request, f"Unyanked {queryset.count()} release(s).", messages.SUCCESS)
+
+    @admin.action(description="Delete releases and their files (their filenames can never be reused)")
+    def delete_releases(self, request, queryset):
+        count = 0
+        for release in queryset:
+            release_services.delete_release(release, user=request.user)
+            count += 1
+        self.message_user(request, f"Deleted {count} release(s).", messages.SUCCESS)
+
+
+@admin.register(File)
+class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    delete_service = file_services.delete_file
+    list_display = ["filename", "release", "packagetype", "size", "upload_time"]
+    list_filter = ["packagetype"]
+    list_select_related = ["release__project"]
+    search_fields = ["filename", "sha256_digest"]
+    raw_id_fields = ["release"]
+    show_full_result_count = False
+    actions = ["delete_files"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in File._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Delete files (their filenames can never be reused)")
+    def delete_files(self, request, queryset):
+        count = 0
+        for file in queryset:
+            file_services.delete_file(file, user=request.user)
+            count += 1
+        self.message_user(request, f"Deleted {count} file(s).", messages.SUCCESS)
+
+
+class RoleForm(forms.ModelForm):
+    class Meta:
+        model = Role
+        fields = ["project", "user", "role_name"]
+
+
+@admin.register(Role)
+class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    form = RoleForm
+    list_display = ["project", "user", "role_name"]
+    list_select_related = ["project", "user"]
+    list_filter = ["role_name"]
+    search_fields = ["project__normalized_name", "user__username"]
+    raw_id_fields = ["project", "user"]
+    actions = ["revoke_roles"]
+
+    @staticmethod
+    def delete_service(role, *, user):
+        role_services.revoke_role(role.project, role.user, user=user)
+
+    def save_model(self, request, obj, form, change):
+        role = role_services.grant_role(obj.project, obj.user, obj.role_name, user=request.user)
+        obj.pk = role.pk
+
+    @admin.action(description="Revoke selected roles")
+    def revoke_roles(self, request, queryset):
+        self.delete_queryset(request, queryset)
+        self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+class TokenAddForm(forms.ModelForm):
+    expires_in_days = forms.IntegerField(required=False, min_value=1, help_text="Leave empty for no expiry.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "projects"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "key_id", "user", "created", "expires", "last_used", "revoked"]
+    list_select_related = ["user"]
+    search_fields = ["name", "key_id", "user__username"]
+    raw_id_fields = ["user"]
+    filter_horizontal = ["projects"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = TokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name", "projects", "expires_in_days"]
+        return ["user", "name", "key_id", "projects", "created", "expires", "last_used", "revoked"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        days = form.cleaned_data.get("expires_in_days")
+        owner = obj.user if request.user.is_superuser else request.user
+        token, plaintext = token_services.create_token(
+            owner,
+            name=obj.name,
+            projects=list(form.cleaned_data.get("projects") or []),
+            expires=timezone.now() + timedelta(days=days) if days else None,
+            user=request.user,
+        )
+        obj.pk = token.pk
+        request._new_token_plaintext = plaintext
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        plaintext = getattr(request, "_new_token_plaintext", None)
+        if plaintext is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Token created",
+            "token": obj,
+            "plaintext": plaintext,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/packages_app/token_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            token_services.revoke_token(token, user=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(admin.ModelAdmin):
+    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
+    list_select_related = ["submitted_by"]
+    search_fields = ["name", "action", "filename"]
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FilenameRegistry)
+class FilenameRegistryAdmin(JournalEntryAdmin):
+    list_display = ["filename", "created"]
+    list_select_related = []
+    search_fields = ["filename"]
+    ordering = ["filename"]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PackagesAppConfig(AppConfig):
+    name = "packages_app"
+    verbose_name = "Package index"
+    default_auto_field = "django.db.models.BigAutoField"

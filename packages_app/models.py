@@ -1,0 +1,233 @@
+"""The package domain: projects, releases, files, and what records their history.
+
+Invariants live in the database (unique normalised name, unique canonical
+version per project, unique filename and sha256, a registry of every filename
+ever accepted), so that concurrent writers cannot break them. Writes go
+through ``packages_app.services``; these classes only describe the data.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ProjectStatus(models.TextChoices):
+    """PEP 792 project status markers."""
+
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+    QUARANTINED = "quarantined", "Quarantined"
+    DEPRECATED = "deprecated", "Deprecated"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=255, help_text="Display name, as last uploaded.")
+    normalized_name = models.CharField(max_length=255, unique=True, help_text="PEP 503 normalised name.")
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    last_serial = models.BigIntegerField(default=0, help_text="Serial of the newest journal entry for this project.")
+    status = models.CharField(max_length=16, choices=ProjectStatus.choices, default=ProjectStatus.ACTIVE)
+    status_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["normalized_name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def accepts_uploads(self) -> bool:
+        """PEP 792: archived and quarantined projects take no new files."""
+        return self.status in (ProjectStatus.ACTIVE, ProjectStatus.DEPRECATED)
+
+    @property
+    def offers_files(self) -> bool:
+        """PEP 792: a quarantined project offers no distributions."""
+        return self.status != ProjectStatus.QUARANTINED
+
+
+class Release(models.Model):
+    """One version of a project; it may have no files at all.
+
+    Metadata fields come from the core metadata spec (field names as in
+    PEP 566's JSON form); for uploads they are taken from the first upload's
+    form, as PyPI does.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
+    version = models.CharField(max_length=255, help_text="Version string as uploaded.")
+    canonical_version = models.CharField(max_length=255)
+    sort_key = models.TextField(help_text="PEP 440 order as a digit string; see packages_app.versions.")
+    is_prerelease = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    metadata_version = models.CharField(max_length=16, blank=True, default="")
+    summary = models.CharField(max_length=512, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    description_content_type = models.CharField(max_length=255, blank=True, default="")
+    author = models.TextField(blank=True, default="")
+    author_email = models.TextField(blank=True, default="")
+    maintainer = models.TextField(blank=True, default="")
+    maintainer_email = models.TextField(blank=True, default="")
+    license = models.TextField(blank=True, default="")
+    license_expression = models.TextField(blank=True, default="")
+    license_files = models.JSONField(default=list, blank=True)
+    keywords = models.TextField(blank=True, default="", help_text="Comma-separated, as PyPI sends it.")
+    classifiers = models.JSONField(default=list, blank=True)
+    platform = models.JSONField(default=list, blank=True)
+    supported_platform = models.JSONField(default=list, blank=True)
+    home_page = models.TextField(blank=True, default="")
+    download_url = models.TextField(blank=True, default="")
+    project_urls = models.JSONField(default=dict, blank=True, help_text="Label -> URL.")
+    requires_python = models.CharField(max_length=255, blank=True, default="")
+    requires_dist = models.JSONField(default=list, blank=True)
+    provides_extra = models.JSONField(default=list, blank=True)
+    requires_external = models.JSONField(default=list, blank=True)
+    provides_dist = models.JSONField(default=list, blank=True)
+    obsoletes_dist = models.JSONField(default=list, blank=True)
+    dynamic = models.JSONField(default=list, blank=True)
+
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "canonical_version"], name="unique_release_per_project"),
+        ]
+        indexes = [models.Index(fields=["project", "sort_key"], name="release_order_idx")]
+        ordering = ["project", "-sort_key"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} {self.version}"
+
+
+class PackageType(models.TextChoices):
+    SDIST = "sdist", "Source distribution"
+    BDIST_WHEEL = "bdist_wheel", "Wheel"
+    # Legacy types: accepted only by import_dists, for history.
+    BDIST_EGG = "bdist_egg", "Egg"
+    BDIST_WININST = "bdist_wininst", "Windows installer"
+    BDIST_DUMB = "bdist_dumb", "Dumb binary"
+    BDIST_MSI = "bdist_msi", "MSI installer"
+    BDIST_RPM = "bdist_rpm", "RPM"
+    BDIST_DMG = "bdist_dmg", "macOS disk image"
+
+
+class File(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
+    filename = models.CharField(max_length=255, unique=True)
+    packagetype = models.CharField(max_length=16, choices=PackageType.choices)
+    python_version = models.CharField(max_length=64, help_text="The upload's pyversion: 'source' or a wheel tag.")
+    requires_python = models.CharField(max_length=255, blank=True, default="")
+    size = models.BigIntegerField()
+    sha256_digest = models.CharField(max_length=64, unique=True)
+    md5_digest = models.CharField(max_length=32)
+    blake2_256_digest = models.CharField(max_length=64, db_index=True)
+    upload_time = models.DateTimeField(default=timezone.now, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    comment_text = models.TextField(blank=True, default="")
+    path = models.CharField(max_length=512, unique=True, help_text="Storage path, derived from the content hash.")
+    metadata_sha256 = models.CharField(
+        max_length=64, null=True, blank=True, help_text="sha256 of the PEP 658 .metadata file, when there is one."
+    )
+    metadata_blake2_256 = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["filename"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def metadata_path(self) -> str | None:
+        """PEP 658: the core metadata file sits beside its distribution."""
+        return f"{self.path}.metadata" if self.metadata_sha256 else None
+
+
+class FilenameRegistry(models.Model):
+    """Every filename ever accepted; a deleted file's name can never be reused."""
+
+    filename = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "registered filename"
+        verbose_name_plural = "filename registry"
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class JournalEntry(models.Model):
+    """One change to the index. ``id`` is the global serial (PyPI's journal)."""
+
+    name = models.CharField(max_length=255, db_index=True, help_text="Project display name at the time.")
+    version = models.CharField(max_length=255, blank=True, default="")
+    filename = models.CharField(max_length=255, blank=True, default="")
+    action = models.TextField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_date = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "journal entries"
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.name} {self.action}"
+
+
+class RoleName(models.TextChoices):
+    OWNER = "Owner", "Owner"
+    MAINTAINER = "Maintainer", "Maintainer"
+
+
+class Role(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="roles")
+    role_name = models.CharField(max_length=16, choices=RoleName.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_role_per_user_and_project")]
+        ordering = ["project", "role_name", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.role_name} {self.user} on {self.project}"
+
+
+class ApiToken(models.Model):
+    """An upload/API token. Only a hash of the secret is stored; see ``packages_app.tokens``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=255, blank=True, default="")
+    key_id = models.CharField(max_length=32, unique=True, help_text="Public part of the token, used to find it.")
+    secret_hash = models.CharField(max_length=64, help_text="sha256 of the secret part.")
+    projects = models.ManyToManyField(
+        Project, blank=True, related_name="+", help_text="When set, the token only works for these projects."
+    )
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(secret_hash=""), name="token_has_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} ({self.key_id})"
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked is None and (self.expires is None or self.expires > now)

@@ -1,0 +1,134 @@
+"""File writes: record an uploaded file, delete a file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from packages_app.models import File, FilenameRegistry, Release
+from packages_app.services import journal
+from packages_app.services.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A distribution already written to storage, waiting for its row."""
+
+    filename: str
+    packagetype: str
+    python_version: str
+    size: int
+    sha256_digest: str
+    md5_digest: str
+    blake2_256_digest: str
+    path: str
+    metadata_sha256: str | None = None
+    metadata_blake2_256: str | None = None
+
+
+def package_storage():
+    return storages["packages"]
+
+
+def stored_paths(files: QuerySet[File] | Iterable[File]) -> list[str]:
+    """Storage paths of these files and of their PEP 658 metadata files."""
+    if isinstance(files, QuerySet):
+        rows = list(files.values_list("path", "metadata_sha256"))
+    else:
+        rows = [(file.path, file.metadata_sha256) for file in files]
+    paths: list[str] = []
+    for path, metadata_sha256 in rows:
+        paths.append(path)
+        if metadata_sha256:
+            paths.append(f"{path}.metadata")
+    return paths
+
+
+def schedule_storage_delete(paths: list[str]) -> None:
+    """Remove stored files once the deleting transaction has committed.
+
+    Deleting before commit could lose a file whose row survives a rollback; a
+    file left behind by a failed delete is only an orphan, which
+    ``verify_storage`` reports.
+    """
+
+    def delete() -> None:
+        storage = package_storage()
+        for path in paths:
+            try:
+                storage.delete(path)
+            except Exception:  # noqa: BLE001 - an orphan is recoverable, a crash here is not
+                log.exception("could not delete stored file %s", path)
+
+    if paths:
+        transaction.on_commit(delete)
+
+
+def add_file(
+    release: Release,
+    stored: StoredFile,
+    *,
+    requires_python: str = "",
+    user=None,
+    user_agent: str = "",
+    comment: str = "",
+    upload_time: datetime | None = None,
+) -> File:
+    """Record a stored distribution on a release and register its filename."""
+    extra = {"upload_time": upload_time} if upload_time is not None else {}
+    try:
+        with transaction.atomic():
+            FilenameRegistry.objects.create(filename=stored.filename)
+            file = File.objects.create(
+                release=release,
+                filename=stored.filename,
+                packagetype=stored.packagetype,
+                python_version=stored.python_version,
+                requires_python=requires_python,
+                size=stored.size,
+                sha256_digest=stored.sha256_digest,
+                md5_digest=stored.md5_digest,
+                blake2_256_digest=stored.blake2_256_digest,
+                path=stored.path,
+                metadata_sha256=stored.metadata_sha256,
+                metadata_blake2_256=stored.metadata_blake2_256,
+                uploaded_by=user if user is not None and user.is_authenticated else None,
+                user_agent=user_agent[:512],
+                comment_text=comment,
+                **extra,
+            )
+            journal.record(
+                f"add {stored.python_version} file {stored.filename}",
+                project=release.project,
+                version=release.version,
+                filename=stored.filename,
+                user=user,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"File already exists ('{stored.filename}').") from exc
+    return file
+
+
+@transaction.atomic
+def delete_file(file: File, *, user=None) -> None:
+    """Delete a file. Its filename stays registered, so it can never be reused."""
+    file = File.objects.select_related("release__project").get(pk=file.pk)
+    paths = stored_paths([file])
+    release = file.release
+    file.delete()
+    journal.record(
+        f"remove file {file.filename}",
+        project=release.project,
+        version=release.version,
+        filename=file.filename,
+        user=user,
+    )
+    schedule_storage_delete(paths)

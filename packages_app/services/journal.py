@@ -1,0 +1,59 @@
+"""Journal entries: the global, monotonic serial behind every change."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from packages_app.models import JournalEntry, Project
+
+# Any constant works; it only has to be the same for every writer.
+_JOURNAL_LOCK_KEY = 0x707969_6E6478
+
+
+def _take_serial_lock() -> None:
+    """Make serials visible in commit order on PostgreSQL.
+
+    Sequence values are handed out at insert time, not commit time, so two
+    concurrent transactions could commit serial N+1 before N and a mirror
+    polling the journal would skip N for ever. Holding a transaction-level
+    advisory lock from the journal insert until commit orders them. SQLite
+    already runs one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_JOURNAL_LOCK_KEY])
+
+
+def record(
+    action: str,
+    *,
+    project: Project | None = None,
+    name: str = "",
+    version: str = "",
+    filename: str = "",
+    user=None,
+) -> JournalEntry:
+    """Write one journal entry and move ``project.last_serial`` to it.
+
+    Call it last in the service's transaction, so that the serial lock is held
+    for as short a time as possible.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("journal.record must run inside the service's transaction")
+    _take_serial_lock()
+    entry = JournalEntry.objects.create(
+        name=project.name if project is not None else name,
+        version=version,
+        filename=filename,
+        action=action,
+        submitted_by=user if user is not None and user.is_authenticated else None,
+    )
+    if project is not None and project.pk is not None:
+        Project.objects.filter(pk=project.pk).update(last_serial=entry.id)
+        project.last_serial = entry.id
+    return entry
+
+
+def last_serial() -> int:
+    entry = JournalEntry.objects.order_by("-id").values_list("id", flat=True).first()
+    return entry or 0

@@ -1,0 +1,63 @@
+"""Project writes: create, change status (PEP 792), delete."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from packages_app import naming
+from packages_app.models import File, Project, ProjectStatus
+from packages_app.services import journal
+from packages_app.services.errors import Conflict, ServiceError
+
+
+def create_project(name: str, *, user=None) -> Project:
+    """Create a project; a name that normalises like an existing one is a Conflict."""
+    if not naming.is_valid_project_name(name):
+        raise ServiceError(f"'{name}' is not a valid project name.")
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(name=name, normalized_name=naming.normalize_name(name))
+            journal.record("create", project=project, user=user)
+    except IntegrityError as exc:
+        raise Conflict(f"The name '{name}' conflicts with an existing project.") from exc
+    return project
+
+
+def get_or_create_project(name: str, *, user=None) -> tuple[Project, bool]:
+    """The project with this normalised name, creating it if needed.
+
+    Safe against a concurrent creator: whoever loses the unique-constraint race
+    reads the winner's row.
+    """
+    normalized = naming.normalize_name(name)
+    project = Project.objects.filter(normalized_name=normalized).first()
+    if project is not None:
+        return project, False
+    try:
+        return create_project(name, user=user), True
+    except Conflict:
+        return Project.objects.get(normalized_name=normalized), False
+
+
+@transaction.atomic
+def set_status(project: Project, status: str, reason: str = "", *, user=None) -> Project:
+    if status not in ProjectStatus.values:
+        raise ServiceError(f"Unknown project status '{status}'; use one of {', '.join(ProjectStatus.values)}.")
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    project.status = status
+    project.status_reason = reason
+    project.save(update_fields=["status", "status_reason"])
+    journal.record(f"set status {status}", project=project, user=user)
+    return project
+
+
+@transaction.atomic
+def delete_project(project: Project, *, user=None) -> None:
+    """Delete a project with its releases and files; filenames stay registered."""
+    from packages_app.services.files import schedule_storage_delete, stored_paths
+
+    paths = stored_paths(File.objects.filter(release__project=project))
+    name = project.name
+    project.delete()
+    journal.record("remove project", name=name, user=user)
+    schedule_storage_delete(paths)

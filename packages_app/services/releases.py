@@ -1,0 +1,91 @@
+"""Release writes: register (with or without files), yank, unyank, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from packages_app import naming, versions
+from packages_app.models import Project, Release
+from packages_app.services import journal
+from packages_app.services.errors import Conflict, ServiceError
+
+# Release fields a caller may set from core metadata.
+METADATA_FIELDS = frozenset(
+    {
+        "metadata_version", "summary", "description", "description_content_type", "author",
+        "author_email", "maintainer", "maintainer_email", "license", "license_expression",
+        "license_files", "keywords", "classifiers", "platform", "supported_platform", "home_page",
+        "download_url", "project_urls", "requires_python", "requires_dist", "provides_extra",
+        "requires_external", "provides_dist", "obsoletes_dist", "dynamic",
+    }
+)  # fmt: skip
+
+
+def create_release(
+    project: Project, version: str, metadata: dict[str, Any] | None = None, *, user=None, created=None
+) -> Release:
+    """Register a release; it may never get files (PyPI holds tens of thousands such)."""
+    metadata = dict(metadata or {})
+    unknown = set(metadata) - METADATA_FIELDS
+    if unknown:
+        raise ServiceError(f"Unknown release metadata: {', '.join(sorted(unknown))}.")
+    version = version.strip()
+    if not version:
+        raise ServiceError("A release needs a version.")
+    extra = {"created": created} if created is not None else {}
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                project=project,
+                version=version,
+                canonical_version=naming.canonical_version(version),
+                sort_key=versions.sort_key(version),
+                is_prerelease=versions.is_prerelease(version),
+                created_by=user if user is not None and user.is_authenticated else None,
+                **metadata,
+                **extra,
+            )
+            journal.record("new release", project=project, version=version, user=user)
+    except IntegrityError as exc:
+        raise Conflict(f"{project.name} already has a release {version}.") from exc
+    return release
+
+
+def find_release(project: Project, version: str) -> Release | None:
+    return project.releases.filter(canonical_version=naming.canonical_version(version)).first()
+
+
+@transaction.atomic
+def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
+    """PEP 592: installers skip a yanked release unless it is pinned exactly."""
+    release = Release.objects.select_for_update().select_related("project").get(pk=release.pk)
+    release.yanked = True
+    release.yanked_reason = reason
+    release.save(update_fields=["yanked", "yanked_reason"])
+    journal.record("yank release", project=release.project, version=release.version, user=user)
+    return release
+
+
+@transaction.atomic
+def unyank_release(release: Release, *, user=None) -> Release:
+    release = Release.objects.select_for_update().select_related("project").get(pk=release.pk)
+    release.yanked = False
+    release.yanked_reason = ""
+    release.save(update_fields=["yanked", "yanked_reason"])
+    journal.record("unyank release", project=release.project, version=release.version, user=user)
+    return release
+
+
+@transaction.atomic
+def delete_release(release: Release, *, user=None) -> None:
+    """Delete a release and its files; their filenames can never be used again."""
+    from packages_app.services.files import schedule_storage_delete, stored_paths
+
+    release = Release.objects.select_related("project").get(pk=release.pk)
+    paths = stored_paths(release.files.all())
+    project, version = release.project, release.version
+    release.delete()
+    journal.record("remove release", project=project, version=version, user=user)
+    schedule_storage_delete(paths)

@@ -1,0 +1,41 @@
+"""Token writes: create (the secret is returned once) and revoke.
+
+Token events are journaled without a project name: they show in the audit log
+but are not project changes, so mirror feeds leave them out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from packages_app import tokens
+from packages_app.models import ApiToken, Project
+from packages_app.services import journal
+
+
+@transaction.atomic
+def create_token(
+    owner, *, name: str = "", projects: list[Project] | None = None, expires: datetime | None = None, user=None
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its plaintext, which is never stored."""
+    new = tokens.generate()
+    token = ApiToken.objects.create(
+        user=owner, name=name, key_id=new.key_id, secret_hash=new.secret_hash, expires=expires
+    )
+    if projects:
+        token.projects.set(projects)
+    journal.record(f"create token {token.key_id} for {owner.get_username()}", user=user if user is not None else owner)
+    return token, new.plaintext
+
+
+@transaction.atomic
+def revoke_token(token: ApiToken, *, user=None) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked is None:
+        token.revoked = timezone.now()
+        token.save(update_fields=["revoked"])
+    journal.record(f"revoke token {token.key_id} of {token.user.get_username()}", user=user)
+    return token

@@ -1,0 +1,179 @@
+"""Admin pages over HTTP: bounded queries on a big project, and writes that go
+through the services (so they are journaled)."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from packages_app import naming, versions
+from packages_app.models import ApiToken, File, JournalEntry, Project, Release
+from packages_app.services import projects, releases
+from tests.factories import FileFactory
+
+BIG = 5000
+# Session, user, and the page's own queries; the point is that it does not grow with BIG.
+MAX_QUERIES = 15
+
+
+@pytest.fixture
+def big_project(db):
+    project = projects.create_project("big-project")
+    versions_list = [f"{major}.{minor}.{patch}" for major in range(5) for minor in range(100) for patch in range(10)]
+    Release.objects.bulk_create(
+        Release(
+            project=project,
+            version=v,
+            canonical_version=naming.canonical_version(v),
+            sort_key=versions.sort_key(v),
+            summary="bulk",
+        )
+        for v in versions_list[:BIG]
+    )
+    newest = project.releases.order_by("-sort_key").first()
+    FileFactory(release=newest)
+    FileFactory(release=newest, filename=f"big_project-{newest.version}.tar.gz", packagetype="sdist")
+    return project
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "project_change",
+        "project_changelist",
+        "release_changelist",
+        "release_changelist_of_project",
+        "release_change",
+        "file_changelist",
+        "file_change",
+        "journal_changelist",
+        "release_add",
+    ],
+)
+def test_admin_pages_have_bounded_queries_on_a_big_project(
+    admin_client, big_project, page, django_assert_max_num_queries
+):
+    release = big_project.releases.order_by("-sort_key").first()
+    file = File.objects.first()
+    urls = {
+        "project_change": reverse("admin:packages_app_project_change", args=[big_project.pk]),
+        "project_changelist": reverse("admin:packages_app_project_changelist"),
+        "release_changelist": reverse("admin:packages_app_release_changelist"),
+        "release_changelist_of_project": reverse("admin:packages_app_release_changelist")
+        + f"?project__id__exact={big_project.pk}",
+        "release_change": reverse("admin:packages_app_release_change", args=[release.pk]),
+        "file_changelist": reverse("admin:packages_app_file_changelist"),
+        "file_change": reverse("admin:packages_app_file_change", args=[file.pk]),
+        "journal_changelist": reverse("admin:packages_app_journalentry_changelist"),
+        "release_add": reverse("admin:packages_app_release_add"),
+    }
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = admin_client.get(urls[page])
+    assert response.status_code == 200
+
+
+def test_project_page_shows_newest_releases_and_totals(admin_client, big_project):
+    response = admin_client.get(reverse("admin:packages_app_project_change", args=[big_project.pk]))
+    body = response.content.decode()
+    assert "5000 releases" in body
+    assert "2 files" in body
+    assert "4.99.9" in body  # newest by version
+    assert "0.0.0" not in body  # the list is bounded
+
+
+def test_add_project_goes_through_the_service(admin_client):
+    response = admin_client.post(reverse("admin:packages_app_project_add"), {"name": "New_Thing"})
+    assert response.status_code == 302
+    project = Project.objects.get()
+    assert project.normalized_name == "new-thing"
+    assert JournalEntry.objects.get().action == "create"
+
+
+def test_add_project_with_a_taken_name_is_a_form_error(admin_client):
+    projects.create_project("new-thing")
+    response = admin_client.post(reverse("admin:packages_app_project_add"), {"name": "New_Thing"})
+    assert response.status_code == 200
+    assert "conflicts with the existing project" in response.content.decode()
+    assert Project.objects.count() == 1
+
+
+def test_add_file_less_release_through_the_admin(admin_client, big_project):
+    response = admin_client.post(
+        reverse("admin:packages_app_release_add"),
+        {"project": big_project.pk, "version": "9.0", "summary": "placeholder", "requires_python": ""},
+    )
+    assert response.status_code == 302
+    release = big_project.releases.get(version="9.0")
+    assert release.files.count() == 0
+    assert JournalEntry.objects.order_by("-id").first().action == "new release"
+
+
+def test_add_existing_release_is_a_form_error(admin_client, big_project):
+    response = admin_client.post(
+        reverse("admin:packages_app_release_add"),
+        {"project": big_project.pk, "version": "4.99.9.0", "summary": "", "requires_python": ""},
+    )
+    assert response.status_code == 200
+    assert "already has a release 4.99.9.0" in response.content.decode()
+
+
+def test_yank_action_with_reason_is_journaled(admin_client):
+    release = releases.create_release(projects.create_project("demo"), "1.0")
+    response = admin_client.post(
+        reverse("admin:packages_app_release_changelist"),
+        {"action": "yank", "_selected_action": [release.pk], "reason": "security hole"},
+    )
+    assert response.status_code == 302
+    release.refresh_from_db()
+    assert (release.yanked, release.yanked_reason) == (True, "security hole")
+    entry = JournalEntry.objects.order_by("-id").first()
+    assert (entry.action, entry.submitted_by.username) == ("yank release", "root")
+
+
+def test_status_action_sets_status_and_reason(admin_client):
+    project = projects.create_project("demo")
+    admin_client.post(
+        reverse("admin:packages_app_project_changelist"),
+        {"action": "set_status_archived", "_selected_action": [project.pk], "reason": "superseded"},
+    )
+    project.refresh_from_db()
+    assert (project.status, project.status_reason) == ("archived", "superseded")
+
+
+def test_delete_file_action_keeps_the_name_registered(admin_client):
+    release = releases.create_release(projects.create_project("demo"), "1.0")
+    file = FileFactory(release=release)
+    response = admin_client.post(
+        reverse("admin:packages_app_file_changelist"), {"action": "delete_files", "_selected_action": [file.pk]}
+    )
+    assert response.status_code == 302
+    assert not File.objects.exists()
+    assert JournalEntry.objects.order_by("-id").first().action == f"remove file {file.filename}"
+
+
+def test_token_secret_is_shown_once(admin_client, admin_user):
+    response = admin_client.post(
+        reverse("admin:packages_app_apitoken_add"), {"user": admin_user.pk, "name": "laptop", "expires_in_days": "30"}
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    plaintext = re.search(r'value="(pyidx_[^"]+)"', response.content.decode()).group(1)
+    token = ApiToken.objects.get()
+    assert token.expires is not None
+    detail = admin_client.get(reverse("admin:packages_app_apitoken_change", args=[token.pk])).content.decode()
+    assert token.key_id in detail
+    assert plaintext not in detail
+    assert plaintext.split("_", 2)[2] not in detail
+
+
+def test_journal_is_read_only(admin_client):
+    projects.create_project("demo")
+    entry = JournalEntry.objects.get()
+    assert admin_client.get(reverse("admin:packages_app_journalentry_add")).status_code == 403
+    assert admin_client.post(reverse("admin:packages_app_journalentry_delete", args=[entry.pk])).status_code == 403
+
+
+def test_admin_requires_login(client):
+    response = client.get(reverse("admin:packages_app_project_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

@@ -1,0 +1,80 @@
+"""Operator management commands, run as an operator would."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from packages_app import tokens
+from packages_app.models import ApiToken, JournalEntry
+from packages_app.services import projects, releases
+from tests.factories import UserFactory
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip()
+
+
+def test_create_token_prints_the_secret_once(db):
+    UserFactory(username="ci-bot")
+    project = projects.create_project("Demo_Pkg")
+    printed = run("create_token", "ci-bot", "--project", "demo-pkg", "--expires-days", "7", "--name", "ci")
+    key_id, secret = tokens.split(printed)
+    token = ApiToken.objects.get(key_id=key_id)
+    assert token.name == "ci"
+    assert token.user.username == "ci-bot"
+    assert list(token.projects.all()) == [project]
+    assert timedelta(days=6) < token.expires - timezone.now() <= timedelta(days=7)
+    assert tokens.secret_matches(secret, token.secret_hash)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nobody"], "No user named 'nobody'"),
+        (["ci-bot", "--project", "missing"], "No project named 'missing'"),
+        (["ci-bot", "--expires-days", "0"], "--expires-days must be at least 1"),
+    ],
+)
+def test_create_token_errors(db, args, message):
+    UserFactory(username="ci-bot")
+    with pytest.raises(CommandError, match=message):
+        run("create_token", *args)
+    assert not ApiToken.objects.exists()
+
+
+def test_yank_and_unyank_commands(db):
+    release = releases.create_release(projects.create_project("demo"), "1.0")
+    assert run("yank", "Demo", "1.0.0", "--reason", "broken") == "Yanked demo 1.0."
+    release.refresh_from_db()
+    assert (release.yanked, release.yanked_reason) == (True, "broken")
+    assert run("unyank", "demo", "1.0") == "Unyanked demo 1.0."
+    release.refresh_from_db()
+    assert not release.yanked
+    assert list(JournalEntry.objects.values_list("action", flat=True)) == [
+        "create", "new release", "yank release", "unyank release",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), [(["nope", "1.0"], "No project named 'nope'"), (["demo", "2.0"], "demo has no release 2.0")]
+)
+def test_yank_errors(db, args, message):
+    projects.create_project("demo")
+    with pytest.raises(CommandError, match=message):
+        run("yank", *args)
+
+
+def test_bootstrap_admin_creates_the_admin_once(db, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.ADMIN_USERNAME, settings.ADMIN_PASSWORD = "boss", "a long enough password"
+    assert run("bootstrap_admin") == "Created admin user 'boss'."
+    assert run("bootstrap_admin") == "Admin user 'boss' already exists."
+    user = get_user_model().objects.get(username="boss")
+    assert user.is_superuser
+    assert user.check_password("a long enough password")
