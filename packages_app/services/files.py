@@ -85,7 +85,7 @@ def add_file(
     """Record a stored distribution on a release and register its filename."""
     extra = {"upload_time": upload_time} if upload_time is not None else {}
     try:
-        with transaction.atomic():
+        with journal.write_transaction():
             FilenameRegistry.objects.create(filename=stored.filename)
             file = File.objects.create(
                 release=release,
@@ -117,7 +117,7 @@ def add_file(
     return file
 
 
-@transaction.atomic
+@journal.write_transaction()
 def delete_file(file: File, *, user=None) -> None:
     """Delete a file. Its filename stays registered, so it can never be reused."""
     file = File.objects.select_related("release__project").get(pk=file.pk)

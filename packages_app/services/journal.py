@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.db import connection, transaction
 
 from packages_app.models import JournalEntry, Project
@@ -11,17 +13,28 @@ _JOURNAL_LOCK_KEY = 0x707969_6E6478
 
 
 def _take_serial_lock() -> None:
-    """Make serials visible in commit order on PostgreSQL.
-
-    Sequence values are handed out at insert time, not commit time, so two
-    concurrent transactions could commit serial N+1 before N and a mirror
-    polling the journal would skip N for ever. Holding a transaction-level
-    advisory lock from the journal insert until commit orders them. SQLite
-    already runs one writer at a time.
-    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_JOURNAL_LOCK_KEY])
+
+
+@contextmanager
+def write_transaction():
+    """The transaction every service runs in: index writes take turns.
+
+    Sequence values are handed out at insert time, not commit time, so two
+    concurrent transactions could commit serial N+1 before N and a mirror
+    polling the journal would skip N for ever. Taking one transaction-level
+    advisory lock *first*, before any row is touched, orders commits by serial
+    and leaves no lock to wait for in another order, so writers cannot
+    deadlock. Write transactions are short (file bytes are stored before, not
+    inside, them), so taking turns costs little. SQLite already runs one
+    writer at a time (transactions begin IMMEDIATE). Re-entrant: a service
+    called inside another's transaction just joins it.
+    """
+    with transaction.atomic():
+        _take_serial_lock()
+        yield
 
 
 def record(
@@ -33,13 +46,9 @@ def record(
     filename: str = "",
     user=None,
 ) -> JournalEntry:
-    """Write one journal entry and move ``project.last_serial`` to it.
-
-    Call it last in the service's transaction, so that the serial lock is held
-    for as short a time as possible.
-    """
+    """Write one journal entry and move ``project.last_serial`` to it."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("journal.record must run inside the service's transaction")
+        raise RuntimeError("journal.record must run inside the service's write_transaction")
     _take_serial_lock()
     entry = JournalEntry.objects.create(
         name=project.name if project is not None else name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from packages_app import naming
 from packages_app.models import File, Project, ProjectStatus
@@ -15,7 +15,7 @@ def create_project(name: str, *, user=None) -> Project:
     if not naming.is_valid_project_name(name):
         raise ServiceError(f"'{name}' is not a valid project name.")
     try:
-        with transaction.atomic():
+        with journal.write_transaction():
             project = Project.objects.create(name=name, normalized_name=naming.normalize_name(name))
             journal.record("create", project=project, user=user)
     except IntegrityError as exc:
@@ -39,7 +39,7 @@ def get_or_create_project(name: str, *, user=None) -> tuple[Project, bool]:
         return Project.objects.get(normalized_name=normalized), False
 
 
-@transaction.atomic
+@journal.write_transaction()
 def set_status(project: Project, status: str, reason: str = "", *, user=None) -> Project:
     if status not in ProjectStatus.values:
         raise ServiceError(f"Unknown project status '{status}'; use one of {', '.join(ProjectStatus.values)}.")
@@ -51,7 +51,7 @@ def set_status(project: Project, status: str, reason: str = "", *, user=None) ->
     return project
 
 
-@transaction.atomic
+@journal.write_transaction()
 def delete_project(project: Project, *, user=None) -> None:
     """Delete a project with its releases and files; filenames stay registered."""
     from packages_app.services.files import schedule_storage_delete, stored_paths

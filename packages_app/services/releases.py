@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from packages_app import naming, versions
 from packages_app.models import Project, Release
@@ -36,7 +36,7 @@ def create_release(
         raise ServiceError("A release needs a version.")
     extra = {"created": created} if created is not None else {}
     try:
-        with transaction.atomic():
+        with journal.write_transaction():
             release = Release.objects.create(
                 project=project,
                 version=version,
@@ -57,10 +57,10 @@ def find_release(project: Project, version: str) -> Release | None:
     return project.releases.filter(canonical_version=naming.canonical_version(version)).first()
 
 
-@transaction.atomic
+@journal.write_transaction()
 def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
     """PEP 592: installers skip a yanked release unless it is pinned exactly."""
-    release = Release.objects.select_for_update().select_related("project").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("project").get(pk=release.pk)
     release.yanked = True
     release.yanked_reason = reason
     release.save(update_fields=["yanked", "yanked_reason"])
@@ -68,9 +68,9 @@ def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
     return release
 
 
-@transaction.atomic
+@journal.write_transaction()
 def unyank_release(release: Release, *, user=None) -> Release:
-    release = Release.objects.select_for_update().select_related("project").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("project").get(pk=release.pk)
     release.yanked = False
     release.yanked_reason = ""
     release.save(update_fields=["yanked", "yanked_reason"])
@@ -78,7 +78,7 @@ def unyank_release(release: Release, *, user=None) -> Release:
     return release
 
 
-@transaction.atomic
+@journal.write_transaction()
 def delete_release(release: Release, *, user=None) -> None:
     """Delete a release and its files; their filenames can never be used again."""
     from packages_app.services.files import schedule_storage_delete, stored_paths

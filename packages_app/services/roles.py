@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from packages_app.models import Project, Role, RoleName
 from packages_app.services import journal
 from packages_app.services.errors import NotFound, ServiceError
 
 
-@transaction.atomic
+@journal.write_transaction()
 def grant_role(project: Project, member, role_name: str, *, user=None) -> Role:
     """Give ``member`` a role on ``project``, replacing any role they had."""
     if role_name not in RoleName.values:
@@ -19,7 +17,7 @@ def grant_role(project: Project, member, role_name: str, *, user=None) -> Role:
     return role
 
 
-@transaction.atomic
+@journal.write_transaction()
 def revoke_role(project: Project, member, *, user=None) -> None:
     role = Role.objects.filter(project=project, user=member).first()
     if role is None:

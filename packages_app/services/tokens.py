@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from packages_app import tokens
@@ -16,7 +15,7 @@ from packages_app.models import ApiToken, Project
 from packages_app.services import journal
 
 
-@transaction.atomic
+@journal.write_transaction()
 def create_token(
     owner, *, name: str = "", projects: list[Project] | None = None, expires: datetime | None = None, user=None
 ) -> tuple[ApiToken, str]:
@@ -31,7 +30,7 @@ def create_token(
     return token, new.plaintext
 
 
-@transaction.atomic
+@journal.write_transaction()
 def revoke_token(token: ApiToken, *, user=None) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked is None:
