@@ -46,11 +46,21 @@ REDIS_URL = _env.get("REDIS_URL", "")
 PUBLIC_BASE_URL = _env.get("PUBLIC_BASE_URL", "").rstrip("/")
 STATIC_ROOT = Path(_env.get("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 LOG_LEVEL = _env.get("LOG_LEVEL", "INFO").upper()
+# Uploads: PyPI's default limits; password uploads on (a private index has
+# users), local versions off (as on PyPI), project creation for any user.
+MAX_FILE_SIZE = int(_env.get("MAX_FILE_SIZE", str(100 * 1024**2)))
+MAX_PROJECT_SIZE = int(_env.get("MAX_PROJECT_SIZE", str(10 * 1024**3)))
+ALLOW_PASSWORD_UPLOADS = _bool(_env.get("ALLOW_PASSWORD_UPLOADS", "true"))
+ALLOW_LOCAL_VERSIONS = _bool(_env.get("ALLOW_LOCAL_VERSIONS", "false"))
+PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = _env.get("ADMIN_PASSWORD", "")
 ADMIN_EMAIL = _env.get("ADMIN_EMAIL", "")
 # --------------------------------------------------------------------------
+
+if PROJECT_CREATION not in {"users", "staff"}:
+    raise ImproperlyConfigured(f"PROJECT_CREATION must be 'users' or 'staff', not {PROJECT_CREATION!r}.")
 
 if not SECRET_KEY:
     if not DEBUG:
@@ -132,7 +142,7 @@ if FILE_STORAGE == "s3":
     }
 elif FILE_STORAGE == "local":
     _files_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "packages_app.storage.AtomicFileSystemStorage",
         "OPTIONS": {"location": str(FILES_ROOT), "base_url": None},
     }
 else:
@@ -173,6 +183,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+
+# Upload bodies: the distribution streams to a temporary file through
+# packages_app.upload.receive; these bound only the other form fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024**2
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+FILE_UPLOAD_PERMISSIONS = 0o644
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {

@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from packages_app.upload.views import legacy_upload, legacy_upload_without_slash
+
 admin.site.site_header = "Package index administration"
 admin.site.site_title = "Package index"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("legacy/", legacy_upload, name="legacy-upload"),
+    path("legacy", legacy_upload_without_slash),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

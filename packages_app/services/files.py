@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from packages_app.models import File, FilenameRegistry, Release
 from packages_app.services import journal
 from packages_app.services.errors import Conflict
+from packages_app.storage import package_storage
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,6 @@ class StoredFile:
     path: str
     metadata_sha256: str | None = None
     metadata_blake2_256: str | None = None
-
-
-def package_storage():
-    return storages["packages"]
 
 
 def stored_paths(files: QuerySet[File] | Iterable[File]) -> list[str]:

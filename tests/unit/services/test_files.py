@@ -3,6 +3,7 @@ import pytest
 from packages_app.models import File, FilenameRegistry
 from packages_app.services import files, projects, releases
 from packages_app.services.errors import Conflict
+from packages_app.storage import package_storage
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_same_content_under_another_name_is_refused(release, stored_file):
 
 
 def test_delete_removes_stored_bytes_after_commit(release, stored_file, django_capture_on_commit_callbacks):
-    storage = files.package_storage()
+    storage = package_storage()
     stored = stored_file("demo-1.0-py3-none-any.whl")
     storage.save(stored.path, __import__("io").BytesIO(b"wheel bytes"))
     file = files.add_file(release, stored)

@@ -1,0 +1,46 @@
+"""Who may change what. Every write path asks here before it writes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from packages_app.authentication import Identity
+from packages_app.models import Project, Role, RoleName
+
+
+def role_on(identity: Identity, project: Project) -> str | None:
+    return Role.objects.filter(project=project, user=identity.user).values_list("role_name", flat=True).first()
+
+
+def upload_refusal(identity: Identity, project: Project | None, name: str) -> str | None:
+    """Why this caller may not upload to the project (None when they may).
+
+    ``project`` is None for a project that does not exist yet.
+    """
+    if project is None:
+        if not identity.token_allows(None):
+            return f"The given token isn't allowed to create the new project '{name}'."
+        if settings.PROJECT_CREATION == "staff" and not identity.user.is_staff:
+            return f"Only staff may create new projects on this index; ask an administrator to create '{name}'."
+        return None
+    if not identity.token_allows(project):
+        return f"The given token isn't allowed to upload to project '{project.name}'."
+    if not identity.user.is_superuser and role_on(identity, project) is None:
+        return f"The user '{identity.username}' isn't allowed to upload to project '{project.name}'."
+    if not project.accepts_uploads:
+        return f"Project '{project.name}' is {project.status} and accepts no new uploads."
+    return None
+
+
+def may_manage(identity: Identity, project: Project) -> bool:
+    """Owners (and superusers) manage a project: status, roles, yanks."""
+    if not identity.token_allows(project):
+        return False
+    return identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER
+
+
+def may_maintain(identity: Identity, project: Project) -> bool:
+    """Owners and maintainers may yank and register releases."""
+    if not identity.token_allows(project):
+        return False
+    return identity.user.is_superuser or role_on(identity, project) is not None

@@ -1,0 +1,91 @@
+"""Who is calling: HTTP Basic with an API token (user name ``__token__``) or,
+when the operator allows it, a user name and password."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.utils import timezone
+
+from packages_app import tokens
+from packages_app.models import ApiToken, Project
+
+
+class InvalidCredentials(Exception):
+    """Credentials were sent but are wrong, expired or not allowed here."""
+
+
+@dataclass
+class Identity:
+    user: object
+    token: ApiToken | None = None
+    token_project_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def username(self) -> str:
+        return self.user.get_username()
+
+    def token_allows(self, project: Project | None) -> bool:
+        """A token limited to projects may touch only those (and create none)."""
+        if self.token is None or not self.token_project_ids:
+            return True
+        return project is not None and project.pk in self.token_project_ids
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+def identify(authorization_header: str, request=None) -> Identity | None:
+    """The caller's identity; None when no credentials were sent."""
+    if not authorization_header:
+        return None
+    credentials = basic_credentials(authorization_header)
+    if credentials is None:
+        raise InvalidCredentials("Only HTTP Basic authentication is supported.")
+    username, password = credentials
+    if username == tokens.TOKEN_USERNAME:
+        return _identify_token(password)
+    if not settings.ALLOW_PASSWORD_UPLOADS:
+        raise InvalidCredentials(
+            f"User name and password authentication is disabled on this index; "
+            f"use an API token with the user name {tokens.TOKEN_USERNAME}."
+        )
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        raise InvalidCredentials("Invalid or non-existent authentication information.")
+    return Identity(user=user)
+
+
+def _identify_token(plaintext: str) -> Identity:
+    parts = tokens.split(plaintext)
+    token = None
+    if parts is not None:
+        token = ApiToken.objects.select_related("user").filter(key_id=parts[0]).first()
+    # Compare even when no row was found, so timing does not tell whether a key id exists.
+    secret_hash = token.secret_hash if token is not None else "0" * 64
+    matched = tokens.secret_matches(parts[1] if parts else plaintext, secret_hash)
+    if token is None or not matched:
+        raise InvalidCredentials("Invalid API Token: the token is not recognised.")
+    now = timezone.now()
+    if token.revoked is not None:
+        raise InvalidCredentials("Invalid API Token: the token has been revoked.")
+    if token.expires is not None and token.expires <= now:
+        raise InvalidCredentials("Invalid API Token: the token has expired.")
+    if not token.user.is_active:
+        raise InvalidCredentials("Invalid API Token: its user is disabled.")
+    ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+    project_ids = frozenset(token.projects.values_list("pk", flat=True))
+    return Identity(user=token.user, token=token, token_project_ids=project_ids)

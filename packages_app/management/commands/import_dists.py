@@ -1,0 +1,47 @@
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from packages_app.upload.importing import find_distributions, import_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a folder of distributions (a pypiserver or devpi export) through the upload checks. "
+        "Legacy file types and versions are accepted; corrupt archives are rejected."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", type=Path)
+        parser.add_argument("--owner", help="User made Owner of the projects the import creates.")
+        parser.add_argument(
+            "--upload-time-from-mtime",
+            action="store_true",
+            help="Keep each file's modification time as its upload time (for cool-downs and time travel).",
+        )
+
+    def handle(self, *args, directory: Path, owner=None, upload_time_from_mtime=False, **options):
+        if not directory.is_dir():
+            raise CommandError(f"'{directory}' is not a folder.")
+        owner_user = None
+        if owner:
+            owner_user = get_user_model().objects.filter(username=owner).first()
+            if owner_user is None:
+                raise CommandError(f"No user named '{owner}'.")
+        paths = list(find_distributions(directory))
+        counts = {"imported": 0, "skipped": 0, "rejected": 0}
+        rejected = []
+        show_progress = options.get("verbosity", 1) > 0 and self.stderr.isatty()
+        for path in tqdm(paths, desc="Importing", unit="file", disable=not show_progress, file=self.stderr):
+            result = import_file(path, owner=owner_user, upload_time_from_mtime=upload_time_from_mtime)
+            counts[result.status] += 1
+            if result.status == "rejected":
+                rejected.append(result)
+        self.stdout.write(
+            f"Imported {counts['imported']}, skipped {counts['skipped']} (already present), "
+            f"rejected {counts['rejected']}."
+        )
+        for result in rejected:
+            self.stdout.write(f"  rejected {result.path.relative_to(directory)}: {result.reason}")

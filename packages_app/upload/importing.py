@@ -1,0 +1,151 @@
+"""Bring an existing folder of distributions into the index (``import_dists``).
+
+The files go through the same archive checks, storage and write path as an
+upload; only what history allows is wider: old file types (eggs, ``.zip``
+sdists, Windows installers, ...) and versions that are not PEP 440. The
+metadata comes from the archive itself, since there is no upload form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.metadata import parse_email
+from packaging.utils import canonicalize_name
+
+from packages_app import naming
+from packages_app.upload import archives, filenames, metadata, pipeline
+from packages_app.upload.errors import UploadError, bad_request
+
+# Extension -> package type. Longest first, so ".tar.gz" wins over ".gz".
+PACKAGE_TYPES = (
+    (".whl", "bdist_wheel"),
+    (".tar.gz", "sdist"),
+    (".tar.bz2", "sdist"),
+    (".tgz", "sdist"),
+    (".zip", "sdist"),
+    (".egg", "bdist_egg"),
+    (".exe", "bdist_wininst"),
+    (".msi", "bdist_msi"),
+    (".rpm", "bdist_rpm"),
+    (".dmg", "bdist_dmg"),
+)
+# name-version.platform.ext, for installers that carry no readable metadata.
+_INSTALLER_NAME = re.compile(
+    r"^(?P<name>.+?)-(?P<version>\d[^-]*?)"
+    r"(?:[.-](?:win32|win-amd64|macosx.*|linux.*|noarch|src|py\d.*))*"
+    r"\.(exe|msi|rpm|dmg)\Z",
+    re.IGNORECASE,
+)
+_EGG_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-py(?P<py>\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    status: str  # "imported", "skipped" (already there) or "rejected"
+    reason: str = ""
+
+
+def package_type(filename: str) -> str | None:
+    lowered = filename.lower()
+    for extension, packagetype in PACKAGE_TYPES:
+        if lowered.endswith(extension):
+            return packagetype
+    return None
+
+
+def find_distributions(directory: Path) -> Iterator[Path]:
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.name.startswith(".") and package_type(path.name):
+            yield path
+
+
+def _digests(path: Path) -> tuple[int, str, str, str]:
+    md5, sha256, blake2 = hashlib.md5(usedforsecurity=False), hashlib.sha256(), hashlib.blake2b(digest_size=32)
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            size += len(chunk)
+            md5.update(chunk)
+            sha256.update(chunk)
+            blake2.update(chunk)
+    return size, md5.hexdigest(), sha256.hexdigest(), blake2.hexdigest()
+
+
+def _python_version(path: Path, packagetype: str) -> str:
+    if packagetype == "sdist":
+        return "source"
+    if packagetype == "bdist_wheel":
+        return path.name[:-4].split("-")[-3]
+    egg = _EGG_NAME.match(path.name)
+    return f"{egg.group('py')}" if egg else "any"
+
+
+def _metadata_from_archive(core_metadata: bytes) -> metadata.ValidatedMetadata:
+    raw, _unparsed = parse_email(core_metadata)
+    if not raw.get("name") or not raw.get("version"):
+        raise bad_request("The archive's metadata has no Name or Version.")
+    return metadata.ValidatedMetadata(
+        name=raw["name"], version=raw["version"], release_fields=metadata.release_fields(raw)
+    )
+
+
+def _metadata_from_installer_name(filename: str) -> metadata.ValidatedMetadata:
+    match = _INSTALLER_NAME.match(filename)
+    if match is None:
+        raise bad_request(f"Cannot tell the project name and version from '{filename}'.")
+    return metadata.ValidatedMetadata(name=match["name"], version=match["version"], release_fields={})
+
+
+def _check_name_agrees(filename: str, packagetype: str, validated: metadata.ValidatedMetadata) -> None:
+    if packagetype == "bdist_wheel":
+        filenames.check_matches_metadata(filename, packagetype, validated.name, validated.version)
+        return
+    # Old sdists and eggs: "<name>-<version>..." with the name spelled as its author liked.
+    prefix = canonicalize_name(filename.split(f"-{validated.version}", 1)[0])
+    if prefix != canonicalize_name(validated.name):
+        raise bad_request(f"The filename '{filename}' does not start with the project name '{validated.name}'.")
+
+
+def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False) -> ImportResult:
+    packagetype = package_type(path.name)
+    try:
+        filenames.check_safe(path.name)
+        core_metadata = archives.inspect_distribution(path, path.name, packagetype)
+        if core_metadata is not None:
+            validated = _metadata_from_archive(core_metadata)
+        else:
+            validated = _metadata_from_installer_name(path.name)
+        if not naming.is_valid_project_name(validated.name):
+            raise bad_request(f"'{validated.name}' is not a valid project name.")
+        _check_name_agrees(path.name, packagetype, validated)
+        size, md5, sha256, blake2 = _digests(path)
+        upload_time = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if upload_time_from_mtime else None
+        outcome = pipeline.publish(
+            pipeline.Publication(
+                metadata=validated,
+                dist=pipeline.Distribution(
+                    path=path,
+                    filename=path.name,
+                    packagetype=packagetype,
+                    python_version=_python_version(path, packagetype),
+                    size=size,
+                    md5=md5,
+                    sha256=sha256,
+                    blake2_256=blake2,
+                ),  # fmt: skip
+                identity=None,
+                owner=owner,
+                user_agent="import_dists",
+                upload_time=upload_time,
+            )
+        )
+    except UploadError as error:
+        return ImportResult(path, "rejected", error.message)
+    return ImportResult(path, "imported" if outcome.created else "skipped")

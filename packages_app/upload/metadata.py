@@ -1,0 +1,224 @@
+"""Stage 2: core metadata from the form, validated by ``packaging.metadata``.
+
+PyPI's own rules come on top of the spec's: a supported metadata version, no
+local versions (unless the operator allows them), known classifiers, valid
+URLs, no direct URL dependencies, and License / License-Expression not both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
+from trove_classifiers import all_classifiers, deprecated_classifiers
+
+from packages_app.upload.errors import bad_request
+from packages_app.upload.form import UploadForm
+
+SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
+# The spec never had a 2.0; packaging knows the rest.
+SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
+MAX_SUMMARY = 512
+MAX_URL_LABEL = 32
+# Report the field a person most needs to fix first, as PyPI does.
+_FIRST_FIELDS = ("metadata_version", "name", "version")
+
+# Upload form key -> RawMetadata key, for the single-use fields.
+_SINGLE = {
+    "metadata_version": "metadata_version",
+    "name": "name",
+    "version": "version",
+    "summary": "summary",
+    "description": "description",
+    "description_content_type": "description_content_type",
+    "home_page": "home_page",
+    "download_url": "download_url",
+    "author": "author",
+    "author_email": "author_email",
+    "maintainer": "maintainer",
+    "maintainer_email": "maintainer_email",
+    "license": "license",
+    "license_expression": "license_expression",
+    "requires_python": "requires_python",
+}
+# Multiple-use fields: form key -> RawMetadata key.
+_MULTI = {
+    "classifiers": "classifiers",
+    "platform": "platforms",
+    "supported_platform": "supported_platforms",
+    "requires_dist": "requires_dist",
+    "provides_dist": "provides_dist",
+    "obsoletes_dist": "obsoletes_dist",
+    "requires_external": "requires_external",
+    "provides_extra": "provides_extra",
+    "dynamic": "dynamic",
+    "license_file": "license_files",
+    "requires": "requires",
+    "provides": "provides",
+    "obsoletes": "obsoletes",
+}
+
+
+@dataclass(frozen=True)
+class ValidatedMetadata:
+    name: str
+    version: str
+    release_fields: dict[str, Any]
+
+
+def _error(message: str):
+    return bad_request(f"{message} See {SPEC_URL} for more information.")
+
+
+def raw_from_form(form: UploadForm) -> RawMetadata:
+    raw: dict[str, Any] = {}
+    for key, raw_key in _SINGLE.items():
+        if form.get(key):
+            raw[raw_key] = form.get(key)
+    for key, raw_key in _MULTI.items():
+        if form.getlist(key):
+            raw[raw_key] = form.getlist(key)
+    keywords = form.get("keywords")
+    if keywords:
+        raw["keywords"] = [word.strip() for word in keywords.split(",") if word.strip()]
+    urls = {}
+    for entry in form.getlist("project_urls"):
+        label, _, url = entry.partition(",")
+        urls[label.strip()] = url.strip()
+    if urls:
+        raw["project_urls"] = urls
+    return raw  # type: ignore[return-value]
+
+
+def _first_error(group: BaseExceptionGroup) -> InvalidMetadata:
+    errors = [exc for exc in group.exceptions if isinstance(exc, InvalidMetadata)]
+
+    def priority(exc: InvalidMetadata) -> tuple[int, str]:
+        field = exc.field
+        return (_FIRST_FIELDS.index(field) if field in _FIRST_FIELDS else len(_FIRST_FIELDS), field)
+
+    return min(errors, key=priority)
+
+
+def _display(value: str) -> str:
+    return value if len(value) <= 60 else f"{value[:30]}...{value[-30:]}"
+
+
+def validate(form: UploadForm, *, allow_local_versions: bool | None = None) -> ValidatedMetadata:
+    raw = raw_from_form(form)
+    _check_required(raw)
+    try:
+        metadata = Metadata.from_raw(raw, validate=True)
+    except BaseExceptionGroup as group:
+        exc = _first_error(group)
+        if exc.field == "name":
+            raise _name_error(raw.get("name", "")) from None
+        raise _error(f"{exc}.".replace("..", ".")) from None
+    if raw["metadata_version"] not in SUPPORTED_METADATA_VERSIONS:
+        raise _error(f"'{raw['metadata_version']}' is not a valid metadata version.")
+    allow_local = settings.ALLOW_LOCAL_VERSIONS if allow_local_versions is None else allow_local_versions
+    if metadata.version.local and not allow_local:
+        raise bad_request(
+            f"The use of local versions in '{metadata.version}' is not allowed. "
+            "See https://packaging.python.org/specifications/version-specifiers/#local-version-identifiers "
+            "for more information."
+        )
+    _check_index_rules(raw)
+    return ValidatedMetadata(name=raw["name"], version=raw["version"], release_fields=release_fields(raw))
+
+
+def _name_error(name: str):
+    return _error(
+        f"'{_display(name)}' is an invalid value for Name. Error: Start and end with a letter or numeral "
+        "containing only ASCII numeric and '.', '_' and '-'."
+    )
+
+
+def _check_required(raw: RawMetadata) -> None:
+    if "metadata_version" not in raw:
+        raise _error("'metadata_version' is a required field.")
+    if "name" not in raw:
+        raise _error("'name' is a required field.")
+    if "version" not in raw:
+        raise _error("'version' is a required field.")
+    from packages_app.naming import is_valid_project_name
+
+    if not is_valid_project_name(raw["name"]):
+        raise _name_error(raw["name"])
+
+
+def _check_index_rules(raw: RawMetadata) -> None:
+    if len(raw.get("summary", "")) > MAX_SUMMARY:
+        raise _error(f"'summary' must be {MAX_SUMMARY} characters or less.")
+    for classifier in raw.get("classifiers", []):
+        if classifier in deprecated_classifiers:
+            raise _error(f"Classifier {classifier!r} has been deprecated.")
+        if classifier not in all_classifiers:
+            raise _error(f"Classifier {classifier!r} is not a valid classifier.")
+    for key in ("home_page", "download_url"):
+        if key in raw and not _is_url(raw[key]):
+            raise _error(f"{key.replace('_', '-').title()} {raw[key]!r} is not a valid URL.")
+    for label, url in raw.get("project_urls", {}).items():
+        if not label or len(label) > MAX_URL_LABEL:
+            raise _error(f"Project-URL label {label!r} must be between 1 and {MAX_URL_LABEL} characters.")
+        if not _is_url(url):
+            raise _error(f"Project-URL {url!r} is not a valid URL.")
+    for key in ("requires_dist", "provides_dist", "obsoletes_dist"):
+        for value in raw.get(key, []):
+            _check_no_direct_reference(key, value)
+    if raw.get("license") and raw.get("license_expression"):
+        raise _error("License and License-Expression are mutually exclusive; use License-Expression.")
+
+
+def _check_no_direct_reference(key: str, value: str) -> None:
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement as exc:
+        raise _error(f"{value!r} is an invalid value for {key}: {exc}.") from None
+    if requirement.url:
+        raise _error(f"Can't have direct dependency: {value!r}.")
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def release_fields(raw: RawMetadata) -> dict[str, Any]:
+    """Release model fields from raw metadata (the first upload's form, as on PyPI)."""
+    return {
+        "metadata_version": raw.get("metadata_version", ""),
+        "summary": raw.get("summary", ""),
+        "description": raw.get("description", ""),
+        "description_content_type": raw.get("description_content_type", ""),
+        "author": raw.get("author", ""),
+        "author_email": raw.get("author_email", ""),
+        "maintainer": raw.get("maintainer", ""),
+        "maintainer_email": raw.get("maintainer_email", ""),
+        "license": raw.get("license", ""),
+        "license_expression": raw.get("license_expression", ""),
+        "license_files": raw.get("license_files", []),
+        "keywords": ",".join(raw.get("keywords", [])),
+        "classifiers": raw.get("classifiers", []),
+        "platform": raw.get("platforms", []),
+        "supported_platform": raw.get("supported_platforms", []),
+        "home_page": raw.get("home_page", ""),
+        "download_url": raw.get("download_url", ""),
+        "project_urls": raw.get("project_urls", {}),
+        "requires_python": raw.get("requires_python", ""),
+        "requires_dist": raw.get("requires_dist", []),
+        "provides_extra": raw.get("provides_extra", []),
+        "requires_external": raw.get("requires_external", []),
+        "provides_dist": raw.get("provides_dist", []),
+        "obsoletes_dist": raw.get("obsoletes_dist", []),
+        "dynamic": raw.get("dynamic", []),
+    }
+
+
+def versions_equal(left: str, right: str) -> bool:
+    return Version(left) == Version(right)

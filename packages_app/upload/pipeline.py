@@ -1,0 +1,270 @@
+"""Stage 4: put a checked distribution into the index, all or nothing.
+
+Order of work, and why:
+1. every check that needs no write (cheap ones first, the archive last);
+2. the bytes go to storage at their content-hash path, outside any
+   transaction, so no lock is held while a big file is written;
+3. one write transaction (index writes take turns, see
+   ``journal.write_transaction``) re-checks everything that a concurrent
+   upload could have changed, makes sure the stored bytes are still there,
+   and records project, release and file with their journal entries;
+4. if step 3 fails or finds the file was already there, the stored bytes are
+   removed again, under the same lock, unless a row points at them (an
+   identical upload that won the race).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Sum
+
+from packages_app import access, naming, storage
+from packages_app.authentication import Identity
+from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
+from packages_app.services import files as file_services
+from packages_app.services import journal
+from packages_app.services import projects as project_services
+from packages_app.services import releases as release_services
+from packages_app.services import roles as role_services
+from packages_app.upload import archives
+from packages_app.upload.errors import UploadError, bad_request
+from packages_app.upload.metadata import ValidatedMetadata
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A received file on local disk, with what the client said about it."""
+
+    path: Path
+    filename: str
+    packagetype: str
+    python_version: str
+    size: int
+    md5: str
+    sha256: str
+    blake2_256: str
+
+
+@dataclass(frozen=True)
+class Publication:
+    metadata: ValidatedMetadata
+    dist: Distribution
+    identity: Identity | None  # None: the operator's import, which needs no upload right
+    owner: object | None = None  # made Owner of a project this creates; defaults to the identity's user
+    user_agent: str = ""
+    comment: str = ""
+    upload_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    file: File | None
+    created: bool  # False: the identical file was already there
+
+
+def human_size(size: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size} bytes"
+
+
+def _project_size_error(project_name: str) -> UploadError:
+    limit = human_size(settings.MAX_PROJECT_SIZE)
+    return bad_request(f"Project size too large. Limit for project '{project_name}' total size is {limit}.")
+
+
+def file_too_large(project_name: str | None = None) -> UploadError:
+    limit = human_size(settings.MAX_FILE_SIZE)
+    if project_name is None:
+        return bad_request(f"File too large. The limit is {limit}.")
+    return bad_request(f"File too large. Limit for project '{project_name}' is {limit}.")
+
+
+def check_digests(supplied: dict[str, str], dist: Distribution) -> None:
+    computed = {"md5_digest": dist.md5, "sha256_digest": dist.sha256, "blake2_256_digest": dist.blake2_256}
+    for key, value in supplied.items():
+        if not hmac.compare_digest(value.lower(), computed[key]):
+            raise bad_request("The digest supplied does not match a digest calculated from the uploaded file.")
+
+
+def _existing_project(name: str) -> Project | None:
+    return Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+
+
+def _check_permission(pub: Publication, project: Project | None) -> None:
+    if pub.identity is None:
+        return  # import_dists runs as the operator
+    refusal = access.upload_refusal(pub.identity, project, pub.metadata.name)
+    if refusal:
+        raise UploadError(403, refusal)
+
+
+def _duplicate(pub: Publication) -> File | None:
+    """The identical file when it is already there; an error when the name or bytes clash."""
+    dist = pub.dist
+    clash = (
+        File.objects.filter(filename=dist.filename).first()
+        or File.objects.filter(blake2_256_digest=dist.blake2_256).first()
+    )
+    if clash is None:
+        clash = File.objects.filter(sha256_digest=dist.sha256).first()
+    if clash is not None:
+        identical = (clash.filename, clash.sha256_digest, clash.blake2_256_digest)
+        if identical == (dist.filename, dist.sha256, dist.blake2_256):
+            return clash
+        raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
+    if FilenameRegistry.objects.filter(filename=dist.filename).exists():
+        raise bad_request(
+            "This filename was previously used by a file that has since been deleted. Use a different version."
+        )
+    return None
+
+
+def _check_release_rules(pub: Publication, project: Project | None) -> None:
+    if project is None:
+        return
+    release = release_services.find_release(project, pub.metadata.version)
+    is_sdist = pub.dist.packagetype == PackageType.SDIST
+    if is_sdist and release is not None and release.files.filter(packagetype=PackageType.SDIST).exists():
+        raise bad_request("Only one sdist may be uploaded per release.")
+    used = File.objects.filter(release__project=project).aggregate(total=Sum("size"))["total"] or 0
+    if used + pub.dist.size > settings.MAX_PROJECT_SIZE:
+        raise _project_size_error(project.name)
+
+
+def check(pub: Publication) -> tuple[File | None, bytes | None]:
+    """Every check that writes nothing.
+
+    Returns the identical file when it is already there, else the core
+    metadata to serve beside the new file.
+    """
+    project = _existing_project(pub.metadata.name)
+    _check_permission(pub, project)
+    existing = _duplicate(pub)
+    if existing is not None:
+        return existing, None
+    _check_release_rules(pub, project)
+    core_metadata = archives.inspect_distribution(pub.dist.path, pub.dist.filename, pub.dist.packagetype)
+    # PEP 658 metadata is served for wheels only: an sdist's PKG-INFO may leave fields dynamic.
+    return None, core_metadata if pub.dist.packagetype == PackageType.BDIST_WHEEL else None
+
+
+def _store(pub: Publication, core_metadata: bytes | None) -> file_services.StoredFile:
+    dist = pub.dist
+    path = storage.distribution_path(dist.blake2_256, dist.filename)
+    files = storage.package_storage()
+    with open(dist.path, "rb") as handle:
+        files.save(path, handle)
+    stored = dict(
+        filename=dist.filename,
+        packagetype=dist.packagetype,
+        python_version=dist.python_version,
+        size=dist.size,
+        sha256_digest=dist.sha256,
+        md5_digest=dist.md5,
+        blake2_256_digest=dist.blake2_256,
+        path=path,
+    )
+    if core_metadata is not None:
+        files.save(storage.metadata_path(path), io.BytesIO(core_metadata))
+        stored["metadata_sha256"] = _hex("sha256", core_metadata)
+        stored["metadata_blake2_256"] = _hex("blake2_256", core_metadata)
+    return file_services.StoredFile(**stored)
+
+
+def _hex(algorithm: str, data: bytes) -> str:
+    if algorithm == "blake2_256":
+        return hashlib.blake2b(data, digest_size=32).hexdigest()
+    return hashlib.new(algorithm, data).hexdigest()
+
+
+def _restore_if_missing(pub: Publication, stored: file_services.StoredFile, core_metadata: bytes | None) -> None:
+    """A failed identical upload may have removed the bytes before we got the lock."""
+    files = storage.package_storage()
+    if not files.exists(stored.path):
+        with open(pub.dist.path, "rb") as handle:
+            files.save(stored.path, handle)
+    if core_metadata is not None and not files.exists(storage.metadata_path(stored.path)):
+        files.save(storage.metadata_path(stored.path), io.BytesIO(core_metadata))
+
+
+def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: bytes | None) -> Outcome:
+    user = pub.identity.user if pub.identity else None
+    owner = pub.owner if pub.owner is not None else user
+    with journal.write_transaction():
+        project = _existing_project(pub.metadata.name)
+        _check_permission(pub, project)
+        existing = _duplicate(pub)
+        if existing is not None:
+            return Outcome(file=existing, created=False)
+        _check_release_rules(pub, project)
+        _restore_if_missing(pub, stored, core_metadata)
+        if project is None:
+            project = project_services.create_project(pub.metadata.name, user=user)
+            if owner is not None:
+                role_services.grant_role(project, owner, "Owner", user=user)
+        elif project.name != pub.metadata.name:
+            # The newest spelling of the name becomes the display name, as on PyPI.
+            Project.objects.filter(pk=project.pk).update(name=pub.metadata.name)
+            project.name = pub.metadata.name
+        release = _release_for(pub, project, user)
+        file = file_services.add_file(
+            release,
+            stored,
+            requires_python=pub.metadata.release_fields.get("requires_python", ""),
+            user=user,
+            user_agent=pub.user_agent,
+            comment=pub.comment,
+            upload_time=pub.upload_time,
+        )
+        return Outcome(file=file, created=True)
+
+
+def _release_for(pub: Publication, project: Project, user) -> Release:
+    release = release_services.find_release(project, pub.metadata.version)
+    if release is not None:
+        return release
+    return release_services.create_release(
+        project, pub.metadata.version, pub.metadata.release_fields, user=user, created=pub.upload_time
+    )
+
+
+def _remove_unreferenced(path: str) -> None:
+    """Remove stored bytes that no row points at, under the write lock."""
+    try:
+        with journal.write_transaction():
+            if File.objects.filter(path=path).exists():
+                return
+            files = storage.package_storage()
+            for each in (path, storage.metadata_path(path)):
+                if files.exists(each):
+                    files.delete(each)
+    except Exception:  # noqa: BLE001 - the upload's own error matters more; verify_storage finds orphans
+        log.exception("could not remove unreferenced upload %s", path)
+
+
+def publish(pub: Publication) -> Outcome:
+    existing, core_metadata = check(pub)
+    if existing is not None:
+        return Outcome(file=existing, created=False)
+    path = storage.distribution_path(pub.dist.blake2_256, pub.dist.filename)
+    try:
+        stored = _store(pub, core_metadata)
+        outcome = _record(pub, stored, core_metadata)
+    except BaseException:
+        _remove_unreferenced(path)
+        raise
+    if not outcome.created:
+        _remove_unreferenced(path)
+    return outcome

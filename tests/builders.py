@@ -1,0 +1,213 @@
+"""Small, valid Python distributions written straight to disk for tests.
+
+No build backend and no network: the archives are assembled with zipfile and
+tarfile. Names are normalised here with a local regex rather than the index's
+own ``packages_app.naming`` so that a bug there cannot hide in the fixtures.
+
+Archives are reproducible (fixed timestamps, owners and modes): building the
+same distribution twice gives the same bytes and so the same sha256, which
+tests of duplicate uploads rely on.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import itertools
+import json
+import re
+import tarfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+# 1980-01-01 is the earliest date a zip entry can hold.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_TAR_MTIME = 315532800  # the same moment, for tar entries
+_GENERATOR = "pyidx-tests"
+
+
+def normalized_name(name: str) -> str:
+    """PEP 503 form: runs of ``-_.`` become one ``-``, lower-cased."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def filename_part(name: str) -> str:
+    """The distribution part of wheel and PEP 625 sdist filenames (and the import name)."""
+    return normalized_name(name).replace("-", "_")
+
+
+def metadata_text(
+    name: str,
+    version: str,
+    *,
+    requires_python: str | None = None,
+    requires_dist: Sequence[str] = (),
+    summary: str = "A test package",
+    metadata_version: str = "2.1",
+    extra_metadata: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Core metadata (METADATA / PKG-INFO) as an email-style header block."""
+    fields = [("Metadata-Version", metadata_version), ("Name", name), ("Version", version), ("Summary", summary)]
+    if requires_python is not None:
+        fields.append(("Requires-Python", requires_python))
+    fields += [("Requires-Dist", requirement) for requirement in requires_dist]
+    fields += list(extra_metadata)
+    for field, value in fields:
+        # A newline in a value would silently start a new header (or the body).
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"metadata field {field!r} must be a single line")
+    return "".join(f"{field}: {value}\n" for field, value in fields)
+
+
+def record_hash(data: bytes) -> str:
+    """A RECORD hash: urlsafe base64 sha256 without padding (PEP 376/427)."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode('ascii')}"
+
+
+def wheel_tags(tag: str) -> list[str]:
+    """Expand a compressed tag set (``py2.py3-none-any``) into one tag per line of WHEEL."""
+    python, abi, platform = tag.split("-")
+    combos = itertools.product(python.split("."), abi.split("."), platform.split("."))
+    return ["-".join(combo) for combo in combos]
+
+
+def _wheel_file(tag: str) -> str:
+    lines = ["Wheel-Version: 1.0", f"Generator: {_GENERATOR}", "Root-Is-Purelib: true"]
+    lines += [f"Tag: {one}" for one in wheel_tags(tag)]
+    return "\n".join(lines) + "\n"
+
+
+def _record(files: dict[str, bytes], record_path: str) -> bytes:
+    lines = [f"{path},{record_hash(data)},{len(data)}" for path, data in files.items()]
+    lines.append(f"{record_path},,")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _module(version: str, module_body: str) -> bytes:
+    return (module_body or f'__version__ = "{version}"\n').encode()
+
+
+def build_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    requires_python: str | None = None,
+    requires_dist: Sequence[str] = (),
+    summary: str = "A test package",
+    tag: str = "py3-none-any",
+    metadata_version: str = "2.1",
+    extra_metadata: Sequence[tuple[str, str]] = (),
+    module_body: str = "",
+    filename_name: str | None = None,
+) -> Path:
+    """Write a pure-Python wheel into ``directory`` and return its path.
+
+    ``filename_name`` replaces only the distribution part of the filename, so
+    tests can make a file whose name disagrees with its metadata.
+    """
+    dist = filename_part(name)
+    dist_info = f"{dist}-{version}.dist-info"
+    metadata = metadata_text(
+        name,
+        version,
+        requires_python=requires_python,
+        requires_dist=requires_dist,
+        summary=summary,
+        metadata_version=metadata_version,
+        extra_metadata=extra_metadata,
+    )
+    files = {
+        f"{dist}/__init__.py": _module(version, module_body),
+        f"{dist_info}/METADATA": metadata.encode(),
+        f"{dist_info}/WHEEL": _wheel_file(tag).encode(),
+    }
+    record_path = f"{dist_info}/RECORD"
+    files[record_path] = _record(files, record_path)
+
+    file_dist = dist if filename_name is None else filename_name
+    path = Path(directory) / f"{file_dist}-{version}-{tag}.whl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member, data in files.items():
+            info = zipfile.ZipInfo(member, date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return path
+
+
+def _toml_string(value: str) -> str:
+    # A JSON string is a valid TOML basic string; requirement markers contain double quotes.
+    return json.dumps(value)
+
+
+def _pyproject(name: str, version: str, summary: str, requires_python: str | None, requires_dist: Sequence[str]) -> str:
+    lines = [
+        "[build-system]",
+        'requires = ["setuptools>=61"]',
+        'build-backend = "setuptools.build_meta"',
+        "",
+        "[project]",
+        f"name = {_toml_string(name)}",
+        f"version = {_toml_string(version)}",
+        f"description = {_toml_string(summary)}",
+    ]
+    if requires_python is not None:
+        lines.append(f"requires-python = {_toml_string(requires_python)}")
+    dependencies = ", ".join(_toml_string(requirement) for requirement in requires_dist)
+    lines.append(f"dependencies = [{dependencies}]")
+    return "\n".join(lines) + "\n"
+
+
+def _tar_info(member: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(member)
+    info.type, info.mode, info.size = kind, mode, size
+    info.mtime = _TAR_MTIME
+    info.uname = info.gname = "root"
+    return info
+
+
+def build_sdist(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    requires_python: str | None = None,
+    requires_dist: Sequence[str] = (),
+    summary: str = "A test package",
+    metadata_version: str = "2.1",
+    extra_metadata: Sequence[tuple[str, str]] = (),
+) -> Path:
+    """Write a PEP 625 sdist (``name-version.tar.gz`` with one top directory) and return its path."""
+    dist = filename_part(name)
+    top = f"{dist}-{version}"
+    pkg_info = metadata_text(
+        name,
+        version,
+        requires_python=requires_python,
+        requires_dist=requires_dist,
+        summary=summary,
+        metadata_version=metadata_version,
+        extra_metadata=extra_metadata,
+    )
+    files = {
+        f"{top}/PKG-INFO": pkg_info.encode(),
+        f"{top}/pyproject.toml": _pyproject(name, version, summary, requires_python, requires_dist).encode(),
+        f"{top}/{dist}/__init__.py": _module(version, ""),
+    }
+    path = Path(directory) / f"{top}.tar.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # gzip's header holds a timestamp and a filename; pin both for reproducible bytes.
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            # Directory entries are optional, but setuptools writes them and some readers expect them.
+            for directory in (top, f"{top}/{dist}"):
+                archive.addfile(_tar_info(directory, tarfile.DIRTYPE, 0o755))
+            for member, data in files.items():
+                archive.addfile(_tar_info(member, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+    return path

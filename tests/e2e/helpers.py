@@ -1,0 +1,345 @@
+"""The real index server and the real clients, for end-to-end tests.
+
+The server runs the production settings (``indexsite.settings``) under gunicorn,
+configured only through environment variables, exactly as ``scripts/serve``
+runs it. The clients (twine, uv, pip) run with an environment built from
+scratch, so this machine's pip.conf, PIP_*/UV_* variables, ~/.pypirc and
+keyring cannot leak into what the tests observe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The clients installed next to the interpreter running the tests (.venv/bin).
+SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
+CLIENT_TIMEOUT = 120
+COMMAND_TIMEOUT = 120
+STARTUP_TIMEOUT = 30
+STOP_TIMEOUT = 15
+E2E_MAX_FILE_SIZE = 2 * 1024**2
+
+# The index's own settings: a developer's values must not redirect the test
+# server to their files, bucket or cache.
+_INDEX_SETTINGS = {
+    "CSRF_TRUSTED_ORIGINS",
+    "FILE_STORAGE",
+    "FILES_ROOT",
+    "REDIS_URL",
+    "PUBLIC_BASE_URL",
+    "STATIC_ROOT",
+    "LOG_LEVEL",
+    "ADMIN_USERNAME",
+    "ADMIN_PASSWORD",
+    "ADMIN_EMAIL",
+    "GUNICORN_CMD_ARGS",  # gunicorn reads extra flags from it
+}
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # let the caller see the 3xx itself
+
+
+# No proxy handler: a proxy configured on the machine must not see requests to 127.0.0.1.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+
+
+def http_get(url: str, *, timeout: float = 10) -> HttpResponse:
+    """GET ``url`` without proxies or redirects; 4xx/5xx are returned, not raised."""
+    if urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
+        raise ValueError(f"end-to-end tests only talk to the local server, not {url}")
+    try:
+        with _opener.open(url, timeout=timeout) as response:
+            return HttpResponse(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return HttpResponse(error.code, dict(error.headers), error.read())
+
+
+# ---------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(data_dir: Path, database_url: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PIP_", "UV_")) and key not in _INDEX_SETTINGS
+    }
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        INDEX_DATA_DIR=str(data_dir),
+        DATABASE_URL=database_url,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        # pytest-django exported tests.settings; the server runs the real settings.
+        DJANGO_SETTINGS_MODULE="indexsite.settings",
+        # Small enough that the oversize test needs only a few megabytes.
+        MAX_FILE_SIZE=str(E2E_MAX_FILE_SIZE),
+    )
+    return env
+
+
+@dataclass
+class IndexServer:
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def manage(self, *args: str, input: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
+        """Run ``manage.py`` in the server's environment; return stdout, raise with stderr on failure."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO_ROOT,
+            env={**self.env, **(extra_env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} exited {result.returncode}\n"
+                f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+            )
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        # Verbosity 0 keeps Django 5.2's "N objects imported automatically" banner out of stdout.
+        return self.manage("shell", "--verbosity", "0", "-c", code)
+
+    def log_tail(self, n: int = 50) -> str:
+        if not self.log_path.exists():
+            return "(no gunicorn log)"
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+    def get(self, path: str) -> HttpResponse:
+        return http_get(self.url + path)
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput", "--verbosity", "0")
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[IndexServer]:
+        self._start()
+        try:
+            self._wait_until_ready()
+            yield self
+        finally:
+            self._stop()
+
+    def _start(self) -> None:
+        bind = urllib.parse.urlsplit(self.url).netloc
+        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+        command += ["--bind", bind, "--workers", "2"]
+        # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, one path
+        # shared by every gunicorn of the user: parallel test servers (and a developer's own
+        # ./scripts/serve) would take it from each other.
+        command += ["--no-control-socket", "indexsite.wsgi"]
+        with open(self.log_path, "ab") as log:
+            # A session of its own, so a stuck master and its workers can be killed together.
+            self.process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}", pytrace=False)
+            with contextlib.suppress(OSError):  # refused, reset or timed out while booting
+                # A short timeout: something else may be holding the port without answering.
+                if http_get(f"{self.url}/admin/login/", timeout=2).status == 200:
+                    return
+            time.sleep(0.1)
+        pytest.fail(f"gunicorn did not answer within {STARTUP_TIMEOUT}s:\n{self.log_tail()}", pytrace=False)
+
+    def _stop(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)  # graceful: the master waits for its workers
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._kill_group()
+                process.wait()
+                warnings.warn(f"gunicorn ignored SIGTERM for {STOP_TIMEOUT}s:\n{self.log_tail()}", stacklevel=1)
+                return
+        # A master that died hard leaves workers behind, serving the port until their 600 s timeout.
+        self._kill_group()
+        if process.returncode != 0:
+            # Tests may have passed against a dead server only by accident; make it loud.
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{self.log_tail()}", pytrace=False)
+
+    def _kill_group(self) -> None:
+        # The group id is the master's pid (start_new_session); it stays reserved while any member lives.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- database
+
+
+@contextlib.contextmanager
+def throwaway_database(data_dir: Path) -> Iterator[str]:
+    """A database URL for the server: a fresh PostgreSQL database when the run uses PostgreSQL, else SQLite."""
+    run_url = os.environ.get("DATABASE_URL", "")
+    if not run_url.startswith("postgres"):
+        yield f"sqlite:///{data_dir / 'index.sqlite3'}"
+        return
+    with _throwaway_postgres(run_url) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _throwaway_postgres(run_url: str) -> Iterator[str]:
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(run_url)
+    name = f"pyidx_e2e_{secrets.token_hex(6)}"
+    # libpq accepts postgres:// URLs; the maintenance database always exists.
+    maintenance = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield parts._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            # FORCE: a killed worker may have left a connection behind.
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# ---------------------------------------------------------------- clients
+
+
+class Clients:
+    """twine, uv and pip from .venv/bin, run with an environment built from nothing.
+
+    Every call gets ``HOME`` and the XDG folders under ``root`` and the working
+    directory ``root/work``, so no user configuration, cache, ~/.pypirc or
+    project ``.venv`` is found. Results are returned, never raised on.
+    """
+
+    def __init__(self, root: Path, index_url: str) -> None:
+        self.root = root
+        self.index_url = index_url
+        self.home = root / "home"
+        self.workdir = root / "work"
+        for folder in (self.home, self.workdir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def env(self) -> dict[str, str]:
+        # Built from nothing rather than filtered, so no PIP_*, UV_*, TWINE_*,
+        # VIRTUAL_ENV or proxy variable can slip through.
+        env = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.home),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+            "XDG_DATA_HOME": str(self.home / ".local" / "share"),
+            # os.devnull makes pip skip every config file: global, user and site.
+            "PIP_CONFIG_FILE": os.devnull,
+            # twine would otherwise ask the desktop keyring for passwords.
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            # twine prints through rich, which wraps at 80 columns and splits messages tests look for.
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+        }
+        if "TMPDIR" in os.environ:
+            env["TMPDIR"] = os.environ["TMPDIR"]
+        return env
+
+    def run(self, command: list[str | os.PathLike[str]]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(part) for part in command],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=CLIENT_TIMEOUT,
+            check=False,
+        )
+
+    def twine(
+        self, *args: str | os.PathLike[str], username: str | None = None, password: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run twine; ``upload`` is pointed at this index's legacy API and never prompts."""
+        args = list(args)
+        if args[:1] == ["upload"]:
+            options = ["--repository-url", f"{self.index_url}/legacy/", "--non-interactive", "--disable-progress-bar"]
+            if username is not None:
+                options += ["-u", username]
+            if password is not None:
+                options += ["-p", password]
+            # Right after the subcommand, so a test's own later --repository-url still wins.
+            args[1:1] = options
+        # twine forces colour codes into pipes and ignores NO_COLOR.
+        return self.run([SCRIPTS_DIR / "twine", "--no-color", *args])
+
+    def uv(self, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+        return self.run([SCRIPTS_DIR / "uv", "--no-config", *args])
+
+    def pip(self, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+        """Run pip against the throw-away venv (``pip --python``), never against the project's .venv."""
+        general = ["--python", self.python, "--no-input", "--disable-pip-version-check"]
+        return self.run([SCRIPTS_DIR / "pip", *general, *args])
+
+    @cached_property
+    def python(self) -> Path:
+        """The interpreter of a throw-away venv, made on first use (without pip: use ``pip()``)."""
+        venv = self.root / "venv"
+        result = self.uv("venv", "--offline", "--no-python-downloads", "--python", sys.executable, venv)
+        if result.returncode != 0:
+            raise RuntimeError(f"uv venv failed:\n{result.stdout}\n{result.stderr}")
+        return venv / "bin" / "python"

@@ -1,0 +1,49 @@
+"""Post distributions to /legacy/ the way twine does, through Django's test client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from packages_app.storage import package_storage
+
+
+def basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def twine_fields(path: Path, name: str, version: str, /, **overrides) -> dict:
+    """The multipart fields twine sends for this file (``None`` drops a field)."""
+    data = path.read_bytes()
+    is_wheel = path.name.endswith(".whl")
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": name,
+        "version": version,
+        "metadata_version": "2.1",
+        "summary": "A test package",
+        "filetype": "bdist_wheel" if is_wheel else "sdist",
+        "pyversion": "py3" if is_wheel else "source",
+        "sha256_digest": hashlib.sha256(data).hexdigest(),
+        "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
+        "content": SimpleUploadedFile(path.name, data, content_type="application/octet-stream"),
+    }
+    fields.update(overrides)
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def post_upload(client, fields: dict, auth: str | None):
+    extra = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    return client.post("/legacy/", fields, **extra)
+
+
+def stored_files() -> list[str]:
+    """Every file under the package storage (local storage in these tests)."""
+    root = Path(package_storage().location)
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
