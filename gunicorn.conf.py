@@ -11,3 +11,6 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# gunicorn 27's control socket is one path per user, shared by every gunicorn
+# on the machine; the index does not use it.
+control_socket_disable = True

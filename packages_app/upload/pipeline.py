@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Sum
 
 from packages_app import access, naming, storage
@@ -260,8 +261,16 @@ def publish(pub: Publication) -> Outcome:
         return Outcome(file=existing, created=False)
     path = storage.distribution_path(pub.dist.blake2_256, pub.dist.filename)
     try:
-        stored = _store(pub, core_metadata)
-        outcome = _record(pub, stored, core_metadata)
+        try:
+            stored = _store(pub, core_metadata)
+        except Exception as exc:
+            log.exception("storing %s failed", pub.dist.filename)
+            raise UploadError(503, "The file could not be stored; nothing was changed. Try again.") from exc
+        try:
+            outcome = _record(pub, stored, core_metadata)
+        except DatabaseError as exc:
+            log.exception("recording %s failed", pub.dist.filename)
+            raise UploadError(503, "The upload could not be recorded; nothing was changed. Try again.") from exc
     except BaseException:
         _remove_unreferenced(path)
         raise
