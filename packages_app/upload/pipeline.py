@@ -35,6 +35,7 @@ from packages_app.services import journal
 from packages_app.services import projects as project_services
 from packages_app.services import releases as release_services
 from packages_app.services import roles as role_services
+from packages_app.services.errors import ServiceError
 from packages_app.upload import archives
 from packages_app.upload.errors import UploadError, bad_request
 from packages_app.upload.metadata import ValidatedMetadata
@@ -268,6 +269,9 @@ def publish(pub: Publication) -> Outcome:
             raise UploadError(503, "The file could not be stored; nothing was changed. Try again.") from exc
         try:
             outcome = _record(pub, stored, core_metadata)
+        except ServiceError as exc:
+            # The re-checks under the lock should have caught this; say what clashed all the same.
+            raise bad_request(str(exc)) from exc
         except DatabaseError as exc:
             log.exception("recording %s failed", pub.dist.filename)
             raise UploadError(503, "The upload could not be recorded; nothing was changed. Try again.") from exc
