@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import Version
 from trove_classifiers import all_classifiers, deprecated_classifiers
 
+from packages_app.naming import is_valid_project_name
 from packages_app.upload.errors import bad_request
 from packages_app.upload.form import UploadForm
 
@@ -146,8 +146,6 @@ def _check_required(raw: RawMetadata) -> None:
         raise _error("'name' is a required field.")
     if "version" not in raw:
         raise _error("'version' is a required field.")
-    from packages_app.naming import is_valid_project_name
-
     if not is_valid_project_name(raw["name"]):
         raise _name_error(raw["name"])
 
@@ -218,7 +216,3 @@ def release_fields(raw: RawMetadata) -> dict[str, Any]:
         "obsoletes_dist": raw.get("obsoletes_dist", []),
         "dynamic": raw.get("dynamic", []),
     }
-
-
-def versions_equal(left: str, right: str) -> bool:
-    return Version(left) == Version(right)
