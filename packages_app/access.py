@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from packages_app.authentication import Identity
-from packages_app.models import Project, Role, RoleName
+from packages_app.models import Project, Role
 
 
 def role_on(identity: Identity, project: Project) -> str | None:
@@ -30,17 +30,3 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
     if not project.accepts_uploads:
         return f"Project '{project.name}' is {project.status} and accepts no new uploads."
     return None
-
-
-def may_manage(identity: Identity, project: Project) -> bool:
-    """Owners (and superusers) manage a project: status, roles, yanks."""
-    if not identity.token_allows(project):
-        return False
-    return identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER
-
-
-def may_maintain(identity: Identity, project: Project) -> bool:
-    """Owners and maintainers may yank and register releases."""
-    if not identity.token_allows(project):
-        return False
-    return identity.user.is_superuser or role_on(identity, project) is not None

@@ -43,7 +43,7 @@ def get_or_create_project(name: str, *, user=None) -> tuple[Project, bool]:
 def set_status(project: Project, status: str, reason: str = "", *, user=None) -> Project:
     if status not in ProjectStatus.values:
         raise ServiceError(f"Unknown project status '{status}'; use one of {', '.join(ProjectStatus.values)}.")
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project = Project.objects.get(pk=project.pk)
     project.status = status
     project.status_reason = reason
     project.save(update_fields=["status", "status_reason"])

@@ -60,7 +60,7 @@ def find_release(project: Project, version: str) -> Release | None:
 @journal.write_transaction()
 def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
     """PEP 592: installers skip a yanked release unless it is pinned exactly."""
-    release = Release.objects.select_for_update(of=("self",)).select_related("project").get(pk=release.pk)
+    release = Release.objects.select_related("project").get(pk=release.pk)
     release.yanked = True
     release.yanked_reason = reason
     release.save(update_fields=["yanked", "yanked_reason"])
@@ -70,7 +70,7 @@ def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
 
 @journal.write_transaction()
 def unyank_release(release: Release, *, user=None) -> Release:
-    release = Release.objects.select_for_update(of=("self",)).select_related("project").get(pk=release.pk)
+    release = Release.objects.select_related("project").get(pk=release.pk)
     release.yanked = False
     release.yanked_reason = ""
     release.save(update_fields=["yanked", "yanked_reason"])

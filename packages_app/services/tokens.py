@@ -32,7 +32,7 @@ def create_token(
 
 @journal.write_transaction()
 def revoke_token(token: ApiToken, *, user=None) -> ApiToken:
-    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    token = ApiToken.objects.get(pk=token.pk)
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])

@@ -8,7 +8,6 @@ metadata comes from the archive itself, since there is no upload form.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from packaging.metadata import parse_email
 from packaging.utils import canonicalize_name
 
-from packages_app import naming
+from packages_app import hashing, naming
 from packages_app.upload import archives, filenames, metadata, pipeline
 from packages_app.upload.errors import UploadError, bad_request
 
@@ -64,18 +63,6 @@ def find_distributions(directory: Path) -> Iterator[Path]:
     for path in sorted(directory.rglob("*")):
         if path.is_file() and not path.name.startswith(".") and package_type(path.name):
             yield path
-
-
-def _digests(path: Path) -> tuple[int, str, str, str]:
-    md5, sha256, blake2 = hashlib.md5(usedforsecurity=False), hashlib.sha256(), hashlib.blake2b(digest_size=32)
-    size = 0
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            size += len(chunk)
-            md5.update(chunk)
-            sha256.update(chunk)
-            blake2.update(chunk)
-    return size, md5.hexdigest(), sha256.hexdigest(), blake2.hexdigest()
 
 
 def _python_version(path: Path, packagetype: str) -> str:
@@ -125,7 +112,7 @@ def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False)
         if not naming.is_valid_project_name(validated.name):
             raise bad_request(f"'{validated.name}' is not a valid project name.")
         _check_name_agrees(path.name, packagetype, validated)
-        size, md5, sha256, blake2 = _digests(path)
+        digests = hashing.of_file(path)
         upload_time = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if upload_time_from_mtime else None
         outcome = pipeline.publish(
             pipeline.Publication(
@@ -135,11 +122,11 @@ def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False)
                     filename=path.name,
                     packagetype=packagetype,
                     python_version=_python_version(path, packagetype),
-                    size=size,
-                    md5=md5,
-                    sha256=sha256,
-                    blake2_256=blake2,
-                ),  # fmt: skip
+                    size=digests.size,
+                    md5=digests.md5,
+                    sha256=digests.sha256,
+                    blake2_256=digests.blake2_256,
+                ),
                 identity=None,
                 owner=owner,
                 user_agent="import_dists",

@@ -15,7 +15,6 @@ Order of work, and why:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import io
 import logging
@@ -27,7 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Sum
 
-from packages_app import access, naming, storage
+from packages_app import access, hashing, naming, storage
 from packages_app.authentication import Identity
 from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
 from packages_app.services import files as file_services
@@ -180,15 +179,10 @@ def _store(pub: Publication, core_metadata: bytes | None) -> file_services.Store
     )
     if core_metadata is not None:
         files.save(storage.metadata_path(path), io.BytesIO(core_metadata))
-        stored["metadata_sha256"] = _hex("sha256", core_metadata)
-        stored["metadata_blake2_256"] = _hex("blake2_256", core_metadata)
+        metadata_digests = hashing.of_bytes(core_metadata)
+        stored["metadata_sha256"] = metadata_digests.sha256
+        stored["metadata_blake2_256"] = metadata_digests.blake2_256
     return file_services.StoredFile(**stored)
-
-
-def _hex(algorithm: str, data: bytes) -> str:
-    if algorithm == "blake2_256":
-        return hashlib.blake2b(data, digest_size=32).hexdigest()
-    return hashlib.new(algorithm, data).hexdigest()
 
 
 def _restore_if_missing(pub: Publication, stored: file_services.StoredFile, core_metadata: bytes | None) -> None:

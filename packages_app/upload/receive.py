@@ -8,10 +8,10 @@ instead of a reset connection.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+
+from packages_app.hashing import DigestWriter
 
 DISTRIBUTION_FIELD = "content"
 # Any other file part (an old twine's gpg_signature) is small.
@@ -25,9 +25,7 @@ class ReceivedFile(TemporaryUploadedFile):
         super().__init__(*args, **kwargs)
         self.received_size = 0
         self.too_large = False
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
-        self._blake2_256 = hashlib.blake2b(digest_size=32)
+        self._digests = DigestWriter()
 
     def take(self, chunk: bytes, limit: int) -> None:
         self.received_size += len(chunk)
@@ -35,18 +33,15 @@ class ReceivedFile(TemporaryUploadedFile):
             self.too_large = True
         if self.too_large:
             return
-        self._md5.update(chunk)
-        self._sha256.update(chunk)
-        self._blake2_256.update(chunk)
+        self._digests.update(chunk)
         self.write(chunk)
 
     def finish(self) -> ReceivedFile:
         self.flush()
         self.seek(0)
         self.size = self.received_size
-        self.md5 = self._md5.hexdigest()
-        self.sha256 = self._sha256.hexdigest()
-        self.blake2_256 = self._blake2_256.hexdigest()
+        digests = self._digests.digests()
+        self.md5, self.sha256, self.blake2_256 = digests.md5, digests.sha256, digests.blake2_256
         return self
 
 
