@@ -53,6 +53,10 @@ MAX_PROJECT_SIZE = int(_env.get("MAX_PROJECT_SIZE", str(10 * 1024**3)))
 ALLOW_PASSWORD_UPLOADS = _bool(_env.get("ALLOW_PASSWORD_UPLOADS", "true"))
 ALLOW_LOCAL_VERSIONS = _bool(_env.get("ALLOW_LOCAL_VERSIONS", "false"))
 PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
+# Simple API: browser/proxy cache lifetime of a page (PyPI: 600 s), and each
+# process's memory for built pages (they are keyed by serial, never stale).
+SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "600"))
+SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = _env.get("ADMIN_PASSWORD", "")
@@ -162,6 +166,8 @@ if REDIS_URL:
             "KEY_PREFIX": "pyindex",
         }
     }
+    # Built simple pages are shared between processes through Redis.
+    SIMPLE_SHARED_CACHE = "default"
 else:
     CACHES = {
         "default": {
@@ -169,6 +175,8 @@ else:
             "LOCATION": "pyindex",
         }
     }
+    # A per-process cache shares nothing; each process's own page memory is enough.
+    SIMPLE_SHARED_CACHE = None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

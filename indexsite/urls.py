@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from packages_app.upload.views import legacy_upload, legacy_upload_without_slash
@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("legacy/", legacy_upload, name="legacy-upload"),
     path("legacy", legacy_upload_without_slash),
+    path("", include("packages_app.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

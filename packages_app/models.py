@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from packages_app.storage import metadata_path
+
 
 class ProjectStatus(models.TextChoices):
     """PEP 792 project status markers."""
@@ -149,7 +151,7 @@ class File(models.Model):
     @property
     def metadata_path(self) -> str | None:
         """PEP 658: the core metadata file sits beside its distribution."""
-        return f"{self.path}.metadata" if self.metadata_sha256 else None
+        return metadata_path(self.path) if self.metadata_sha256 else None
 
 
 class FilenameRegistry(models.Model):

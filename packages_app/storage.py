@@ -20,8 +20,12 @@ def distribution_path(blake2_256_hex: str, filename: str) -> str:
     return f"{b2[:2]}/{b2[2:4]}/{b2[4:]}/{filename}"
 
 
+# PEP 658: a distribution's core metadata is served at its URL + this suffix.
+METADATA_SUFFIX = ".metadata"
+
+
 def metadata_path(path: str) -> str:
-    return f"{path}.metadata"
+    return path + METADATA_SUFFIX
 
 
 def package_storage():

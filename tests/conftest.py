@@ -17,3 +17,16 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_store():
+    """Built simple pages are keyed by serial; test databases reuse serials, production never does."""
+    from django.core.cache import cache
+
+    from packages_app import caching
+
+    caching.local_pages.clear()
+    cache.clear()
+    yield
+    caching.local_pages.clear()

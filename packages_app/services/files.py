@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from packages_app.models import File, FilenameRegistry, Release
 from packages_app.services import journal
 from packages_app.services.errors import Conflict
-from packages_app.storage import package_storage
+from packages_app.storage import metadata_path, package_storage
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def stored_paths(files: QuerySet[File] | Iterable[File]) -> list[str]:
     for path, metadata_sha256 in rows:
         paths.append(path)
         if metadata_sha256:
-            paths.append(f"{path}.metadata")
+            paths.append(metadata_path(path))
     return paths
 
 

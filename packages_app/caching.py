@@ -1,0 +1,166 @@
+"""Precomputed simple pages, keyed by serial, and the HTTP caching around them.
+
+A page's bytes depend only on (page, serial, media type, URL layout), and
+every change to a project moves its serial (``services.journal``). So a
+stored body is never stale: a change makes a new key, the next request
+builds the new page once, and the old entry simply ages out. No purge
+message has to reach anyone, which is what keeps several server processes
+(or machines sharing one Redis) correct.
+
+Two layers: a byte-bounded LRU in each process (a hit is a dict lookup and
+no copy of a multi-megabyte body) in front of the shared Django cache named
+by ``SIMPLE_SHARED_CACHE`` (Redis in production, so one process's build
+serves the others). Each entry holds the body and its gzip form, made once
+at build time rather than on every response.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+
+# Bump when the rendered form of any page changes, so old entries are not served.
+PAGE_FORMAT = 1
+# Level 6 is gzip's default: most of level 9's saving at a fraction of its time.
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    gzipped: bytes
+    last_modified: datetime
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped)
+
+
+def make_page(body: bytes, last_modified: datetime) -> Page:
+    return Page(body, gzip.compress(body, GZIP_LEVEL, mtime=0), last_modified)
+
+
+class LocalPages:
+    """A least-recently-used store bounded by total bytes; safe across threads."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[str, Page] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: str, page: Page) -> None:
+        if page.size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            self._pages[key] = page
+            self._bytes += page.size
+            while self._bytes > self.max_bytes:
+                _, evicted = self._pages.popitem(last=False)
+                self._bytes -= evicted.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+local_pages = LocalPages(settings.SIMPLE_MEMORY_CACHE_BYTES)
+
+
+def _shared_cache():
+    alias = settings.SIMPLE_SHARED_CACHE
+    return caches[alias] if alias else None
+
+
+def get_or_build(key: str, build: Callable[[], Page]) -> Page:
+    """The page stored under ``key``, building and storing it on a miss."""
+    page = local_pages.get(key)
+    if page is not None:
+        return page
+    shared = _shared_cache()
+    if shared is not None:
+        page = shared.get(key)
+    if page is None:
+        page = build()
+        if shared is not None:
+            # A day is plenty: a page that is still current is rebuilt in milliseconds.
+            shared.set(key, page, timeout=86400)
+    local_pages.put(key, page)
+    return page
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    # Token match, as Django's GZipMiddleware does; "gzip;q=0" is rare enough to ignore.
+    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+
+
+def page_response(
+    request: HttpRequest, page: Page, *, etag: str, content_type: str, serial: int, max_age: int
+) -> HttpResponse:
+    """A 200 (or 304) for a stored page, with PyPI's cache and CORS headers.
+
+    The ETag names the serial and representation, so a client's
+    revalidation is answered without looking at the body.
+    """
+    use_gzip = accepts_gzip(request)
+    body = page.gzipped if use_gzip else page.body
+    if use_gzip:
+        etag = etag[:-1] + '-gzip"'
+    response = HttpResponse(body, content_type=content_type)
+    if use_gzip:
+        response["Content-Encoding"] = "gzip"
+    response["Content-Length"] = str(len(body))
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(page.last_modified.timestamp())
+    response["Cache-Control"] = f"max-age={max_age}, public"
+    response["Vary"] = "Accept, Accept-Encoding"
+    response["X-PyPI-Last-Serial"] = str(serial)
+    add_cors_headers(response)
+    return get_conditional_response(
+        request, etag=etag, last_modified=int(page.last_modified.timestamp()), response=response
+    )
+
+
+def add_cors_headers(response: HttpResponse) -> None:
+    """Read-only CORS, as PyPI sends on its simple pages."""
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "GET"
+    response["Access-Control-Allow-Headers"] = (
+        "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since"
+    )
+    response["Access-Control-Max-Age"] = "86400"
+    response["Access-Control-Expose-Headers"] = "X-PyPI-Last-Serial"
+
+
+def page_key(*parts: object) -> str:
+    return ":".join(["simple", str(PAGE_FORMAT), *map(str, parts)])
+
+
+def key_tag(text: str) -> str:
+    """A short, stable tag of ``text`` (a URL layout) to put in keys and ETags."""
+    return format(zlib.crc32(text.encode("utf-8")), "08x")

@@ -1,0 +1,123 @@
+"""Builders for the simple repository API: models -> PEP 691-shaped dicts.
+
+One builder per page. The JSON and HTML renderers (``renderers.py``) both
+consume the same dict, so the two forms cannot disagree. Builders read with
+``values_list`` rather than model instances: a project page for a project
+with ten thousand files is built in a few queries and no per-row objects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.db.models import Q
+
+from packages_app.models import File, Project, ProjectStatus, Release
+from packages_app.services import journal
+
+# PEP 629 version of what we serve: 1.1 (PEP 700), 1.3 (PEP 740), 1.4 (PEP 792).
+API_VERSION = "1.4"
+
+
+def upload_time_text(moment: datetime) -> str:
+    """PEP 700 ``upload-time``: ISO 8601 in UTC with a ``Z``, as PyPI writes it."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def project_status(project: Project) -> dict:
+    """PEP 792 ``project-status`` object; the reason only when there is one."""
+    status = {"status": project.status}
+    if project.status_reason:
+        status["reason"] = project.status_reason
+    return status
+
+
+def index_page(serial: int) -> dict:
+    """The root list (PEP 691 project list), without quarantined projects.
+
+    ``serial`` is the global serial the caller keys the page by; each project
+    carries its own ``_last-serial``, which mirrors use to see what changed.
+    """
+    rows = (
+        Project.objects.filter(~Q(status=ProjectStatus.QUARANTINED))
+        .order_by("normalized_name")
+        .values_list("name", "last_serial")
+    )
+    return {
+        "meta": {"api-version": API_VERSION, "_last-serial": serial},
+        "projects": [{"name": name, "_last-serial": last_serial} for name, last_serial in rows],
+    }
+
+
+def project_page(project: Project, files_base_url: str) -> dict:
+    """A project's page (PEP 691 project detail).
+
+    ``versions`` comes from the Release table, so releases without files are
+    listed. A quarantined project (PEP 792) offers no files and no versions.
+    File URLs are ``files_base_url`` + the file's storage path.
+    """
+    page = {
+        "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+        "name": project.normalized_name,
+        "project-status": project_status(project),
+        "versions": [],
+        "files": [],
+    }
+    if not project.offers_files:
+        return page
+    page["versions"] = list(
+        Release.objects.filter(project=project).order_by("sort_key").values_list("version", flat=True)
+    )
+    rows = (
+        File.objects.filter(release__project=project)
+        .order_by("release__sort_key", "filename")
+        .values_list(
+            "filename",
+            "path",
+            "sha256_digest",
+            "requires_python",
+            "size",
+            "upload_time",
+            "metadata_sha256",
+            "release__yanked",
+            "release__yanked_reason",
+        )
+    )
+    page["files"] = [_file_entry(files_base_url, *row) for row in rows]
+    return page
+
+
+def _file_entry(
+    base_url: str,
+    filename: str,
+    path: str,
+    sha256: str,
+    requires_python: str,
+    size: int,
+    upload_time: datetime,
+    metadata_sha256: str | None,
+    yanked: bool,
+    yanked_reason: str,
+) -> dict:
+    core_metadata = {"sha256": metadata_sha256} if metadata_sha256 else False
+    return {
+        "filename": filename,
+        "url": base_url + path,
+        "hashes": {"sha256": sha256},
+        "requires-python": requires_python or None,
+        # PEP 592/691: the reason when there is one, else a plain boolean.
+        "yanked": (yanked_reason or True) if yanked else False,
+        "size": size,
+        "upload-time": upload_time_text(upload_time),
+        # PEP 714 name, plus the key PyPI still sends for clients of its PEP 658
+        # rollout; never ``dist-info-metadata``, which crashes pip 22.3-23.1.
+        "core-metadata": core_metadata,
+        "data-dist-info-metadata": core_metadata,
+        "provenance": None,
+    }
+
+
+def last_change(serial: int, fallback: datetime) -> datetime:
+    """When the change with ``serial`` happened: a page's ``Last-Modified``."""
+    moment = journal.submitted_at(serial)
+    return moment or fallback

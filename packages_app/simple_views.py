@@ -1,0 +1,131 @@
+"""Views of the simple repository API (PEP 503 / 691): thin, cached by serial.
+
+Each view: resolve (or 404, or 301 to the canonical URL), negotiate the media
+type, then serve the page stored for (page, serial, media type), building it
+through a builder and a DRF renderer on the first request after a change.
+A hit costs one small query.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.urls import reverse
+from rest_framework.exceptions import APIException
+from rest_framework.views import APIView
+
+from packages_app import caching, simple
+from packages_app.models import Project
+from packages_app.naming import normalize_name
+from packages_app.negotiation import SimpleContentNegotiation
+from packages_app.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
+from packages_app.services import journal
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # Last-Modified of an index with no history
+_NAME_SLOT = "__name__"
+_PATH_SLOT = "__path__"
+
+
+def plain_text(status: int, message: str) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def not_found() -> HttpResponse:
+    # PyPI's lightweight 404 for everything under /simple/; never a fall-through elsewhere.
+    return plain_text(404, "404 Not Found")
+
+
+def redirect_keeping_query(request, url: str) -> HttpResponse:
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+
+
+class _UrlLayout:
+    """Where pages link to, fixed per deployment; part of every page key."""
+
+    def __init__(self) -> None:
+        self.project_url = reverse("simple-project", args=[_NAME_SLOT]).replace(_NAME_SLOT, "{}")
+        files_url = reverse("files", args=[_PATH_SLOT]).removesuffix(_PATH_SLOT)
+        self.files_base = settings.PUBLIC_BASE_URL + files_url
+        self.tag = caching.key_tag(self.project_url + " " + self.files_base)
+
+
+class SimpleView(APIView):
+    # Order matters: text/html answers '*/*' and no Accept header at all (as PyPI).
+    renderer_classes = [SimpleTextHTMLRenderer, SimpleHTMLRenderer, SimpleJSONRenderer]
+    content_negotiation_class = SimpleContentNegotiation
+    authentication_classes = ()
+    permission_classes = ()
+
+    def handle_exception(self, exc):
+        if isinstance(exc, APIException):
+            # Plain text: the failed negotiation leaves no renderer to trust.
+            return plain_text(exc.status_code, str(exc.detail))
+        return super().handle_exception(exc)
+
+    def serve(self, key: str, serial: int, build_data, last_modified) -> HttpResponse:
+        renderer = self.request.accepted_renderer
+        layout = _UrlLayout()
+        kind = renderer.format
+        key = caching.page_key(key, kind, serial, layout.tag)
+
+        def build() -> caching.Page:
+            context = {"project_url": layout.project_url}
+            body = renderer.render(build_data(layout), renderer.media_type, context)
+            return caching.make_page(body, last_modified())
+
+        page = caching.get_or_build(key, build)
+        content_type = renderer.media_type + (f"; charset={renderer.charset}" if renderer.charset else "")
+        return caching.page_response(
+            self.request,
+            page,
+            etag=f'"{key.removeprefix("simple:")}"',
+            content_type=content_type,
+            serial=serial,
+            max_age=settings.SIMPLE_MAX_AGE,
+        )
+
+
+class ProjectListView(SimpleView):
+    """``/simple/``: every project that offers files, as PEP 503 HTML or PEP 691 JSON."""
+
+    def get(self, request):
+        serial, changed_at = journal.last_entry()
+        return self.serve(
+            "index",
+            serial,
+            lambda layout: simple.index_page(serial),
+            lambda: changed_at or _EPOCH,
+        )
+
+
+class ProjectDetailView(SimpleView):
+    """``/simple/<name>/``: one project's files and versions."""
+
+    def get(self, request, name: str):
+        normalized = normalize_name(name)
+        project = (
+            Project.objects.only("name", "normalized_name", "last_serial", "status", "status_reason", "created")
+            .filter(normalized_name=normalized)
+            .first()
+        )
+        if project is None:
+            return not_found()
+        if name != normalized:
+            return redirect_keeping_query(request, reverse("simple-project", args=[normalized]))
+        return self.serve(
+            f"project:{project.pk}",
+            project.last_serial,
+            lambda layout: simple.project_page(project, layout.files_base),
+            lambda: simple.last_change(project.last_serial, project.created),
+        )
+
+
+def project_without_slash(request, name: str) -> HttpResponse:
+    return redirect_keeping_query(request, reverse("simple-project", args=[normalize_name(name)]))
+
+
+def index_without_slash(request) -> HttpResponse:
+    return redirect_keeping_query(request, reverse("simple-index"))
