@@ -32,7 +32,8 @@ class SimpleContentNegotiation(BaseContentNegotiation):
             if concrete in by_media_type:
                 by_media_type.setdefault(alias, by_media_type[concrete])
 
-        requested_format = request.query_params.get(FORMAT_PARAMETER) or format_suffix
+        # An unescaped '+' in a typed URL arrives as a space; media types have no spaces.
+        requested_format = (request.query_params.get(FORMAT_PARAMETER) or format_suffix or "").replace(" ", "+")
         if requested_format:
             renderer = by_media_type.get(requested_format) or _by_short_name(renderers, requested_format)
             if renderer is None:

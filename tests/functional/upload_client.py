@@ -47,3 +47,19 @@ def stored_files() -> list[str]:
     if not root.exists():
         return []
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def publish(client, directory: Path, name: str, version: str, *, auth: str, sdist: bool = False, **options) -> Path:
+    """Build a wheel (or sdist) and upload it as twine would; fail the test if refused.
+
+    ``options`` go to the builder; ``requires_python`` is also sent as the form field.
+    """
+    from tests.builders import build_sdist, build_wheel
+
+    directory = directory / f"{name}-{version}-{'sdist' if sdist else 'wheel'}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = (build_sdist if sdist else build_wheel)(directory, name, version, **options)
+    fields = twine_fields(path, name, version, requires_python=options.get("requires_python"))
+    response = post_upload(client, fields, auth)
+    assert response.status_code == 200, response.content
+    return path

@@ -1,0 +1,93 @@
+"""The serial-keyed page store: a bounded LRU per process in front of a shared cache."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.test import override_settings
+
+from packages_app import caching
+from packages_app.caching import LocalPages, Page, get_or_build, make_page
+
+MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def page_of(size: int) -> Page:
+    return Page(b"x" * size, b"", MOMENT)
+
+
+def test_make_page_stores_a_gzip_form_of_the_body():
+    page = make_page(b"<html>" * 1000, MOMENT)
+    assert gzip.decompress(page.gzipped) == page.body
+    assert len(page.gzipped) < len(page.body)
+    assert make_page(page.body, MOMENT).gzipped == page.gzipped  # no timestamp inside: deterministic
+
+
+def test_local_pages_evict_least_recently_used_by_bytes():
+    pages = LocalPages(max_bytes=300)
+    pages.put("a", page_of(100))
+    pages.put("b", page_of(100))
+    pages.put("c", page_of(100))
+    assert pages.get("a") is not None  # "a" is now the most recently used
+    pages.put("d", page_of(100))
+    assert pages.get("b") is None
+    assert [key for key in ("a", "c", "d") if pages.get(key)] == ["a", "c", "d"]
+
+
+def test_local_pages_replace_an_entry_without_double_counting():
+    pages = LocalPages(max_bytes=250)
+    pages.put("a", page_of(100))
+    pages.put("a", page_of(100))
+    pages.put("b", page_of(100))
+    assert len(pages) == 2
+
+
+def test_a_page_larger_than_the_budget_is_not_kept():
+    pages = LocalPages(max_bytes=50)
+    pages.put("big", page_of(100))
+    assert pages.get("big") is None
+
+
+def test_get_or_build_builds_once_per_key():
+    builds = []
+
+    def build():
+        builds.append(1)
+        return page_of(10)
+
+    first = get_or_build("k1", build)
+    assert get_or_build("k1", build) is first
+    get_or_build("k2", build)
+    assert len(builds) == 2
+
+
+@pytest.fixture
+def shared_redis():
+    """A real Redis as the shared layer, under a prefix of this test's own."""
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "pages": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        },
+    }
+    with override_settings(CACHES=caches, SIMPLE_SHARED_CACHE="pages"):
+        yield
+        from django.core.cache import caches as handler
+
+        handler["pages"].clear()
+
+
+def test_a_page_built_by_one_process_serves_the_others(shared_redis):
+    built = get_or_build("page", lambda: make_page(b"body", MOMENT))
+    caching.local_pages.clear()  # another process: its own memory is empty
+
+    def must_not_build():
+        raise AssertionError("the shared cache should have served this page")
+
+    shared = get_or_build("page", must_not_build)
+    assert shared == built

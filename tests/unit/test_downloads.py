@@ -1,0 +1,51 @@
+"""Byte ranges and content types of /files/ downloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from packages_app.downloads import byte_range, content_type_for
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("", None),
+        ("bytes=0-9", (0, 9)),
+        ("bytes=10-", (10, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=-1000", (0, 99)),  # a suffix longer than the file is the whole file
+        ("bytes=90-1000", (90, 99)),  # the end is clipped to the file
+        ("bytes=99-99", (99, 99)),
+        ("bytes=100-", False),  # starts past the end: 416
+        ("bytes=100-200", False),
+        ("bytes=-0", False),
+        ("bytes=9-0", None),  # invalid: ignored, the whole file is sent
+        ("bytes=0-1,5-6", None),  # several ranges: allowed to ignore
+        ("items=0-9", None),
+        ("bytes=-", None),
+        ("bytes=a-b", None),
+    ],
+)
+def test_byte_range(header, expected):
+    assert byte_range(header, 100) == expected
+
+
+def test_empty_file_has_no_satisfiable_range():
+    assert byte_range("bytes=-5", 0) is False
+    assert byte_range("bytes=0-", 0) is False
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("demo-1.0-py3-none-any.whl", "application/zip"),
+        ("demo-1.0-py3-none-any.whl.metadata", "text/plain; charset=utf-8"),
+        ("demo-1.0.tar.gz", "application/gzip"),
+        ("demo-1.0.zip", "application/zip"),
+        ("demo-1.0-py2.7.egg", "application/zip"),
+        ("demo-1.0.win32.exe", "application/octet-stream"),
+    ],
+)
+def test_content_type(name, content_type):
+    assert content_type_for(name) == content_type
