@@ -20,8 +20,13 @@ API_VERSION = "1.4"
 
 
 def upload_time_text(moment: datetime) -> str:
-    """PEP 700 ``upload-time``: ISO 8601 in UTC with a ``Z``, as PyPI writes it."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    """PEP 700 ``upload-time``: ISO 8601 in UTC with a ``Z``, as PyPI writes it.
+
+    (Fractional seconds only when there are any, as ``isoformat`` does.)
+    """
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().removesuffix("+00:00") + "Z"
 
 
 def project_status(project: Project) -> dict:
