@@ -78,12 +78,13 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
 
 
-def http_get(url: str, *, timeout: float = 10) -> HttpResponse:
+def http_get(url: str, *, timeout: float = 10, headers: Mapping[str, str] | None = None) -> HttpResponse:
     """GET ``url`` without proxies or redirects; 4xx/5xx are returned, not raised."""
     if urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
         raise ValueError(f"end-to-end tests only talk to the local server, not {url}")
+    request = urllib.request.Request(url, headers=dict(headers or {}))
     try:
-        with _opener.open(url, timeout=timeout) as response:
+        with _opener.open(request, timeout=timeout) as response:
             return HttpResponse(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         with error:
@@ -155,8 +156,8 @@ class IndexServer:
         lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(lines[-n:])
 
-    def get(self, path: str) -> HttpResponse:
-        return http_get(self.url + path)
+    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        return http_get(self.url + path, headers=headers)
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
