@@ -53,9 +53,10 @@ MAX_PROJECT_SIZE = int(_env.get("MAX_PROJECT_SIZE", str(10 * 1024**3)))
 ALLOW_PASSWORD_UPLOADS = _bool(_env.get("ALLOW_PASSWORD_UPLOADS", "true"))
 ALLOW_LOCAL_VERSIONS = _bool(_env.get("ALLOW_LOCAL_VERSIONS", "false"))
 PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
-# Simple API: browser/proxy cache lifetime of a page (PyPI: 600 s), and each
-# process's memory for built pages (they are keyed by serial, never stale).
-SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "600"))
+# Simple API: how long clients may reuse a page without asking (0: they revalidate
+# every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
+# uses 600), and each process's memory for built pages (keyed by serial, never stale).
+SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "0"))
 SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
