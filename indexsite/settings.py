@@ -57,6 +57,8 @@ PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
 # uses 600), and each process's memory for built pages (keyed by serial, never stale).
 SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "0"))
+# The metadata API's reads: same answer for every caller, revalidated by ETag.
+API_MAX_AGE = int(_env.get("API_MAX_AGE", "0"))
 SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
@@ -84,6 +86,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "packages_app",
     "legacy_api",
 ]
@@ -204,6 +208,26 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
+    # Pagination is set per view, never here; JSON only (no browsable HTML renderer).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Package index metadata API",
+    "DESCRIPTION": (
+        "Paginated, cacheable metadata of the index: projects, releases (including releases "
+        "without files), files, the change feed for mirrors, and writes for automation. "
+        "Errors are RFC 9457 problem details."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files: the docs work with no internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ProjectStatusEnum": "packages_app.models.ProjectStatus"},
 }
 
 LOGGING = {

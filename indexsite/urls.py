@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("legacy/", legacy_upload, name="legacy-upload"),
     path("legacy", legacy_upload_without_slash),
+    path("api/v1/", include("packages_app.api.urls")),
     path("", include("packages_app.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from packages_app.authentication import Identity
-from packages_app.models import Project, Role
+from packages_app.models import Project, Role, RoleName
 
 
 def role_on(identity: Identity, project: Project) -> str | None:
@@ -30,3 +30,15 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
     if not project.accepts_uploads:
         return f"Project '{project.name}' is {project.status} and accepts no new uploads."
     return None
+
+
+def manage_refusal(identity: Identity, project: Project) -> str | None:
+    """Why this caller may not manage the project (yank, set its status); None when they may.
+
+    As on PyPI, managing is for Owners; Maintainers may only upload.
+    """
+    if not identity.token_allows(project):
+        return f"The given token isn't allowed to manage project '{project.name}'."
+    if identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER:
+        return None
+    return f"The user '{identity.username}' isn't an owner of project '{project.name}'."

@@ -1,5 +1,6 @@
-"""Who is calling: HTTP Basic with an API token (user name ``__token__``) or,
-when the operator allows it, a user name and password."""
+"""Who is calling: an API token, as HTTP Basic with the user name ``__token__``
+(what twine sends) or as ``Authorization: Bearer <token>`` (what API clients
+send), or, when the operator allows it, a user name and password."""
 
 from __future__ import annotations
 
@@ -52,9 +53,12 @@ def identify(authorization_header: str, request=None) -> Identity | None:
     """The caller's identity; None when no credentials were sent."""
     if not authorization_header:
         return None
+    scheme, _, value = authorization_header.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return _identify_token(value.strip())
     credentials = basic_credentials(authorization_header)
     if credentials is None:
-        raise InvalidCredentials("Only HTTP Basic authentication is supported.")
+        raise InvalidCredentials("Use HTTP Basic authentication or an API token as a Bearer token.")
     username, password = credentials
     if username == tokens.TOKEN_USERNAME:
         return _identify_token(password)

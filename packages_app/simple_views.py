@@ -42,13 +42,17 @@ def redirect_keeping_query(request, url: str) -> HttpResponse:
     return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
+def files_base_url() -> str:
+    """Prefix of every file URL: storage paths are appended to it."""
+    return settings.PUBLIC_BASE_URL + reverse("files", args=[_PATH_SLOT]).removesuffix(_PATH_SLOT)
+
+
 class _UrlLayout:
     """Where pages link to, fixed per deployment; part of every page key."""
 
     def __init__(self) -> None:
         self.project_url = reverse("simple-project", args=[_NAME_SLOT]).replace(_NAME_SLOT, "{}")
-        files_url = reverse("files", args=[_PATH_SLOT]).removesuffix(_PATH_SLOT)
-        self.files_base = settings.PUBLIC_BASE_URL + files_url
+        self.files_base = files_base_url()
         self.tag = caching.key_tag(self.project_url + " " + self.files_base)
 
 
@@ -58,6 +62,7 @@ class SimpleView(APIView):
     content_negotiation_class = SimpleContentNegotiation
     authentication_classes = ()
     permission_classes = ()
+    schema = None  # the simple API is specified by PEPs, not by our OpenAPI document
 
     def handle_exception(self, exc):
         if isinstance(exc, APIException):

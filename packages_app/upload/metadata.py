@@ -110,7 +110,11 @@ def _display(value: str) -> str:
 
 
 def validate(form: UploadForm, *, allow_local_versions: bool | None = None) -> ValidatedMetadata:
-    raw = raw_from_form(form)
+    return validate_raw(raw_from_form(form), allow_local_versions=allow_local_versions)
+
+
+def validate_raw(raw: RawMetadata, *, allow_local_versions: bool | None = None) -> ValidatedMetadata:
+    """Core metadata checks shared by uploads and releases registered without files."""
     _check_required(raw)
     try:
         metadata = Metadata.from_raw(raw, validate=True)

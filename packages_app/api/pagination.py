@@ -1,0 +1,142 @@
+"""Pagination for every list of the API: cursors, a deterministic order, a maximum size.
+
+Cursors (not page numbers) keep a page's rows stable while releases are added,
+and cost the same on page 1 and page 500. Every list sends its neighbours in
+a ``Link`` header as well as in the body.
+"""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.pagination import BasePagination, CursorPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def link_header(**links: str | None) -> str:
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
+
+
+class IndexCursorPagination(CursorPagination):
+    page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+    page_size_query_param = "page_size"
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound as error:
+            # A malformed cursor is a bad request, not a missing page.
+            raise ParseError("The cursor is not valid; follow the 'next' and 'previous' links.") from error
+
+    def get_paginated_response(self, data):
+        response = Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+        links = link_header(next=self.get_next_link(), prev=self.get_previous_link())
+        if links:
+            response["Link"] = links
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+
+class ProjectPagination(IndexCursorPagination):
+    ordering = ("normalized_name",)
+
+
+class RolePagination(IndexCursorPagination):
+    ordering = ("project__normalized_name",)
+
+
+class ReleasePagination(IndexCursorPagination):
+    """Newest first by version (PEP 440 order), or by upload date with ``?order=created``."""
+
+    ordering = ("-sort_key", "-id")
+    orderings = {"version": ("-sort_key", "-id"), "created": ("-created", "-id")}
+
+    def get_ordering(self, request, queryset, view):
+        return self.orderings[view.release_order()]
+
+
+class SerialPagination(BasePagination):
+    """The events feed: everything after ``?since=<serial>``, ascending, at most a page.
+
+    The position is the serial itself, so a mirror can resume from the last
+    serial it has seen with no cursor at all. On PostgreSQL serials become
+    visible in commit order (``services.journal``), so a page never skips one
+    that commits later.
+    """
+
+    page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.since = _non_negative_int(request.query_params.get("since", "0"), "since")
+        self.limit = min(
+            _non_negative_int(request.query_params.get("page_size", str(self.page_size)), "page_size") or 1,
+            self.max_page_size,
+        )
+        rows = list(queryset.filter(id__gt=self.since).order_by("id")[: self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        self.page = rows[: self.limit]
+        return self.page
+
+    def next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, "since", self.page[-1].id)
+        return replace_query_param(url, "page_size", self.limit)
+
+    def get_paginated_response(self, data, last_serial: int = 0):
+        response = Response({"last_serial": last_serial, "next": self.next_link(), "results": data})
+        if self.has_next:
+            response["Link"] = link_header(next=self.next_link())
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["last_serial", "next", "results"],
+            "properties": {
+                "last_serial": {"type": "integer"},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "description": "Return events with a serial greater than this one.",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            {
+                "name": "page_size",
+                "in": "query",
+                "required": False,
+                "description": f"At most this many events (up to {MAX_PAGE_SIZE}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            },
+        ]
+
+
+def _non_negative_int(text: str, name: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise ParseError(f"'{name}' must be a whole number, 0 or more.")
+    return int(text)

@@ -1,0 +1,272 @@
+"""What the API says about each thing: plain serializers over rows the views fetch.
+
+Views fetch everything a serializer reads (counts annotated, files and roles
+prefetched), so a page costs the same few queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role
+from packages_app.simple import upload_time_text
+from packages_app.simple_views import files_base_url
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in UTC with a ``Z``, the form PEP 700 uses for upload times."""
+
+    def to_representation(self, value):
+        return upload_time_text(value) if value is not None else None
+
+
+def project_url(normalized_name: str) -> str:
+    return reverse("api:project", args=[normalized_name])
+
+
+class LinkedProjectSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["name", "normalized_name", "status", "last_serial", "url"]
+
+    def get_url(self, project) -> str:
+        return project_url(project.normalized_name)
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    role = serializers.CharField(source="role_name")
+
+    class Meta:
+        model = Role
+        fields = ["user", "role"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    created = UtcDateTimeField()
+    latest_version = serializers.CharField(allow_null=True)
+    release_count = serializers.IntegerField()
+    file_count = serializers.IntegerField()
+    roles = RoleSerializer(many=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "name",
+            "normalized_name",
+            "status",
+            "status_reason",
+            "created",
+            "last_serial",
+            "latest_version",
+            "release_count",
+            "file_count",
+            "roles",
+            "links",
+        ]
+
+    @extend_schema_field(
+        {"type": "object", "properties": {name: {"type": "string"} for name in ("self", "releases", "simple")}}
+    )
+    def get_links(self, project) -> dict:
+        name = project.normalized_name
+        return {
+            "self": project_url(name),
+            "releases": reverse("api:releases", args=[name]),
+            "simple": reverse("simple-project", args=[name]),
+        }
+
+
+def release_url(release: Release, normalized_name: str) -> str:
+    return reverse("api:release", args=[normalized_name, release.version])
+
+
+class ReleaseSummarySerializer(serializers.ModelSerializer):
+    created = UtcDateTimeField()
+    file_count = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = [
+            "version",
+            "created",
+            "is_prerelease",
+            "yanked",
+            "yanked_reason",
+            "requires_python",
+            "summary",
+            "file_count",
+            "url",
+        ]
+
+    def get_url(self, release) -> str:
+        return release_url(release, self.context["normalized_name"])
+
+
+class CoreMetadataSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    sha256 = serializers.CharField()
+
+
+class HashesSerializer(serializers.Serializer):
+    md5 = serializers.CharField()
+    sha256 = serializers.CharField()
+    blake2b_256 = serializers.CharField()
+
+
+class FileSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    hashes = serializers.SerializerMethodField()
+    upload_time = UtcDateTimeField()
+    yanked = serializers.BooleanField(source="release.yanked")
+    yanked_reason = serializers.CharField(source="release.yanked_reason")
+    core_metadata = serializers.SerializerMethodField()
+
+    class Meta:
+        model = File
+        fields = [
+            "filename",
+            "url",
+            "hashes",
+            "size",
+            "upload_time",
+            "packagetype",
+            "python_version",
+            "requires_python",
+            "yanked",
+            "yanked_reason",
+            "core_metadata",
+        ]
+
+    def _url(self, file) -> str:
+        if "files_base_url" not in self.context:
+            self.context["files_base_url"] = files_base_url()
+        return self.context["files_base_url"] + file.path
+
+    def get_url(self, file) -> str:
+        return self._url(file)
+
+    @extend_schema_field(HashesSerializer)
+    def get_hashes(self, file) -> dict:
+        return {"md5": file.md5_digest, "sha256": file.sha256_digest, "blake2b_256": file.blake2_256_digest}
+
+    @extend_schema_field(CoreMetadataSerializer(allow_null=True))
+    def get_core_metadata(self, file) -> dict | None:
+        """PEP 658: where the wheel's METADATA is served, and its sha256."""
+        if not file.metadata_sha256:
+            return None
+        return {"url": self._url(file) + ".metadata", "sha256": file.metadata_sha256}
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    """A release with its complete core metadata (field names as in PEP 566's JSON form)."""
+
+    project = serializers.CharField(source="project.name")
+    created = UtcDateTimeField()
+    files = FileSerializer(many=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = [
+            "project",
+            "version",
+            "created",
+            "is_prerelease",
+            "yanked",
+            "yanked_reason",
+            "metadata_version",
+            "summary",
+            "description",
+            "description_content_type",
+            "author",
+            "author_email",
+            "maintainer",
+            "maintainer_email",
+            "license",
+            "license_expression",
+            "license_files",
+            "keywords",
+            "classifiers",
+            "platform",
+            "supported_platform",
+            "home_page",
+            "download_url",
+            "project_urls",
+            "requires_python",
+            "requires_dist",
+            "provides_extra",
+            "requires_external",
+            "provides_dist",
+            "obsoletes_dist",
+            "dynamic",
+            "files",
+            "links",
+        ]
+
+    @extend_schema_field({"type": "object", "properties": {"self": {"type": "string"}, "project": {"type": "string"}}})
+    def get_links(self, release) -> dict:
+        name = release.project.normalized_name
+        return {"self": release_url(release, name), "project": project_url(name)}
+
+
+class FileLookupSerializer(FileSerializer):
+    project = serializers.CharField(source="release.project.name")
+    version = serializers.CharField(source="release.version")
+    release_url = serializers.SerializerMethodField()
+
+    class Meta(FileSerializer.Meta):
+        fields = ["project", "version", "release_url", *FileSerializer.Meta.fields]
+
+    def get_release_url(self, file) -> str:
+        return release_url(file.release, file.release.project.normalized_name)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    serial = serializers.IntegerField(source="id")
+    project = serializers.CharField(source="name")
+    timestamp = UtcDateTimeField(source="submitted_date")
+
+    class Meta:
+        model = JournalEntry
+        fields = ["serial", "project", "version", "filename", "action", "timestamp"]
+
+
+class UserRoleSerializer(serializers.ModelSerializer):
+    project = LinkedProjectSerializer()
+    role = serializers.CharField(source="role_name")
+
+    class Meta:
+        model = Role
+        fields = ["project", "role"]
+
+
+# ---------------------------------------------------------------- writes
+
+
+class YankSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ProjectStatus.values)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
+class NewReleaseSerializer(serializers.Serializer):
+    """A release registered without files (it may get files by upload later)."""
+
+    version = serializers.CharField(max_length=255)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=1_000_000)
+    description_content_type = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    requires_python = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    requires_dist = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, max_length=1000)
+    classifiers = serializers.ListField(child=serializers.CharField(max_length=255), required=False, max_length=1000)
+    project_urls = serializers.DictField(child=serializers.URLField(max_length=1000), required=False)

@@ -1,0 +1,325 @@
+"""Views of the metadata API: thin, read-mostly, same answer for every caller.
+
+Each read fetches what its serializer needs in a fixed number of queries and
+gets an ETag from its body (304 on revalidation) and ``Cache-Control:
+public``; writes go through the same services as the admin, after a role
+check, and are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.cache import get_conditional_response
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from packages_app import naming
+from packages_app.access import manage_refusal, upload_refusal
+from packages_app.api import serializers
+from packages_app.api.authentication import IndexAuthentication
+from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
+from packages_app.api.problems import problem_exception_handler
+from packages_app.models import File, JournalEntry, Project, Release, Role, RoleName
+from packages_app.services import journal, projects, releases
+from packages_app.upload.errors import UploadError
+from packages_app.upload.metadata import validate_raw
+
+
+class ApiMixin:
+    authentication_classes = [IndexAuthentication]
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self):
+        return problem_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            response["Cache-Control"] = "no-store"
+            return response
+        response.render()
+        etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
+        response["ETag"] = etag
+        response["Cache-Control"] = f"max-age={settings.API_MAX_AGE}, public"
+        return get_conditional_response(request, etag=etag, response=response)
+
+
+def find_project(name: str) -> Project:
+    project = Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+    if project is None:
+        raise NotFound(f"There is no project named '{name}'.")
+    return project
+
+
+def find_release(project: Project, version: str, queryset=None) -> Release:
+    queryset = (queryset if queryset is not None else Release.objects).filter(project=project)
+    release = queryset.filter(canonical_version=naming.canonical_version(version)).first()
+    if release is None:
+        raise NotFound(f"Project '{project.name}' has no release '{version}'.")
+    release.project = project
+    return release
+
+
+def files_offered(project: Project):
+    """PEP 792: a quarantined project offers no files, here as on the simple pages."""
+    files = File.objects.select_related("release").order_by("filename")
+    return files if project.offers_files else files.none()
+
+
+# ---------------------------------------------------------------- projects
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("prefix", str, description="Only projects whose normalised name starts with this."),
+        OpenApiParameter("q", str, description="Text to find in project names and release summaries."),
+    ]
+)
+class ProjectList(ApiMixin, generics.ListAPIView):
+    """Every project, ordered by normalised name."""
+
+    serializer_class = serializers.LinkedProjectSerializer
+    pagination_class = ProjectPagination
+
+    def get_queryset(self):
+        queryset = Project.objects.all()
+        prefix = self.request.query_params.get("prefix", "").strip()
+        if prefix:
+            queryset = queryset.filter(normalized_name__startswith=naming.normalize_name(prefix))
+        text = self.request.query_params.get("q", "").strip()
+        if text:
+            in_summaries = Release.objects.filter(project=OuterRef("pk"), summary__icontains=text)
+            queryset = queryset.filter(Q(name__icontains=text) | Exists(in_summaries))
+        return queryset
+
+
+def _count(queryset, **outer):
+    counted = queryset.filter(**outer).order_by().values(*outer).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def project_with_details(name: str) -> Project:
+    roles = Role.objects.select_related("user").order_by(
+        Case(When(role_name=RoleName.OWNER, then=0), default=1), "user__username"
+    )
+    latest = (
+        Release.objects.filter(project=OuterRef("pk"))
+        .order_by("yanked", "is_prerelease", "-sort_key")
+        .values("version")
+    )
+    project = (
+        Project.objects.filter(normalized_name=naming.normalize_name(name))
+        .annotate(
+            release_count=_count(Release.objects, project=OuterRef("pk")),
+            file_count=_count(File.objects, release__project=OuterRef("pk")),
+            latest_version=Subquery(latest[:1]),
+        )
+        .prefetch_related(Prefetch("roles", queryset=roles))
+        .first()
+    )
+    if project is None:
+        raise NotFound(f"There is no project named '{name}'.")
+    return project
+
+
+class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
+    """A project: status, latest version (non-yanked, final releases first), counts, roles and links."""
+
+    serializer_class = serializers.ProjectSerializer
+
+    def get_object(self):
+        return project_with_details(self.kwargs["name"])
+
+
+class ProjectStatus(ApiMixin, generics.GenericAPIView):
+    """Set a project's PEP 792 status (owners only)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = serializers.StatusSerializer
+
+    @extend_schema(responses=serializers.ProjectSerializer)
+    def post(self, request, name: str):
+        project = find_project(name)
+        _refuse(manage_refusal(request.auth, project))
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        projects.set_status(project, given.validated_data["status"], given.validated_data["reason"], user=request.user)
+        return Response(serializers.ProjectSerializer(project_with_details(name)).data)
+
+
+def _refuse(reason: str | None) -> None:
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+# ---------------------------------------------------------------- releases
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "order", str, enum=["version", "created"], description="Newest first by version (default) or by date."
+        ),
+        OpenApiParameter("files", str, enum=["with", "without"], description="Only releases with, or without, files."),
+    ]
+)
+class ReleaseList(ApiMixin, generics.ListCreateAPIView):
+    """A project's releases, newest first, including releases without files."""
+
+    pagination_class = ReleasePagination
+
+    def get_serializer_class(self):
+        return (
+            serializers.NewReleaseSerializer if self.request.method == "POST" else serializers.ReleaseSummarySerializer
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "normalized_name": self.project.normalized_name}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.project = find_project(kwargs["name"])
+
+    def release_order(self) -> str:
+        order = self.request.query_params.get("order", "version")
+        if order not in ReleasePagination.orderings:
+            raise ParseError("'order' must be 'version' or 'created'.")
+        return order
+
+    def get_queryset(self):
+        # A correlated count, not a GROUP BY: only the page's rows are counted, so
+        # page 1 of a 5,000-release project costs what page 1 of a small one does.
+        queryset = Release.objects.filter(project=self.project).annotate(
+            file_count=_count(File.objects, release=OuterRef("pk"))
+        )
+        having = self.request.query_params.get("files")
+        if having == "with":
+            queryset = queryset.filter(file_count__gt=0)
+        elif having == "without":
+            queryset = queryset.filter(file_count=0)
+        elif having is not None:
+            raise ParseError("'files' must be 'with' or 'without'.")
+        return queryset
+
+    @extend_schema(request=serializers.NewReleaseSerializer, responses={201: serializers.ReleaseSerializer})
+    def post(self, request, name: str):
+        """Register a release without files (owners and maintainers)."""
+        if not (request.user and request.user.is_authenticated):
+            raise NotAuthenticated()
+        _refuse(upload_refusal(request.auth, self.project, self.project.name))
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        fields = dict(given.validated_data)
+        raw = {"metadata_version": "2.4", "name": self.project.name, **fields}
+        try:
+            metadata = validate_raw(raw)
+        except UploadError as error:
+            raise ValidationError({"detail": [error.message]}) from error
+        supplied = {key: value for key, value in metadata.release_fields.items() if key in fields}
+        release = releases.create_release(self.project, metadata.version, supplied, user=request.user)
+        return Response(_release_data(self.project, release.version), status=status.HTTP_201_CREATED)
+
+
+def _release_data(project: Project, version: str) -> dict:
+    files = files_offered(project)
+    queryset = Release.objects.prefetch_related(Prefetch("files", queryset=files))
+    return serializers.ReleaseSerializer(find_release(project, version, queryset)).data
+
+
+class ReleaseDetail(ApiMixin, APIView):
+    """A release: its complete core metadata and its files."""
+
+    @extend_schema(responses=serializers.ReleaseSerializer)
+    def get(self, request, name: str, version: str):
+        return Response(_release_data(find_project(name), version))
+
+
+class _ReleaseAction(ApiMixin, generics.GenericAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=serializers.ReleaseSerializer)
+    def post(self, request, name: str, version: str):
+        project = find_project(name)
+        _refuse(manage_refusal(request.auth, project))
+        release = find_release(project, version)
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        self.act(release, given.validated_data, request.user)
+        return Response(_release_data(project, version))
+
+
+class YankRelease(_ReleaseAction):
+    """Yank a release (PEP 592) with a reason (owners only)."""
+
+    serializer_class = serializers.YankSerializer
+
+    def act(self, release, data, user) -> None:
+        releases.yank_release(release, data["reason"], user=user)
+
+
+class UnyankRelease(_ReleaseAction):
+    """Undo a yank (owners only)."""
+
+    serializer_class = serializers.YankSerializer
+
+    def act(self, release, data, user) -> None:
+        releases.unyank_release(release, user=user)
+
+
+# ---------------------------------------------------------------- files, events, users
+
+
+class FileBySha256(ApiMixin, generics.RetrieveAPIView):
+    """The file with this sha256, with its project and version."""
+
+    serializer_class = serializers.FileLookupSerializer
+
+    def get_object(self):
+        digest = self.kwargs["sha256"].lower()
+        file = File.objects.select_related("release__project").filter(sha256_digest=digest).first()
+        if file is None or not file.release.project.offers_files:
+            raise NotFound(f"No file has the sha256 digest {digest}.")
+        return file
+
+
+class EventList(ApiMixin, generics.ListAPIView):
+    """The journal: every change after ``since``, ascending by serial, with the newest serial.
+
+    What mirrors poll instead of ``changelog_since_serial``: keep the last
+    serial you processed and ask for ``?since=<it>``; follow ``next`` until it is null.
+    """
+
+    serializer_class = serializers.EventSerializer
+    pagination_class = SerialPagination
+
+    def get_queryset(self):
+        return JournalEntry.objects.exclude(name="")  # token changes belong to no project
+
+    def list(self, request, *args, **kwargs):
+        last_serial = journal.last_serial()
+        page = self.paginate_queryset(self.get_queryset())
+        return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data, last_serial)
+
+
+class UserRoles(ApiMixin, generics.ListAPIView):
+    """The projects a user has a role on, and which role."""
+
+    serializer_class = serializers.UserRoleSerializer
+    pagination_class = RolePagination
+
+    def get_queryset(self):
+        username = self.kwargs["username"]
+        if not get_user_model().objects.filter(username=username).exists():
+            raise NotFound(f"There is no user named '{username}'.")
+        return Role.objects.filter(user__username=username).select_related("project")
