@@ -121,9 +121,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Persistent connections: opening one (and, on SQLite, setting its pragmas) cost more
+# than the whole of a cached simple-page request. Health checks drop a dead one.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE makes concurrent writers queue on the lock instead of
         # failing with "database is locked" when they upgrade a read lock.
@@ -236,4 +237,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # 4xx answers are in the access log already; installers asking for names the index
+    # does not hold (404 under /simple/) would otherwise fill the log with warnings.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }

@@ -24,12 +24,16 @@ LATEST_ALIASES = {
 }
 HTML_API_VERSION = "1.4"  # frozen by PEP 833, whatever JSON moves on to
 
-# The same five characters, and the same entities, as Jinja's autoescape.
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
-
 
 def escape(text: str) -> str:
-    return text.translate(_ESCAPES)
+    """The same five characters, and the same entities, as Jinja's autoescape.
+
+    Chained ``replace`` (each a no-op scan for clean text) is several times faster
+    than ``str.translate`` here, which matters on pages with ten thousand links.
+    """
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+    )
 
 
 class SimpleJSONRenderer(BaseRenderer):

@@ -8,11 +8,12 @@ A hit costs one small query.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
@@ -56,6 +57,16 @@ class _UrlLayout:
         self.tag = caching.key_tag(self.project_url + " " + self.files_base)
 
 
+@functools.lru_cache(maxsize=8)
+def _layout_for(script_prefix: str, public_base_url: str) -> _UrlLayout:
+    return _UrlLayout()
+
+
+def url_layout() -> _UrlLayout:
+    # Computed once per (mount point, public URL) rather than with two reverse() per request.
+    return _layout_for(get_script_prefix(), settings.PUBLIC_BASE_URL)
+
+
 class SimpleView(APIView):
     # Order matters: text/html answers '*/*' and no Accept header at all (as PyPI).
     renderer_classes = [SimpleTextHTMLRenderer, SimpleHTMLRenderer, SimpleJSONRenderer]
@@ -72,7 +83,7 @@ class SimpleView(APIView):
 
     def serve(self, key: str, serial: int, build_data, last_modified) -> HttpResponse:
         renderer = self.request.accepted_renderer
-        layout = _UrlLayout()
+        layout = url_layout()
         kind = renderer.format
         key = caching.page_key(key, kind, serial, layout.tag)
 
