@@ -86,9 +86,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Before drf_spectacular: its templates/drf_spectacular/redoc.html overrides the library's.
+    "packages_app",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "packages_app",
     "legacy_api",
 ]
 

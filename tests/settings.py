@@ -4,7 +4,10 @@ import os
 import tempfile
 
 os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("INDEX_DATA_DIR", tempfile.mkdtemp(prefix="pyindex-test-"))
+# A folder of this process's own, always: pytest-xdist workers inherit the
+# controller's environment, and a shared folder let one worker's cleanup delete
+# another's files mid-upload (a developer's own data folder must not be touched either).
+os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="pyindex-test-")
 
 from indexsite.settings import *  # noqa: E402, F403
 

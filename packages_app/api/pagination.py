@@ -7,6 +7,10 @@ a ``Link`` header as well as in the body.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
@@ -25,12 +29,24 @@ class IndexCursorPagination(CursorPagination):
     max_page_size = MAX_PAGE_SIZE
     page_size_query_param = "page_size"
 
+    invalid_cursor = "The cursor is not valid; follow the 'next' and 'previous' links."
+
     def decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw and not _looks_like_a_cursor(raw):
+            raise ParseError(self.invalid_cursor)
         try:
             return super().decode_cursor(request)
         except NotFound as error:
             # A malformed cursor is a bad request, not a missing page.
-            raise ParseError("The cursor is not valid; follow the 'next' and 'previous' links.") from error
+            raise ParseError(self.invalid_cursor) from error
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError) as error:
+            # A well-encoded cursor whose position is not a value of the ordering field.
+            raise ParseError(self.invalid_cursor) from error
 
     def get_paginated_response(self, data):
         response = Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
@@ -56,7 +72,8 @@ class ProjectPagination(IndexCursorPagination):
 
 
 class RolePagination(IndexCursorPagination):
-    ordering = ("project__normalized_name",)
+    # An annotation of the view's queryset: the cursor reads its position off each row.
+    ordering = ("project_name",)
 
 
 class ReleasePagination(IndexCursorPagination):
@@ -134,6 +151,15 @@ class SerialPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             },
         ]
+
+
+def _looks_like_a_cursor(raw: str) -> bool:
+    """Our cursors are base64 of a query string with o=, r= or p= keys."""
+    try:
+        decoded = base64.b64decode(raw.encode("ascii"), validate=False).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        return False
+    return any(part.split("=", 1)[0] in {"o", "r", "p"} and "=" in part for part in decoded.split("&"))
 
 
 def _non_negative_int(text: str, name: str) -> int:

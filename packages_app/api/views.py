@@ -12,7 +12,7 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.cache import get_conditional_response
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -322,4 +322,8 @@ class UserRoles(ApiMixin, generics.ListAPIView):
         username = self.kwargs["username"]
         if not get_user_model().objects.filter(username=username).exists():
             raise NotFound(f"There is no user named '{username}'.")
-        return Role.objects.filter(user__username=username).select_related("project")
+        return (
+            Role.objects.filter(user__username=username)
+            .select_related("project")
+            .annotate(project_name=F("project__normalized_name"))
+        )

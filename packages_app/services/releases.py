@@ -49,7 +49,9 @@ def create_release(
             )
             journal.record("new release", project=project, version=version, user=user)
     except IntegrityError as exc:
-        raise Conflict(f"{project.name} already has a release {version}.") from exc
+        existing = find_release(project, version)
+        shown = existing.version if existing is not None else version
+        raise Conflict(f"{project.name} already has a release {shown}.") from exc
     return release
 
 
