@@ -101,7 +101,13 @@ class Release(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "canonical_version"], name="unique_release_per_project"),
         ]
-        indexes = [models.Index(fields=["project", "sort_key"], name="release_order_idx")]
+        indexes = [
+            models.Index(fields=["project", "sort_key"], name="release_order_idx"),
+            # The metadata API's "newest first by date" pages.
+            models.Index(fields=["project", "created"], name="release_created_idx"),
+            # A project's latest version: non-yanked final releases first, then newest.
+            models.Index(fields=["project", "yanked", "is_prerelease", "-sort_key"], name="release_latest_idx"),
+        ]
         ordering = ["project", "-sort_key"]
 
     def __str__(self) -> str:

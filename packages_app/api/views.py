@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -23,7 +25,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from packages_app import naming
+from packages_app import caching, naming
 from packages_app.access import manage_refusal, upload_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication
@@ -31,6 +33,7 @@ from packages_app.api.pagination import ProjectPagination, ReleasePagination, Ro
 from packages_app.api.problems import problem_exception_handler
 from packages_app.models import File, JournalEntry, Project, Release, Role, RoleName
 from packages_app.services import journal, projects, releases
+from packages_app.simple_views import url_layout
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
 
@@ -48,7 +51,8 @@ class ApiMixin:
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             response["Cache-Control"] = "no-store"
             return response
-        response.render()
+        if hasattr(response, "render"):
+            response.render()
         etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
         response["ETag"] = etag
         response["Cache-Control"] = f"max-age={settings.API_MAX_AGE}, public"
@@ -138,8 +142,21 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
 
     serializer_class = serializers.ProjectSerializer
 
-    def get_object(self):
-        return project_with_details(self.kwargs["name"])
+    def retrieve(self, request, name: str):
+        # Counting a big project's files costs more than the rest of the request; the
+        # answer depends only on the project's serial (roles and status changes move it
+        # too), so it is kept in the simple pages' serial-keyed store.
+        head = Project.objects.filter(normalized_name=naming.normalize_name(name)).values_list("pk", "last_serial")
+        found = head.first()
+        if found is None:
+            raise NotFound(f"There is no project named '{name}'.")
+        key = caching.page_key("api-project", *found, url_layout().tag)
+
+        def build() -> caching.Page:
+            data = self.get_serializer(project_with_details(name)).data
+            return caching.Page(JSONRenderer().render(data), b"", timezone.now())
+
+        return HttpResponse(caching.get_or_build(key, build).body, content_type="application/json")
 
 
 class ProjectStatus(ApiMixin, generics.GenericAPIView):
@@ -204,10 +221,11 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
             file_count=_count(File.objects, release=OuterRef("pk"))
         )
         having = self.request.query_params.get("files")
+        has_files = Exists(File.objects.filter(release=OuterRef("pk")))
         if having == "with":
-            queryset = queryset.filter(file_count__gt=0)
+            queryset = queryset.filter(has_files)
         elif having == "without":
-            queryset = queryset.filter(file_count=0)
+            queryset = queryset.filter(~has_files)
         elif having is not None:
             raise ParseError("'files' must be 'with' or 'without'.")
         return queryset

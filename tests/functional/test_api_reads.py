@@ -718,7 +718,7 @@ def _scene(release_count: int) -> Project:
         (f"{API}/projects/counted/releases/", 2),  # project, page
         (f"{API}/projects/counted/releases/?files=with&order=created", 2),
         (f"{API}/projects/counted/releases/{{version}}/", 3),  # project, release, files
-        (f"{API}/projects/counted/", 2),  # project with counts, roles
+        (f"{API}/projects/counted/", 3),  # serial; then, once per serial: project with counts, roles
         (f"{API}/events/", 2),  # newest serial, page
         (f"{API}/events/?since=2&page_size=1000", 2),
         (f"{API}/projects/", 1),
@@ -735,6 +735,18 @@ def test_query_count_is_constant(client, db, django_assert_num_queries, release_
         response = client.get(url)
     assert response.status_code == 200
     assert response.json()
+
+
+def test_project_resource_is_built_once_per_serial(client, db, django_assert_num_queries):
+    """The project resource is kept by serial: again costs one query, a change rebuilds it."""
+    project = _scene(3)
+    first = client.get(f"{API}/projects/counted/").json()
+    with django_assert_num_queries(1):
+        assert client.get(f"{API}/projects/counted/").json() == first
+    roles.grant_role(project, UserFactory(username="zed"), "Owner")
+    again = client.get(f"{API}/projects/counted/").json()
+    assert again["roles"][0] == {"user": "zed", "role": "Owner"}
+    assert again["last_serial"] > first["last_serial"]
 
 
 # ---------------------------------------------------------------- caching headers
