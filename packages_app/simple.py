@@ -24,8 +24,8 @@ def upload_time_text(moment: datetime) -> str:
 
     (Fractional seconds only when there are any, as ``isoformat`` does.)
     """
-    if moment.utcoffset():
-        moment = moment.astimezone(UTC)
+    if moment.tzinfo is not UTC:  # the database hands back UTC: skip the conversion then
+        moment = moment.astimezone(UTC) if moment.utcoffset() else moment
     return moment.isoformat().removesuffix("+00:00") + "Z"
 
 
