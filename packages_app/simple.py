@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 
+from packages_app import timestamps
 from packages_app.models import File, Project, ProjectStatus, Release
 from packages_app.services import journal
 
@@ -27,6 +28,11 @@ def upload_time_text(moment: datetime) -> str:
     if moment.tzinfo is not UTC:  # the database hands back UTC: skip the conversion then
         moment = moment.astimezone(UTC) if moment.utcoffset() else moment
     return moment.isoformat().removesuffix("+00:00") + "Z"
+
+
+def _upload_time_from_text(text: str) -> str:
+    seconds, microseconds = timestamps.split_utc_text(text)
+    return f"{seconds}.{microseconds:06d}Z" if microseconds else f"{seconds}Z"
 
 
 def project_status(project: Project) -> dict:
@@ -75,6 +81,7 @@ def project_page(project: Project, files_base_url: str) -> dict:
     )
     rows = (
         File.objects.filter(release__project=project)
+        .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
         .order_by("release__sort_key", "filename")
         .values_list(
             "filename",
@@ -82,7 +89,7 @@ def project_page(project: Project, files_base_url: str) -> dict:
             "sha256_digest",
             "requires_python",
             "size",
-            "upload_time",
+            "upload_time_text",
             "metadata_sha256",
             "release__yanked",
             "release__yanked_reason",
@@ -99,7 +106,7 @@ def _file_entry(
     sha256: str,
     requires_python: str,
     size: int,
-    upload_time: datetime,
+    upload_time_text: str,
     metadata_sha256: str | None,
     yanked: bool,
     yanked_reason: str,
@@ -113,7 +120,7 @@ def _file_entry(
         # PEP 592/691: the reason when there is one, else a plain boolean.
         "yanked": (yanked_reason or True) if yanked else False,
         "size": size,
-        "upload-time": upload_time_text(upload_time),
+        "upload-time": _upload_time_from_text(upload_time_text),
         # PEP 714 name, plus the key PyPI still sends for clients of its PEP 658
         # rollout; never ``dist-info-metadata``, which crashes pip 22.3-23.1.
         "core-metadata": core_metadata,
