@@ -123,12 +123,15 @@ def xmlrpc_endpoint(request: HttpRequest) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     declared = request.META.get("CONTENT_LENGTH") or "0"
+    too_large = HttpResponse(
+        f"The request body is larger than {xmlrpc.MAX_BODY} bytes.\n",
+        status=413,
+        content_type="text/plain; charset=utf-8",
+    )
     if not declared.isdigit() or int(declared) > xmlrpc.MAX_BODY:
-        return HttpResponse(
-            f"The request body is larger than {xmlrpc.MAX_BODY} bytes.\n",
-            status=413,
-            content_type="text/plain; charset=utf-8",
-        )
+        return too_large
     body = request.read(xmlrpc.MAX_BODY + 1)
+    if len(body) > xmlrpc.MAX_BODY:  # a chunked body declares no length
+        return too_large
     answer = xmlrpc.dispatch(body, xmlrpc.Context(urls=_urls(base_url(request))))
     return HttpResponse(answer, content_type="text/xml; charset=utf-8")

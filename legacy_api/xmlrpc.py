@@ -102,14 +102,15 @@ def dispatch(body: bytes, context: Context) -> bytes:
             args, name = xmlrpc.client.loads(body, use_builtin_types=True)
         except DefusedXmlException as error:
             raise Fault(PARSE_ERROR, "parse error; XML with entity declarations is not accepted") from error
-        except (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError) as error:
+        except (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, IndexError, KeyError) as error:
+            # The stdlib unmarshaller raises these for well-formed XML of the wrong shape.
             raise Fault(PARSE_ERROR, "parse error; the body is not an XML-RPC method call") from error
         if name == "system.multicall":
             raise Fault(SERVER_ERROR, "RuntimeError: MultiCall requests are not supported; make one call per request")
         handler = METHODS.get(name or "")
         if handler is None:
             raise Fault(METHOD_NOT_FOUND, f"method not found; no method {name!r} (see system.listMethods)")
-        result = handler.call(context, args)
+        result = _xml_safe(handler.call(context, args))
         return xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True, encoding="utf-8").encode()
     except Fault as fault:
         return xmlrpc.client.dumps(fault, allow_none=True, encoding="utf-8").encode()
@@ -120,6 +121,17 @@ def dispatch(body: bytes, context: Context) -> bytes:
 
 def _clean(text: str | None) -> str | None:
     return _XML_ILLEGAL.sub("", text) if text else None
+
+
+def _xml_safe(value: Any) -> Any:
+    """The answer without characters XML 1.0 cannot carry (stored metadata may hold them)."""
+    if isinstance(value, str):
+        return _XML_ILLEGAL.sub("", value)
+    if isinstance(value, list):
+        return [_xml_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {_xml_safe(key): _xml_safe(item) for key, item in value.items()}
+    return value
 
 
 def _timestamp(moment) -> int:
@@ -170,7 +182,10 @@ def changelog_since_serial(context: Context, since_serial: int) -> list:
 @method(Param("since", int), Param("with_ids", bool, False))
 def changelog(context: Context, since: int, with_ids: bool) -> list:
     """Changes at or after a POSIX time, ascending, at most 50,000 (prefer changelog_since_serial)."""
-    moment = datetime.fromtimestamp(max(since, 0), tz=UTC)
+    try:
+        moment = datetime.fromtimestamp(max(since, 0), tz=UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise Fault(INVALID_PARAMS, "client error; since: must be a POSIX time in seconds") from error
     rows = _changelog_rows(JournalEntry.objects.filter(submitted_date__gte=moment))[:CHANGELOG_LIMIT]
     entries = []
     for name, version, at, action, serial in rows:
@@ -317,6 +332,7 @@ def user_packages(context: Context, user: str) -> list:
         return []
     rows = (
         Role.objects.filter(user__username=user)
+        .exclude(project__status=ProjectStatus.QUARANTINED)
         .order_by(Case(When(role_name=RoleName.OWNER, then=0), default=1), "project__normalized_name")
         .values_list("role_name", "project__name")
     )
