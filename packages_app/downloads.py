@@ -1,4 +1,4 @@
-"""``/files/<path>``: distributions and their PEP 658 ``.metadata`` files.
+"""``/packages/<path>``: distributions and their PEP 658 ``.metadata`` files.
 
 Paths are content-addressed, so a URL's bytes never change: responses are
 cacheable for a year. ``Last-Modified`` is the upload time, which is how

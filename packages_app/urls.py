@@ -9,5 +9,6 @@ urlpatterns = [
     path("simple", simple_views.index_without_slash),
     path("simple/<str:name>/", simple_views.ProjectDetailView.as_view(), name="simple-project"),
     path("simple/<str:name>", simple_views.project_without_slash),
-    path("files/<path:path>", downloads.serve_file, name="files"),
+    # /packages/ as on PyPI's file host: mirrors (bandersnatch) accept only file URLs under it.
+    path("packages/<path:path>", downloads.serve_file, name="files"),
 ]

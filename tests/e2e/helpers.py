@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import sysconfig
@@ -24,7 +25,8 @@ import urllib.request
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from datetime import UTC, datetime, timedelta
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pytest
@@ -78,17 +80,105 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
 
 
-def http_get(url: str, *, timeout: float = 10, headers: Mapping[str, str] | None = None) -> HttpResponse:
-    """GET ``url`` without proxies or redirects; 4xx/5xx are returned, not raised."""
+@lru_cache(maxsize=8)
+def _tls_opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _NoRedirects, urllib.request.HTTPSHandler(context=context)
+    )
+
+
+def http_get(
+    url: str,
+    *,
+    timeout: float = 10,
+    headers: Mapping[str, str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> HttpResponse:
+    """GET ``url`` without proxies or redirects; 4xx/5xx are returned, not raised.
+
+    ``ssl_context`` decides which certificates an https URL may present (a test server's own).
+    """
     if urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
         raise ValueError(f"end-to-end tests only talk to the local server, not {url}")
     request = urllib.request.Request(url, headers=dict(headers or {}))
+    opener = _opener if ssl_context is None else _tls_opener(ssl_context)
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             return HttpResponse(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         with error:
             return HttpResponse(error.code, dict(error.headers), error.read())
+
+
+# ---------------------------------------------------------------- TLS
+
+
+@dataclass(frozen=True)
+class TlsCertificate:
+    """A throw-away self-signed certificate (PEM) for 127.0.0.1 and localhost, and its key."""
+
+    cert_path: Path
+    key_path: Path
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this certificate and nothing else."""
+        return ssl.create_default_context(cafile=str(self.cert_path))
+
+
+def make_tls_certificate(directory: Path) -> TlsCertificate:
+    """Write a new key and a self-signed certificate valid for a day into ``directory``."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pyidx e2e test server")])
+    now = datetime.now(UTC)
+    public_key = key.public_key()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "server-cert.pem", directory / "server-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    return TlsCertificate(cert_path, key_path)
 
 
 # ---------------------------------------------------------------- server
@@ -127,6 +217,8 @@ class IndexServer:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
+    # When set, gunicorn serves TLS with it (``url`` must then be https://).
+    tls: TlsCertificate | None = None
 
     def manage(self, *args: str, input: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
         """Run ``manage.py`` in the server's environment; return stdout, raise with stderr on failure."""
@@ -157,7 +249,11 @@ class IndexServer:
         return "\n".join(lines[-n:])
 
     def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        return http_get(self.url + path, headers=headers)
+        return http_get(self.url + path, headers=headers, ssl_context=self.ssl_context)
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self.tls.ssl_context if self.tls is not None else None
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -177,6 +273,8 @@ class IndexServer:
         bind = urllib.parse.urlsplit(self.url).netloc
         command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
         command += ["--bind", bind, "--workers", "2"]
+        if self.tls is not None:
+            command += ["--certfile", str(self.tls.cert_path), "--keyfile", str(self.tls.key_path)]
         # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, one path
         # shared by every gunicorn of the user: parallel test servers (and a developer's own
         # ./scripts/serve) would take it from each other.
@@ -194,7 +292,7 @@ class IndexServer:
                 pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}", pytrace=False)
             with contextlib.suppress(OSError):  # refused, reset or timed out while booting
                 # A short timeout: something else may be holding the port without answering.
-                if http_get(f"{self.url}/admin/login/", timeout=2).status == 200:
+                if http_get(f"{self.url}/admin/login/", timeout=2, ssl_context=self.ssl_context).status == 200:
                     return
             time.sleep(0.1)
         pytest.fail(f"gunicorn did not answer within {STARTUP_TIMEOUT}s:\n{self.log_tail()}", pytrace=False)

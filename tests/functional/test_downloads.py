@@ -1,4 +1,4 @@
-"""/files/: distributions and PEP 658 metadata, with caching headers and byte ranges."""
+"""/packages/: distributions and PEP 658 metadata, with caching headers and byte ranges."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def body(response) -> bytes:
 def test_download(client, files, kind, content_type, django_assert_num_queries):
     file, data = files[kind]
     with django_assert_num_queries(1):
-        response = client.get(f"/files/{file.path}")
+        response = client.get(f"/packages/{file.path}")
     assert response.status_code == 200
     assert body(response) == data
     assert response["Content-Type"] == content_type
@@ -55,7 +55,7 @@ def test_download(client, files, kind, content_type, django_assert_num_queries):
 
 def test_core_metadata_file(client, files):
     file, _ = files["wheel"]
-    response = client.get(f"/files/{file.path}.metadata")
+    response = client.get(f"/packages/{file.path}.metadata")
     metadata = body(response)
     assert response.status_code == 200
     assert hashlib.sha256(metadata).hexdigest() == file.metadata_sha256
@@ -76,7 +76,7 @@ def test_core_metadata_file(client, files):
 )
 def test_unknown_paths_are_404(client, files, path):
     path = path.format(wheel=files["wheel"][0].path, sdist=files["sdist"][0].path)
-    response = client.get(f"/files/{path}")
+    response = client.get(f"/packages/{path}")
     assert response.status_code == 404
 
 
@@ -86,7 +86,7 @@ def test_unknown_paths_are_404(client, files, path):
 )
 def test_range_requests(client, files, header, start, end):
     file, data = files["wheel"]
-    response = client.get(f"/files/{file.path}", HTTP_RANGE=header)
+    response = client.get(f"/packages/{file.path}", HTTP_RANGE=header)
     expected = data[start:end]
     assert response.status_code == 206
     assert body(response) == expected
@@ -97,7 +97,7 @@ def test_range_requests(client, files, header, start, end):
 
 def test_range_past_the_end_is_416(client, files):
     file, data = files["wheel"]
-    response = client.get(f"/files/{file.path}", HTTP_RANGE=f"bytes={len(data)}-")
+    response = client.get(f"/packages/{file.path}", HTTP_RANGE=f"bytes={len(data)}-")
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{len(data)}"
 
@@ -105,35 +105,35 @@ def test_range_past_the_end_is_416(client, files):
 @pytest.mark.parametrize("header", ["bytes=0-1,4-5", "bytes=9-2", "pages=1-2"])
 def test_ranges_we_do_not_serve_get_the_whole_file(client, files, header):
     file, data = files["wheel"]
-    response = client.get(f"/files/{file.path}", HTTP_RANGE=header)
+    response = client.get(f"/packages/{file.path}", HTTP_RANGE=header)
     assert response.status_code == 200
     assert body(response) == data
 
 
 def test_if_range_with_a_stale_validator_gets_the_whole_file(client, files):
     file, data = files["wheel"]
-    stale = client.get(f"/files/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE='"0000"')
+    stale = client.get(f"/packages/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE='"0000"')
     assert (stale.status_code, body(stale)) == (200, data)
-    current = client.get(f"/files/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=f'"{file.sha256_digest}"')
+    current = client.get(f"/packages/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=f'"{file.sha256_digest}"')
     assert (current.status_code, body(current)) == (206, data[:4])
     dated = client.get(
-        f"/files/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=http_date(file.upload_time.timestamp())
+        f"/packages/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=http_date(file.upload_time.timestamp())
     )
     assert dated.status_code == 206
 
 
 def test_revalidation_is_304(client, files):
     file, _ = files["wheel"]
-    response = client.get(f"/files/{file.path}", HTTP_IF_NONE_MATCH=f'"{file.sha256_digest}"')
+    response = client.get(f"/packages/{file.path}", HTTP_IF_NONE_MATCH=f'"{file.sha256_digest}"')
     assert response.status_code == 304
     assert response["ETag"] == f'"{file.sha256_digest}"'
-    response = client.get(f"/files/{file.path}", HTTP_IF_MODIFIED_SINCE=http_date(file.upload_time.timestamp()))
+    response = client.get(f"/packages/{file.path}", HTTP_IF_MODIFIED_SINCE=http_date(file.upload_time.timestamp()))
     assert response.status_code == 304
 
 
 def test_head_sends_length_without_body(client, files):
     file, data = files["wheel"]
-    response = client.head(f"/files/{file.path}")
+    response = client.head(f"/packages/{file.path}")
     assert response.status_code == 200
     assert response["Content-Length"] == str(len(data))
     assert body(response) == b""
@@ -141,22 +141,22 @@ def test_head_sends_length_without_body(client, files):
 
 def test_writes_are_not_allowed(client, files):
     file, _ = files["wheel"]
-    assert client.post(f"/files/{file.path}").status_code == 405
+    assert client.post(f"/packages/{file.path}").status_code == 405
 
 
 def test_quarantined_files_are_not_offered_but_archived_ones_are(client, files):
     file, _ = files["wheel"]
     project = Project.objects.get(normalized_name="demo")
     projects.set_status(project, "archived")
-    assert client.get(f"/files/{file.path}").status_code == 200
+    assert client.get(f"/packages/{file.path}").status_code == 200
     projects.set_status(project, "quarantined")
-    assert client.get(f"/files/{file.path}").status_code == 404
-    assert client.get(f"/files/{file.path}.metadata").status_code == 404
+    assert client.get(f"/packages/{file.path}").status_code == 404
+    assert client.get(f"/packages/{file.path}.metadata").status_code == 404
 
 
 def test_a_recorded_file_missing_from_storage_is_404_not_a_crash(client, files):
     file, _ = files["wheel"]
     package_storage().delete(file.path)
-    response = client.get(f"/files/{file.path}")
+    response = client.get(f"/packages/{file.path}")
     assert response.status_code == 404
     assert b"missing from storage" in response.content

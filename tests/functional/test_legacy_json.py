@@ -315,7 +315,7 @@ def test_wheel_entry_matches_the_uploaded_file(client, demo):
         "size": len(data),
         "upload_time": seconds,
         "upload_time_iso_8601": f"{seconds}.{row.upload_time.microsecond:06d}Z",
-        "url": f"http://testserver/files/{row.path}",
+        "url": f"http://testserver/packages/{row.path}",
         "yanked": False,
         "yanked_reason": None,
     }
@@ -345,7 +345,7 @@ def test_upload_times_parse_as_clients_parse_them(client, demo):
 def test_file_urls_download_the_listed_bytes(client, demo):
     for files in get_json(client, "/pypi/demo-pkg/json")["releases"].values():
         for file in files:
-            assert file["url"].startswith("http://testserver/files/")
+            assert file["url"].startswith("http://testserver/packages/")
             response = client.get(file["url"])
             assert response.status_code == 200
             body = b"".join(response.streaming_content)
@@ -403,11 +403,11 @@ def test_public_base_url_makes_every_url(client, demo):
     with override_settings(PUBLIC_BASE_URL="https://pypi.example.com"):
         response = client.get("/pypi/demo-pkg/json")
     page = json.loads(response.content)
-    assert page["urls"][0]["url"].startswith("https://pypi.example.com/files/")
+    assert page["urls"][0]["url"].startswith("https://pypi.example.com/packages/")
     assert page["info"]["project_url"] == "https://pypi.example.com/api/v1/projects/demo-pkg/"
     assert SUCCESSOR.search(response["Link"]).group(1) == "https://pypi.example.com/api/v1/projects/demo-pkg/"
     # The page stored for the other base is not served here.
-    assert get_json(client, "/pypi/demo-pkg/json")["urls"][0]["url"].startswith("http://testserver/files/")
+    assert get_json(client, "/pypi/demo-pkg/json")["urls"][0]["url"].startswith("http://testserver/packages/")
 
 
 # ---------------------------------------------------------------- routing

@@ -68,7 +68,7 @@ def test_project_json_lists_every_release_and_file(client, demo):
     metadata = {"sha256": wheel.metadata_sha256}
     assert page["files"][0] == {
         "filename": wheel.filename,
-        "url": f"/files/{wheel.path}",
+        "url": f"/packages/{wheel.path}",
         "hashes": {"sha256": wheel.sha256_digest},
         "requires-python": ">=3.9",
         "yanked": False,
@@ -102,7 +102,7 @@ def test_project_html_has_the_same_files(client, demo):
     text = response.content.decode()
     wheel = File.objects.get(filename="demo_pkg-1.0-py3-none-any.whl")
     assert (
-        f'<a href="/files/{wheel.path}#sha256={wheel.sha256_digest}" data-requires-python="&gt;=3.9" '
+        f'<a href="/packages/{wheel.path}#sha256={wheel.sha256_digest}" data-requires-python="&gt;=3.9" '
         f'data-dist-info-metadata="sha256={wheel.metadata_sha256}" '
         f'data-core-metadata="sha256={wheel.metadata_sha256}">{wheel.filename}</a><br />'
     ) in text
@@ -189,7 +189,7 @@ def test_quarantined_project_offers_nothing(client, demo):
     assert "<a " not in html
     assert get_json(client, "/simple/")["projects"] == []
     wheel = File.objects.filter(metadata_sha256__isnull=False).first()
-    assert client.get(f"/files/{wheel.path}").status_code == 404
+    assert client.get(f"/packages/{wheel.path}").status_code == 404
 
 
 def test_archived_project_still_offers_files(client, demo):
@@ -270,8 +270,8 @@ def test_head_has_headers_and_no_body(client, demo):
 def test_urls_are_absolute_with_a_public_base_url(client, demo):
     with override_settings(PUBLIC_BASE_URL="https://pypi.example.com"):
         page = get_json(client, "/simple/demo-pkg/")
-    assert page["files"][0]["url"].startswith("https://pypi.example.com/files/")
-    assert get_json(client, "/simple/demo-pkg/")["files"][0]["url"].startswith("/files/")
+    assert page["files"][0]["url"].startswith("https://pypi.example.com/packages/")
+    assert get_json(client, "/simple/demo-pkg/")["files"][0]["url"].startswith("/packages/")
 
 
 def _big_project(name: str, release_count: int) -> Project:

@@ -68,7 +68,7 @@ def test_both_forms_describe_the_same_files(client, project):
     by_name = {package.filename: package for package in from_json.packages}
     for file in File.objects.select_related("release"):
         package = by_name.pop(file.filename)
-        assert package.url == f"http://testserver/files/{file.path}"
+        assert package.url == f"http://testserver/packages/{file.path}"
         assert package.digests == {"sha256": file.sha256_digest}
         assert package.version == file.release.version
         assert package.has_metadata is (file.metadata_sha256 is not None)

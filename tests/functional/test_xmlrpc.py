@@ -298,7 +298,7 @@ def test_release_urls(client, scene, version):
         }
         assert entry["md5_digest"] == row.md5_digest
         assert entry["size"] == row.size
-        assert entry["url"] == f"http://testserver/files/{row.path}"
+        assert entry["url"] == f"http://testserver/packages/{row.path}"
         assert entry["upload_time"] == row.upload_time.astimezone(UTC).replace(microsecond=0, tzinfo=None)
         assert entry["packagetype"] == row.packagetype
         assert entry["requires_python"] == ">=3.9"

@@ -1,4 +1,4 @@
-"""Byte ranges and content types of /files/ downloads."""
+"""Byte ranges and content types of /packages/ downloads."""
 
 from __future__ import annotations
 

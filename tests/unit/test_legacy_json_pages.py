@@ -11,7 +11,7 @@ from packages_app.models import PackageType
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
 
 URLS = json_pages.Urls(
-    files_base="https://idx.example/files/",
+    files_base="https://idx.example/packages/",
     project_page="https://idx.example/p/{}/",
     release_page="https://idx.example/p/{}/r/{}/",
 )
@@ -51,7 +51,7 @@ def test_file_entry_fields(db):
         release__yanked_reason="",
     )
     (entry,) = _page(file)["urls"]
-    assert entry["url"] == f"https://idx.example/files/{file.path}"
+    assert entry["url"] == f"https://idx.example/packages/{file.path}"
     assert (entry["packagetype"], entry["python_version"]) == ("bdist_egg", "2.7")
     assert entry["comment_text"] == "built on a Tuesday"
     assert entry["core-metadata"] is False

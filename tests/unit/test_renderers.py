@@ -15,7 +15,7 @@ SHA_M = "b" * 64
 def file_entry(**overrides) -> dict:
     entry = {
         "filename": "demo-1.0-py3-none-any.whl",
-        "url": "/files/ab/cd/ef/demo-1.0-py3-none-any.whl",
+        "url": "/packages/ab/cd/ef/demo-1.0-py3-none-any.whl",
         "hashes": {"sha256": SHA_A},
         "requires-python": None,
         "yanked": False,
@@ -50,8 +50,8 @@ def test_project_html_is_pypis_layout():
                 **{"requires-python": ">=3.9,<4", "core-metadata": {"sha256": SHA_M}},
                 **{"data-dist-info-metadata": {"sha256": SHA_M}},
             ),
-            file_entry(filename="demo-1.0.tar.gz", url="/files/x/demo-1.0.tar.gz", yanked=True),
-            file_entry(filename="demo-0.9.tar.gz", url="/files/y/demo-0.9.tar.gz", yanked='bad "build"'),
+            file_entry(filename="demo-1.0.tar.gz", url="/packages/x/demo-1.0.tar.gz", yanked=True),
+            file_entry(filename="demo-0.9.tar.gz", url="/packages/y/demo-0.9.tar.gz", yanked='bad "build"'),
         ]
     )
     assert html(page) == (
@@ -64,12 +64,12 @@ def test_project_html_is_pypis_layout():
         "  </head>\n"
         "  <body>\n"
         "    <h1>Links for demo</h1>\n"
-        f'    <a href="/files/ab/cd/ef/demo-1.0-py3-none-any.whl#sha256={SHA_A}" '
+        f'    <a href="/packages/ab/cd/ef/demo-1.0-py3-none-any.whl#sha256={SHA_A}" '
         'data-requires-python="&gt;=3.9,&lt;4" '
         f'data-dist-info-metadata="sha256={SHA_M}" data-core-metadata="sha256={SHA_M}"'
         ">demo-1.0-py3-none-any.whl</a><br />\n"
-        f'    <a href="/files/x/demo-1.0.tar.gz#sha256={SHA_A}" data-yanked="" >demo-1.0.tar.gz</a><br />\n'
-        f'    <a href="/files/y/demo-0.9.tar.gz#sha256={SHA_A}" data-yanked="bad &#34;build&#34;" '
+        f'    <a href="/packages/x/demo-1.0.tar.gz#sha256={SHA_A}" data-yanked="" >demo-1.0.tar.gz</a><br />\n'
+        f'    <a href="/packages/y/demo-0.9.tar.gz#sha256={SHA_A}" data-yanked="bad &#34;build&#34;" '
         ">demo-0.9.tar.gz</a><br />\n"
         "    </body>\n"
         "</html>\n"
