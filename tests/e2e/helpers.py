@@ -54,6 +54,8 @@ _INDEX_SETTINGS = {
     "ADMIN_PASSWORD",
     "ADMIN_EMAIL",
     "GUNICORN_CMD_ARGS",  # gunicorn reads extra flags from it
+    "TLS_CERT_FILE",  # gunicorn.conf.py would serve https
+    "TLS_KEY_FILE",
 }
 
 
