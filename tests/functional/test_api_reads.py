@@ -6,7 +6,6 @@ import base64
 import hashlib
 import random
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -18,26 +17,13 @@ from packaging_legacy.version import LegacyVersion
 from packages_app import naming, versions
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.services import journal, projects, releases, roles, tokens
-from packages_app.storage import package_storage
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory
-from tests.functional.upload_client import basic_auth, publish
+from tests.functional.upload_client import publish
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-
-
-@pytest.fixture
-def auth(db):
-    UserFactory(username="owner")
-    return basic_auth("owner", "correct horse battery staple")
 
 
 @pytest.fixture

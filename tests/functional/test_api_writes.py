@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 
 import pytest
 
 from packages_app.models import JournalEntry, Project, Release
 from packages_app.services import journal, projects, releases, roles, tokens
-from packages_app.storage import package_storage
 from tests.factories import ProjectFactory, UserFactory
 from tests.functional.upload_client import basic_auth, publish
 
@@ -18,12 +16,6 @@ API = "/api/v1"
 PROBLEM = "application/problem+json"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
 
 
 @pytest.fixture

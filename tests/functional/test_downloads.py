@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 
 import pytest
 from django.utils.http import http_date
@@ -13,12 +12,6 @@ from packages_app.services import projects
 from packages_app.storage import package_storage
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, publish
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
 
 
 @pytest.fixture

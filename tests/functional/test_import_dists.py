@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import tarfile
 import zipfile
 from datetime import UTC, datetime
@@ -19,13 +18,6 @@ from tests.builders import build_sdist, build_wheel
 from tests.factories import UserFactory
 
 OLD_TIME = datetime(2019, 5, 4, 3, 2, 1, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
 
 
 def run_import(*args) -> str:

@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -15,9 +14,8 @@ from django.test import override_settings
 
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases, roles
-from packages_app.storage import package_storage
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory
-from tests.functional.upload_client import basic_auth, publish
+from tests.functional.upload_client import publish
 
 NoneType = type(None)
 TOP_KEYS = {"info", "last_serial", "releases", "urls", "vulnerabilities", "ownership"}
@@ -75,18 +73,6 @@ FILE_TYPES = {
 }
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 SUCCESSOR = re.compile(r'<([^>]+)>;\s*rel="successor-version"')
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-
-
-@pytest.fixture
-def auth(db):
-    UserFactory(username="owner")
-    return basic_auth("owner", "correct horse battery staple")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from io import StringIO
 
 import pytest
@@ -12,17 +11,9 @@ from django.core.management import CommandError, call_command
 
 from packages_app.models import File, FilenameRegistry, JournalEntry, Project, Release
 from packages_app.services import projects
-from packages_app.storage import package_storage
 from packages_app.upload import archives
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
 
 
 def seed(*args: str) -> str:

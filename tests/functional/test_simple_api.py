@@ -5,32 +5,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import shutil
 
 import pytest
 from django.test import override_settings
 
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases
-from packages_app.storage import package_storage
-from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory
-from tests.functional.upload_client import basic_auth, publish
+from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
+from tests.functional.upload_client import publish
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
 PIP_ACCEPT = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-
-
-@pytest.fixture
-def auth(db):
-    UserFactory(username="owner")
-    return basic_auth("owner", "correct horse battery staple")
 
 
 @pytest.fixture

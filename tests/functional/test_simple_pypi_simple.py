@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from pypi_simple import ProjectPage
 
 from packages_app.models import File, Project, Release
 from packages_app.services import releases
-from packages_app.storage import package_storage
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, publish
 
 BASE_URL = "http://testserver/simple/demo-pkg/"
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from django.db import DatabaseError
@@ -12,21 +11,7 @@ from packages_app.models import File, FilenameRegistry, JournalEntry, Project, R
 from packages_app.services import files as file_services
 from packages_app.storage import AtomicFileSystemStorage, package_storage
 from tests.builders import build_wheel
-from tests.factories import UserFactory
-from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-
-
-@pytest.fixture
-def auth(db):
-    UserFactory(username="owner")
-    return basic_auth("owner", "correct horse battery staple")
+from tests.functional.upload_client import post_upload, stored_files, twine_fields
 
 
 def index_state():

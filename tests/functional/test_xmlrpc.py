@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import xmlrpc.client
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +10,8 @@ import pytest
 from legacy_api import xmlrpc as rpc
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.services import projects, releases, roles, tokens
-from packages_app.storage import package_storage
 from tests.factories import UserFactory
-from tests.functional.upload_client import basic_auth, publish
+from tests.functional.upload_client import publish
 
 ENDPOINTS = ["/pypi", "/pypi/", "/RPC2"]
 METHODS = {
@@ -34,18 +32,6 @@ METHODS = {
 }
 DJANGO = "Framework :: Django"
 PY3 = "Programming Language :: Python :: 3"
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
-
-
-@pytest.fixture
-def auth(db):
-    UserFactory(username="owner")
-    return basic_auth("owner", "correct horse battery staple")
 
 
 @pytest.fixture
