@@ -60,6 +60,8 @@ SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "0"))
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = int(_env.get("API_MAX_AGE", "0"))
 SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
+# Not from the environment: the test settings turn it off so that gzip is there at once.
+SIMPLE_GZIP_IN_BACKGROUND = True
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = _env.get("ADMIN_PASSWORD", "")

@@ -11,7 +11,9 @@ Two layers: a byte-bounded LRU in each process (a hit is a dict lookup and
 no copy of a multi-megabyte body) in front of the shared Django cache named
 by ``SIMPLE_SHARED_CACHE`` (Redis in production, so one process's build
 serves the others). Each entry holds the body and its gzip form, made once
-at build time rather than on every response.
+rather than on every response: in a background thread after the build, so the
+first request after a change does not wait for it (it gets the plain body;
+every later one the gzip form).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -40,16 +43,20 @@ GZIP_LEVEL = 3
 @dataclass(frozen=True)
 class Page:
     body: bytes
-    gzipped: bytes
+    gzipped: bytes | None  # None until the background compression has run
     last_modified: datetime
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.gzipped)
+        return len(self.body) + len(self.gzipped or b"")
 
 
 def make_page(body: bytes, last_modified: datetime) -> Page:
-    return Page(body, gzip.compress(body, GZIP_LEVEL, mtime=0), last_modified)
+    return Page(body, None, last_modified)
+
+
+def with_gzip(page: Page) -> Page:
+    return replace(page, gzipped=gzip.compress(page.body, GZIP_LEVEL, mtime=0))
 
 
 class LocalPages:
@@ -98,6 +105,28 @@ def _shared_cache():
     return caches[alias] if alias else None
 
 
+def _store(key: str, page: Page) -> None:
+    shared = _shared_cache()
+    if shared is not None:
+        # A day is plenty: a page that is still current is rebuilt in milliseconds.
+        shared.set(key, page, timeout=86400)
+    local_pages.put(key, page)
+
+
+# One thread: compressions queue rather than compete with requests for the cores.
+_compressor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-gzip")
+_pending: set[Future] = set()
+
+
+def _compress_and_store(key: str, page: Page) -> None:
+    _store(key, with_gzip(page))
+
+
+def wait_for_compressions() -> None:
+    """Until every scheduled compression has been stored (for tests and benchmarks)."""
+    wait(list(_pending))
+
+
 def get_or_build(key: str, build: Callable[[], Page]) -> Page:
     """The page stored under ``key``, building and storing it on a miss."""
     page = local_pages.get(key)
@@ -108,10 +137,15 @@ def get_or_build(key: str, build: Callable[[], Page]) -> Page:
         page = shared.get(key)
     if page is None:
         page = build()
-        if shared is not None:
-            # A day is plenty: a page that is still current is rebuilt in milliseconds.
-            shared.set(key, page, timeout=86400)
-    local_pages.put(key, page)
+        if page.gzipped is None and not settings.SIMPLE_GZIP_IN_BACKGROUND:
+            page = with_gzip(page)
+        _store(key, page)
+    else:
+        local_pages.put(key, page)
+    if page.gzipped is None:  # built here, or shared by a process that had not compressed it yet
+        future = _compressor.submit(_compress_and_store, key, page)
+        _pending.add(future)
+        future.add_done_callback(_pending.discard)
     return page
 
 
@@ -128,7 +162,7 @@ def page_response(
     The ETag names the serial and representation, so a client's
     revalidation is answered without looking at the body.
     """
-    use_gzip = accepts_gzip(request)
+    use_gzip = page.gzipped is not None and accepts_gzip(request)
     body = page.gzipped if use_gzip else page.body
     if use_gzip:
         etag = etag[:-1] + '-gzip"'

@@ -22,6 +22,8 @@ def as_utc_text(field: str) -> Cast:
 def split_utc_text(text: str) -> tuple[str, int]:
     """``("YYYY-MM-DDTHH:MM:SS", microseconds)`` from the text of a stored UTC time."""
     seconds = f"{text[:10]}T{text[11:19]}"
+    if len(text) == 26 and text[20:].isdigit():  # SQLite's full form, the most common
+        return seconds, int(text[20:])
     if len(text) > 20 and text[19] == ".":
         end = 20
         while end < len(text) and text[end].isdigit():

@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from packages_app import caching
-from packages_app.caching import LocalPages, Page, get_or_build, make_page
+from packages_app.caching import LocalPages, Page, get_or_build, make_page, with_gzip
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -19,11 +19,11 @@ def page_of(size: int) -> Page:
     return Page(b"x" * size, b"", MOMENT)
 
 
-def test_make_page_stores_a_gzip_form_of_the_body():
-    page = make_page(b"<html>" * 1000, MOMENT)
+def test_with_gzip_adds_the_gzip_form_of_the_body():
+    page = with_gzip(make_page(b"<html>" * 1000, MOMENT))
     assert gzip.decompress(page.gzipped) == page.body
     assert len(page.gzipped) < len(page.body)
-    assert make_page(page.body, MOMENT).gzipped == page.gzipped  # no timestamp inside: deterministic
+    assert with_gzip(make_page(page.body, MOMENT)).gzipped == page.gzipped  # no timestamp inside: deterministic
 
 
 def test_local_pages_evict_least_recently_used_by_bytes():
@@ -91,3 +91,20 @@ def test_a_page_built_by_one_process_serves_the_others(shared_redis):
 
     shared = get_or_build("page", must_not_build)
     assert shared == built
+
+
+def test_gzip_is_made_in_the_background_and_replaces_the_stored_page(settings):
+    settings.SIMPLE_GZIP_IN_BACKGROUND = True
+    first = get_or_build("bg", lambda: make_page(b"<html>" * 1000, MOMENT))
+    assert first.gzipped is None  # the first answer did not wait for compression
+    caching.wait_for_compressions()
+    stored = get_or_build("bg", lambda: pytest.fail("the page was stored"))
+    assert gzip.decompress(stored.gzipped) == first.body
+
+
+def test_a_shared_page_without_gzip_is_compressed_here_too(shared_redis, settings):
+    settings.SIMPLE_GZIP_IN_BACKGROUND = True
+    caching._shared_cache().set("half", make_page(b"x" * 5000, MOMENT))  # another process, not compressed yet
+    assert get_or_build("half", lambda: pytest.fail("shared")).gzipped is None
+    caching.wait_for_compressions()
+    assert gzip.decompress(get_or_build("half", lambda: pytest.fail("shared")).gzipped) == b"x" * 5000
