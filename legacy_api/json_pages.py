@@ -20,10 +20,7 @@ from packages_app.models import File, Project, Release, Role, RoleName
 _DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
 
 _FILE_COLUMNS = (
-    "release_id",
-    "release__requires_python",
-    "release__yanked",
-    "release__yanked_reason",
+    "pk",
     "filename",
     "path",
     "packagetype",
@@ -122,16 +119,51 @@ def ownership(project: Project) -> dict:
     return {"roles": [{"role": role, "user": user} for role, user in rows], "organization": None}
 
 
+# What a file row says never changes once written (bytes are content-addressed and
+# filenames are never reused), so each process keeps the file-level part of every
+# entry it has built: after a change only new files are read in full, and the
+# release-level keys (which a yank does change) are added afresh. Bounded; cleared
+# whole when full, which costs one slower build.
+_ENTRIES: dict[tuple[str, int], dict] = {}
+_MAX_ENTRIES = 200_000
+_RELEASE_COLUMNS = ("pk", "release_id", "release__requires_python", "release__yanked", "release__yanked_reason")
+
+
+def forget_file_entries() -> None:
+    _ENTRIES.clear()
+
+
 def _files_of(project: Project, urls: Urls, release: Release | None = None) -> dict[int, list[dict]]:
-    rows = File.objects.filter(release__project=project) if release is None else File.objects.filter(release=release)
+    files = File.objects.filter(release__project=project) if release is None else File.objects.filter(release=release)
     grouped: dict[int, list[dict]] = defaultdict(list)
     if not project.offers_files:
         return grouped  # PEP 792: a quarantined project offers no files
-    rows = rows.annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
     # No ORDER BY: sorting every file of a big project in SQL cost more than sorting
     # each release's two or three here.
-    for row in rows.order_by().values_list(*_FILE_COLUMNS):
-        grouped[row[0]].append(_file_entry(urls.files_base, *row[1:]))
+    rows = list(files.order_by().values_list(*_RELEASE_COLUMNS))
+    base = urls.files_base
+    missing = [row[0] for row in rows if (base, row[0]) not in _ENTRIES]
+    if missing:
+        if len(_ENTRIES) + len(missing) > _MAX_ENTRIES:
+            _ENTRIES.clear()
+        full = (
+            File.objects.filter(pk__in=missing)
+            .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
+            .order_by()
+            .values_list(*_FILE_COLUMNS)
+        )
+        for pk, *columns in full:
+            _ENTRIES[base, pk] = _file_entry(base, *columns)
+    for pk, release_id, requires_python, yanked, yanked_reason in rows:
+        grouped[release_id].append(
+            {
+                **_ENTRIES[base, pk],
+                # Release-level keys, which PyPI repeats on every file.
+                "requires_python": requires_python or None,
+                "yanked": yanked,
+                "yanked_reason": yanked_reason or None,
+            }
+        )
     for entries in grouped.values():
         if len(entries) > 1:
             entries.sort(key=_by_filename)
@@ -144,9 +176,6 @@ def _by_filename(entry: dict) -> str:
 
 def _file_entry(
     files_base: str,
-    requires_python: str,
-    yanked: bool,
-    yanked_reason: str,
     filename: str,
     path: str,
     packagetype: str,
@@ -174,8 +203,4 @@ def _file_entry(
         "upload_time": seconds,
         "upload_time_iso_8601": f"{seconds}.{microseconds:06d}Z",
         "url": files_base + path,
-        # Release-level keys, which PyPI repeats on every file.
-        "requires_python": requires_python or None,
-        "yanked": yanked,
-        "yanked_reason": yanked_reason or None,
     }

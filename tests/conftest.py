@@ -24,9 +24,12 @@ def fresh_page_store():
     """Built simple pages are keyed by serial; test databases reuse serials, production never does."""
     from django.core.cache import cache
 
+    from legacy_api import json_pages
     from packages_app import caching
 
     caching.local_pages.clear()
+    json_pages.forget_file_entries()
     cache.clear()
     yield
     caching.local_pages.clear()
+    json_pages.forget_file_entries()

@@ -608,8 +608,9 @@ def _big_project(release_count: int) -> Project:
 @pytest.mark.parametrize(
     ("version", "queries"),
     [
-        (None, 6),  # project; latest release, files, versions, roles, time of the last change
-        ("first", 5),  # project; release, files, roles, time of the last change
+        # project; latest release, files, new files in full, versions, roles, time of the last change
+        (None, 7),
+        ("first", 6),  # project; release, files, new files in full, roles, time of the last change
     ],
 )
 def test_query_count_is_constant(client, db, django_assert_num_queries, release_count, version, queries):
@@ -629,6 +630,21 @@ def test_query_count_is_constant(client, db, django_assert_num_queries, release_
         assert len(page["releases"]) == release_count
         assert sum(len(files) for files in page["releases"].values()) == 2 * release_count
     assert len(page["urls"]) == 2
+
+
+def test_a_rebuild_reads_only_new_files_in_full(client, db, django_assert_num_queries):
+    """After a change, the files seen before are not read again: one query fewer, same entries."""
+    project = _big_project(3)
+    before = json.loads(client.get("/pypi/big/json").content)
+    releases.yank_release(project.releases.order_by("sort_key").first(), "bad")
+    with django_assert_num_queries(6):  # no "new files in full": there are none
+        after = json.loads(client.get("/pypi/big/json").content)
+    yanked = project.releases.order_by("sort_key").first().version
+    assert [file["yanked_reason"] for file in after["releases"][yanked]] == ["bad", "bad"]
+    for version, files in before["releases"].items():
+        for old, new in zip(files, after["releases"][version], strict=True):
+            changed = {key for key in old if old[key] != new[key]}
+            assert changed <= ({"yanked", "yanked_reason"} if version == yanked else set())
 
 
 @pytest.mark.parametrize("url", ["/pypi/Big/json", "/pypi/nothing/json"])
