@@ -11,7 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +36,52 @@ from packages_app.services import tokens as token_services
 
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
+DASHBOARD_ROWS = 10
+DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
+
+
+def dashboard() -> dict:
+    """The admin's front page: totals, the latest uploads and the newest journal entries."""
+    totals = File.objects.aggregate(files=Count("pk"), storage=Sum("size"))
+    return {
+        "projects": Project.objects.count(),
+        "releases": Release.objects.count(),
+        "files": totals["files"],
+        "storage": totals["storage"] or 0,
+        "last_serial": JournalEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        "latest_files": File.objects.select_related("uploaded_by").order_by("-upload_time")[:DASHBOARD_ROWS],
+        "journal": JournalEntry.objects.select_related("submitted_by").order_by("-id")[:DASHBOARD_ROWS],
+    }
+
+
+_plain_index = admin.site.index
+
+
+def _index_with_dashboard(request, extra_context=None):
+    return _plain_index(request, {**(extra_context or {}), "dashboard": dashboard()})
+
+
+admin.site.index = _index_with_dashboard
+admin.site.index_template = "admin/packages_app/dashboard.html"
+
+
+def _confirmed_delete(modeladmin, request, queryset, kind: str, delete) -> TemplateResponse | None:
+    """Ask first (the filenames can never be used again); delete once confirmed."""
+    if request.POST.get("confirm") != "yes":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": f"Delete {kind}?",
+            "kind": kind,
+            "items": list(queryset),
+            "action": request.POST.get("action", ""),
+        }
+        return TemplateResponse(request, "admin/packages_app/confirm_delete.html", context)
+    count = 0
+    for item in queryset:
+        delete(item, user=request.user)
+        count += 1
+    modeladmin.message_user(request, f"Deleted {count} {kind}.", messages.SUCCESS)
+    return None
 
 
 class ReasonActionForm(ActionForm):
@@ -111,9 +157,10 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     show_full_result_count = False
     action_form = ReasonActionForm
     actions = [_set_status_action(status) for status in ProjectStatus.values]
+    delete_confirmation_template = DELETE_FILES_CONFIRMATION
     readonly_fields = [
         "name", "normalized_name", "created", "last_serial", "status", "status_reason",
-        "totals", "latest_releases", "project_roles",
+        "totals", "latest_releases", "project_roles", "pages",
     ]  # fmt: skip
 
     def get_form(self, request, obj=None, **kwargs):
@@ -164,6 +211,16 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             or "No releases yet."
         )
 
+    @admin.display(description="Pages")
+    def pages(self, obj):
+        name = obj.normalized_name
+        return format_html(
+            '<a href="{}">simple page</a> · <a href="{}">legacy JSON</a> · <a href="{}">metadata API</a>',
+            reverse("simple-project", args=[name]),
+            reverse("legacy-json", args=[name]),
+            reverse("api:project", args=[name]),
+        )
+
     @admin.display(description="Roles")
     def project_roles(self, obj):
         roles = obj.roles.select_related("user").order_by("role_name", "user__username")
@@ -196,6 +253,7 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     ordering = ["project", "-sort_key"]
     action_form = ReasonActionForm
     actions = ["yank", "unyank", "delete_releases"]
+    delete_confirmation_template = DELETE_FILES_CONFIRMATION
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -223,13 +281,15 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="Files")
     def file_listing(self, obj):
-        files = list(obj.files.order_by("filename")[: FILES_SHOWN + 1])
+        files = list(obj.files.select_related("uploaded_by").order_by("filename")[: FILES_SHOWN + 1])
         rows = format_html_join(
             "",
-            '<div><a href="{}">{}</a> — {} bytes, sha256 {}, uploaded {}</div>',
+            '<div><a href="{}">{}</a> — {} bytes, uploaded {} by {}<br>'
+            "<small>sha256 {} · blake2b-256 {} · md5 {}</small></div>",
             (
-                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size, f.sha256_digest,
-                 f.upload_time.isoformat())
+                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size,
+                 f.upload_time.isoformat(timespec="seconds"), f.uploaded_by.get_username() if f.uploaded_by else "—",
+                 f.sha256_digest, f.blake2_256_digest, f.md5_digest)
                 for f in files[:FILES_SHOWN]
             ),
         )  # fmt: skip
@@ -253,11 +313,7 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Delete releases and their files (their filenames can never be reused)")
     def delete_releases(self, request, queryset):
-        count = 0
-        for release in queryset:
-            release_services.delete_release(release, user=request.user)
-            count += 1
-        self.message_user(request, f"Deleted {count} release(s).", messages.SUCCESS)
+        return _confirmed_delete(self, request, queryset, "release(s)", release_services.delete_release)
 
 
 @admin.register(File)
@@ -270,6 +326,7 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     raw_id_fields = ["release"]
     show_full_result_count = False
     actions = ["delete_files"]
+    delete_confirmation_template = DELETE_FILES_CONFIRMATION
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in File._meta.fields]
@@ -279,11 +336,7 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Delete files (their filenames can never be reused)")
     def delete_files(self, request, queryset):
-        count = 0
-        for file in queryset:
-            file_services.delete_file(file, user=request.user)
-            count += 1
-        self.message_user(request, f"Deleted {count} file(s).", messages.SUCCESS)
+        return _confirmed_delete(self, request, queryset, "file(s)", file_services.delete_file)
 
 
 class RoleForm(forms.ModelForm):

@@ -140,15 +140,53 @@ def test_status_action_sets_status_and_reason(admin_client):
     assert (project.status, project.status_reason) == ("archived", "superseded")
 
 
-def test_delete_file_action_keeps_the_name_registered(admin_client):
+def test_delete_file_action_asks_first_then_keeps_the_name_registered(admin_client):
     release = releases.create_release(projects.create_project("demo"), "1.0")
     file = FileFactory(release=release)
-    response = admin_client.post(
-        reverse("admin:packages_app_file_changelist"), {"action": "delete_files", "_selected_action": [file.pk]}
-    )
+    url = reverse("admin:packages_app_file_changelist")
+    asked = admin_client.post(url, {"action": "delete_files", "_selected_action": [file.pk]})
+    assert asked.status_code == 200
+    assert "can never be used again" in asked.content.decode()
+    assert file.filename in asked.content.decode()
+    assert File.objects.exists()  # nothing happens before the confirmation
+    response = admin_client.post(url, {"action": "delete_files", "_selected_action": [file.pk], "confirm": "yes"})
     assert response.status_code == 302
     assert not File.objects.exists()
     assert JournalEntry.objects.order_by("-id").first().action == f"remove file {file.filename}"
+
+
+def test_delete_release_action_asks_first(admin_client):
+    release = releases.create_release(projects.create_project("demo"), "1.0")
+    url = reverse("admin:packages_app_release_changelist")
+    asked = admin_client.post(url, {"action": "delete_releases", "_selected_action": [release.pk]})
+    assert "can never be used again" in asked.content.decode()
+    assert Release.objects.exists()
+    admin_client.post(url, {"action": "delete_releases", "_selected_action": [release.pk], "confirm": "yes"})
+    assert not Release.objects.exists()
+
+
+def test_delete_page_warns_that_filenames_are_gone_for_good(admin_client):
+    file = FileFactory(release=releases.create_release(projects.create_project("demo"), "1.0"))
+    page = admin_client.get(reverse("admin:packages_app_file_delete", args=[file.pk]))
+    assert "can never be used again" in page.content.decode()
+
+
+def test_dashboard_shows_totals_latest_uploads_and_changes(admin_client, django_assert_max_num_queries):
+    project = projects.create_project("demo")
+    file = FileFactory(release=releases.create_release(project, "1.0"), size=2048)
+    with django_assert_max_num_queries(12):
+        page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Storage used" in page
+    assert "2.0\xa0KB" in page or "2.0 KB" in page
+    assert file.filename in page
+    assert "new release" in page
+
+
+def test_project_page_links_to_its_pages(admin_client):
+    project = projects.create_project("Demo_Pkg")
+    page = admin_client.get(reverse("admin:packages_app_project_change", args=[project.pk])).content.decode()
+    for url in ("/simple/demo-pkg/", "/pypi/demo-pkg/json", "/api/v1/projects/demo-pkg/"):
+        assert f'href="{url}"' in page
 
 
 def test_token_secret_is_shown_once(admin_client, admin_user):
