@@ -159,9 +159,11 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     actions = [_set_status_action(status) for status in ProjectStatus.values]
     delete_confirmation_template = DELETE_FILES_CONFIRMATION
     readonly_fields = [
-        "name", "normalized_name", "created", "last_serial", "status", "status_reason",
+        "name", "normalized_name", "created", "last_serial",
         "totals", "latest_releases", "project_roles", "pages",
     ]  # fmt: skip
+    # Editable on an existing project's page; saved through the status service.
+    status_fields = ["status", "status_reason"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -172,12 +174,13 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         return self.readonly_fields if obj is not None else []
 
     def get_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else ["name"]
+        return [*self.readonly_fields[:4], *self.status_fields, *self.readonly_fields[4:]] if obj else ["name"]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return
-        obj.pk = project_services.create_project(obj.name, user=request.user).pk
+        if not change:
+            obj.pk = project_services.create_project(obj.name, user=request.user).pk
+        elif {"status", "status_reason"} & set(form.changed_data):
+            project_services.set_status(obj, obj.status, obj.status_reason, user=request.user)
 
     @admin.display(description="Totals")
     def totals(self, obj):
@@ -225,7 +228,12 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def project_roles(self, obj):
         roles = obj.roles.select_related("user").order_by("role_name", "user__username")
         listing = format_html_join("", "<div>{}: {}</div>", ((r.role_name, r.user.get_username()) for r in roles))
-        return format_html('{}<a href="{}">Manage roles</a>', listing, _changelist_url(Role, project__id__exact=obj.pk))
+        return format_html(
+            '{}<a href="{}">Add an owner or maintainer</a> · <a href="{}">Manage or remove roles</a>',
+            listing,
+            reverse("admin:packages_app_role_add") + f"?project={obj.pk}",
+            _changelist_url(Role, project__id__exact=obj.pk),
+        )
 
 
 class ReleaseAddForm(forms.ModelForm):

@@ -215,3 +215,22 @@ def test_admin_requires_login(client):
     response = client.get(reverse("admin:packages_app_project_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_status_is_set_on_the_project_page_through_the_service(admin_client):
+    project = projects.create_project("demo")
+    url = reverse("admin:packages_app_project_change", args=[project.pk])
+    response = admin_client.post(url, {"status": "archived", "status_reason": "moved to demo2"})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.status, project.status_reason) == ("archived", "moved to demo2")
+    entry = JournalEntry.objects.order_by("-id").first()
+    assert (entry.action, entry.submitted_by.username) == ("set status archived", "root")
+    assert project.last_serial == entry.id
+
+
+def test_saving_the_project_page_unchanged_writes_nothing(admin_client):
+    project = projects.create_project("demo")
+    url = reverse("admin:packages_app_project_change", args=[project.pk])
+    admin_client.post(url, {"status": "active", "status_reason": ""})
+    assert JournalEntry.objects.count() == 1  # only "create"
