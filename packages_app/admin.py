@@ -12,8 +12,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, Sum
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -38,6 +39,7 @@ LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
 DASHBOARD_ROWS = 10
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
+_NEW_TOKEN_SESSION_KEY = "new-api-token"  # noqa: S105 - a session key name, not a secret
 
 
 def dashboard() -> dict:
@@ -342,6 +344,10 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The project page links to "all files of this project".
+        return lookup == "release__project__id__exact" or super().lookup_allowed(lookup, value, request)
+
     @admin.action(description="Delete files (their filenames can never be reused)")
     def delete_files(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "file(s)", file_services.delete_file)
@@ -442,11 +448,29 @@ class ApiTokenAdmin(admin.ModelAdmin):
         plaintext = getattr(request, "_new_token_plaintext", None)
         if plaintext is None:
             return super().response_add(request, obj, post_url_continue)
+        # Post/redirect/get: reloading the page that shows the secret must not post the
+        # form again (and make a second token). The secret waits in the session for the
+        # one GET that shows it, and is dropped from it there.
+        request.session[_NEW_TOKEN_SESSION_KEY] = {"pk": obj.pk, "plaintext": plaintext}
+        return HttpResponseRedirect(reverse("admin:packages_app_apitoken_created", args=[obj.pk]))
+
+    def get_urls(self):
+        created = path(
+            "<int:pk>/created/", self.admin_site.admin_view(self.created_view), name="packages_app_apitoken_created"
+        )
+        return [created, *super().get_urls()]
+
+    def created_view(self, request, pk: int):
+        shown = request.session.pop(_NEW_TOKEN_SESSION_KEY, None)
+        token = self.get_queryset(request).filter(pk=pk).first()
+        if token is None or shown is None or shown["pk"] != pk:
+            self.message_user(request, "A token's secret is shown only once, right after it is made.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:packages_app_apitoken_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "title": "Token created",
-            "token": obj,
-            "plaintext": plaintext,
+            "token": token,
+            "plaintext": shown["plaintext"],
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/packages_app/token_created.html", context)

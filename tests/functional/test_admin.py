@@ -190,12 +190,17 @@ def test_project_page_links_to_its_pages(admin_client):
 
 
 def test_token_secret_is_shown_once(admin_client, admin_user):
-    response = admin_client.post(
+    posted = admin_client.post(
         reverse("admin:packages_app_apitoken_add"), {"user": admin_user.pk, "name": "laptop", "expires_in_days": "30"}
     )
+    assert posted.status_code == 302  # post/redirect/get: a reload cannot make a second token
+    response = admin_client.get(posted["Location"])
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     plaintext = re.search(r'value="(pyidx_[^"]+)"', response.content.decode()).group(1)
+    again = admin_client.get(posted["Location"], follow=True)
+    assert plaintext not in again.content.decode()
+    assert "shown only once" in again.content.decode()
     token = ApiToken.objects.get()
     assert token.expires is not None
     detail = admin_client.get(reverse("admin:packages_app_apitoken_change", args=[token.pk])).content.decode()
@@ -234,3 +239,13 @@ def test_saving_the_project_page_unchanged_writes_nothing(admin_client):
     url = reverse("admin:packages_app_project_change", args=[project.pk])
     admin_client.post(url, {"status": "active", "status_reason": ""})
     assert JournalEntry.objects.count() == 1  # only "create"
+
+
+def test_links_from_the_project_page_open(admin_client):
+    project = projects.create_project("demo")
+    FileFactory(release=releases.create_release(project, "1.0"))
+    page = admin_client.get(reverse("admin:packages_app_project_change", args=[project.pk])).content.decode()
+    links = re.findall(r'href="(/admin/packages_app/(?:release|file|role)/[^"]*)"', page)
+    assert len(links) >= 3
+    for link in links:
+        assert admin_client.get(link.replace("&amp;", "&")).status_code == 200, link
