@@ -272,7 +272,10 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
                 "file_listing", *sorted(release_services.METADATA_FIELDS)]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.get_fields(request, obj)
+        # On a release's page only the yank can be changed (saved through the yank services);
+        # everything else came from uploads.
+        editable = {"yanked", "yanked_reason"}
+        return [] if obj is None else [name for name in self.get_fields(request, obj) if name not in editable]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -281,6 +284,10 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
+            if obj.yanked and {"yanked", "yanked_reason"} & set(form.changed_data):
+                release_services.yank_release(obj, obj.yanked_reason, user=request.user)
+            elif not obj.yanked and "yanked" in form.changed_data:
+                release_services.unyank_release(obj, user=request.user)
             return
         metadata = {"summary": obj.summary, "requires_python": obj.requires_python}
         created = release_services.create_release(obj.project, obj.version, metadata, user=request.user)

@@ -249,3 +249,19 @@ def test_links_from_the_project_page_open(admin_client):
     assert len(links) >= 3
     for link in links:
         assert admin_client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_yank_and_unyank_on_the_release_page_go_through_the_services(admin_client):
+    release = releases.create_release(projects.create_project("demo"), "1.0")
+    url = reverse("admin:packages_app_release_change", args=[release.pk])
+    assert admin_client.post(url, {"yanked": "on", "yanked_reason": "broken"}).status_code == 302
+    release.refresh_from_db()
+    assert (release.yanked, release.yanked_reason) == (True, "broken")
+    assert JournalEntry.objects.order_by("-id").first().action == "yank release"
+    admin_client.post(url, {"yanked_reason": ""})
+    release.refresh_from_db()
+    assert (release.yanked, release.yanked_reason) == (False, "")
+    assert JournalEntry.objects.order_by("-id").first().action == "unyank release"
+    entries = JournalEntry.objects.count()
+    admin_client.post(url, {"yanked_reason": ""})  # saved unchanged: nothing to record
+    assert JournalEntry.objects.count() == entries
