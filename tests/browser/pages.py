@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -16,6 +17,24 @@ from tests.e2e.helpers import IndexServer
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "browser correct horse battery"
 WAIT_SECONDS = 15
+
+
+def _gone(element: WebElement):
+    """Like ``staleness_of``, also when Chrome, mid-navigation, reports the node as belonging
+    to no document (an "unhandled inspector error" rather than a stale-element error)."""
+
+    def condition(driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return condition
 
 
 class AdminBrowser:
@@ -56,7 +75,7 @@ class AdminBrowser:
         description = f"{element.tag_name} {element.text or element.get_attribute('value')!r}"
         old_page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        self.wait(expected_conditions.staleness_of(old_page), f"no new page after clicking {description}")
+        self.wait(_gone(old_page), f"no new page after clicking {description}")
         self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
 
     # ------------------------------------------------------------ session
@@ -103,7 +122,7 @@ class AdminBrowser:
         box.send_keys(query)
         old_page = self.driver.find_element(By.TAG_NAME, "html")
         box.send_keys(Keys.ENTER)
-        self.wait(expected_conditions.staleness_of(old_page), "searching did not load a page")
+        self.wait(_gone(old_page), "searching did not load a page")
 
     def row_links(self) -> list[str]:
         """The text of each result row's first link (the object's name)."""
