@@ -22,7 +22,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
 from tests.browser.pages import ADMIN_PASSWORD, ADMIN_USERNAME, AdminBrowser
-from tests.e2e.helpers import REPO_ROOT, Clients, IndexServer, free_port, server_environment, throwaway_database
+from tests.e2e.helpers import REPO_ROOT, Clients, IndexServer, started_index_server
 
 BROWSER_DIR = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,19 +71,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """gunicorn with the production settings on a free port, and its first admin made by ``bootstrap_admin``."""
     base = tmp_path_factory.mktemp("browser-index-server")
-    data_dir = base / "data"
-    with throwaway_database(data_dir) as database_url:
-        server = IndexServer(
-            url=f"http://127.0.0.1:{free_port()}",
-            env=server_environment(data_dir, database_url),
-            data_dir=data_dir,
-            log_path=base / "gunicorn.log",
-        )
-        server.prepare()
-        # As ./scripts/serve makes the first admin.
-        server.manage("bootstrap_admin", extra_env={"ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": ADMIN_PASSWORD})
-        with server.running():
-            yield server
+    with started_index_server(base, first_admin=(ADMIN_USERNAME, ADMIN_PASSWORD)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import Clients, IndexServer, free_port, server_environment, throwaway_database
+from tests.e2e.helpers import Clients, IndexServer, started_index_server
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -35,18 +35,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 @pytest.fixture(scope="session")
 def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """gunicorn serving the index with the production settings on a free 127.0.0.1 port."""
-    base = tmp_path_factory.mktemp("index-server")
-    data_dir = base / "data"
-    with throwaway_database(data_dir) as database_url:
-        server = IndexServer(
-            url=f"http://127.0.0.1:{free_port()}",
-            env=server_environment(data_dir, database_url),
-            data_dir=data_dir,
-            log_path=base / "gunicorn.log",
-        )
-        server.prepare()
-        with server.running():
-            yield server
+    with started_index_server(tmp_path_factory.mktemp("index-server")) as server:
+        yield server
 
 
 @pytest.fixture

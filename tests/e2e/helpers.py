@@ -444,3 +444,25 @@ class Clients:
         if result.returncode != 0:
             raise RuntimeError(f"uv venv failed:\n{result.stdout}\n{result.stderr}")
         return venv / "bin" / "python"
+
+
+@contextlib.contextmanager
+def started_index_server(base: Path, *, first_admin: tuple[str, str] | None = None) -> Iterator[IndexServer]:
+    """A migrated index with its own throw-away database under ``base``, served by gunicorn.
+
+    ``first_admin`` (user name, password) is made by ``bootstrap_admin``, as ./scripts/serve does.
+    """
+    data_dir = base / "data"
+    with throwaway_database(data_dir) as database_url:
+        server = IndexServer(
+            url=f"http://127.0.0.1:{free_port()}",
+            env=server_environment(data_dir, database_url),
+            data_dir=data_dir,
+            log_path=base / "gunicorn.log",
+        )
+        server.prepare()
+        if first_admin is not None:
+            username, password = first_admin
+            server.manage("bootstrap_admin", extra_env={"ADMIN_USERNAME": username, "ADMIN_PASSWORD": password})
+        with server.running():
+            yield server
