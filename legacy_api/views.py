@@ -13,7 +13,6 @@ import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -88,7 +87,7 @@ def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse
             raise _NotFound
         page = json_pages.project_page(project, release, _urls(base), with_releases=version is None)
         body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-        return caching.make_page(body, simple.last_change(project.last_serial, project.created) or timezone.now())
+        return caching.make_page(body, simple.last_change(project.last_serial, project.created))
 
     try:
         page = caching.get_or_build(key, build)

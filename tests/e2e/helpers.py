@@ -360,6 +360,22 @@ def _throwaway_postgres(run_url: str) -> Iterator[str]:
 # ---------------------------------------------------------------- clients
 
 
+def isolated_environment(home: Path) -> dict[str, str]:
+    """An environment built from nothing rather than filtered, so no PIP_*, UV_*, TWINE_*,
+    VIRTUAL_ENV, proxy or SSL variable of this machine can slip into a client."""
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+    }
+    if "TMPDIR" in os.environ:
+        env["TMPDIR"] = os.environ["TMPDIR"]
+    return env
+
+
 class Clients:
     """twine, uv and pip from .venv/bin, run with an environment built from nothing.
 
@@ -378,27 +394,20 @@ class Clients:
 
     @cached_property
     def env(self) -> dict[str, str]:
-        # Built from nothing rather than filtered, so no PIP_*, UV_*, TWINE_*,
-        # VIRTUAL_ENV or proxy variable can slip through.
-        env = {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "LANG": "C.UTF-8",
-            "HOME": str(self.home),
-            "XDG_CONFIG_HOME": str(self.home / ".config"),
-            "XDG_CACHE_HOME": str(self.home / ".cache"),
-            "XDG_DATA_HOME": str(self.home / ".local" / "share"),
-            # os.devnull makes pip skip every config file: global, user and site.
-            "PIP_CONFIG_FILE": os.devnull,
-            # twine would otherwise ask the desktop keyring for passwords.
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-            # twine prints through rich, which wraps at 80 columns and splits messages tests look for.
-            "COLUMNS": "200",
-            "NO_COLOR": "1",
-        }
-        if "TMPDIR" in os.environ:
-            env["TMPDIR"] = os.environ["TMPDIR"]
+        env = isolated_environment(self.home)
+        env.update(
+            {
+                # os.devnull makes pip skip every config file: global, user and site.
+                "PIP_CONFIG_FILE": os.devnull,
+                # twine would otherwise ask the desktop keyring for passwords.
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+                # twine prints through rich, which wraps at 80 columns and splits messages tests look for.
+                "COLUMNS": "200",
+                "NO_COLOR": "1",
+            }
+        )
         return env
 
     def run(self, command: list[str | os.PathLike[str]]) -> subprocess.CompletedProcess[str]:

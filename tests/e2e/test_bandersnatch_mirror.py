@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import time
@@ -40,6 +39,7 @@ from tests.e2e.helpers import (
     IndexServer,
     TlsCertificate,
     free_port,
+    isolated_environment,
     make_tls_certificate,
     server_environment,
     throwaway_database,
@@ -274,19 +274,10 @@ class Mirror:
 
     @property
     def env(self) -> dict[str, str]:
-        # Built from nothing: no proxy, PIP_*/UV_* or SSL variable of this machine gets in.
-        env = {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "LANG": "C.UTF-8",
-            "HOME": str(self.home),
-            "XDG_CONFIG_HOME": str(self.home / ".config"),
-            "XDG_CACHE_HOME": str(self.home / ".cache"),
-            # aiohttp verifies with ssl.create_default_context(), which reads this: the test
-            # certificate is the only one trusted.
-            "SSL_CERT_FILE": str(self.server.tls.cert_path),
-        }
-        if "TMPDIR" in os.environ:
-            env["TMPDIR"] = os.environ["TMPDIR"]
+        env = isolated_environment(self.home)
+        # aiohttp verifies with ssl.create_default_context(), which reads this: the test
+        # certificate is the only one trusted.
+        env["SSL_CERT_FILE"] = str(self.server.tls.cert_path)
         return env
 
     def sync(self) -> Sync:
