@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.storage import FileSystemStorage, storages
@@ -64,3 +65,21 @@ class AtomicFileSystemStorage(FileSystemStorage):
                 os.unlink(temp_path)
             raise
         return name
+
+
+def stored_paths(storage=None) -> Iterator[str]:
+    """Every file name in the package storage, local or S3, in no particular order.
+
+    Temporary files of an unfinished local write (``.incoming-*``) are not listed.
+    """
+    storage = storage or package_storage()
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        try:
+            subfolders, names = storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        prefix = f"{folder}/" if folder else ""
+        folders.extend(prefix + sub for sub in subfolders)
+        yield from (prefix + name for name in names if not name.startswith(".incoming-"))
