@@ -1,18 +1,43 @@
-"""gunicorn settings for the index (command-line flags override these)."""
+"""gunicorn settings for the index (command-line flags override these).
+
+Environment: ``WEB_CONCURRENCY`` (worker processes, default two per core),
+``GUNICORN_THREADS`` (threads per worker, default 1), ``BIND`` (default
+127.0.0.1:8000), ``LOG_FORMAT`` (``json`` for one JSON object per access-log
+line), ``TLS_CERT_FILE``/``TLS_KEY_FILE`` (serve https directly).
+"""
 
 import gc
 import multiprocessing
 import os
 
+bind = [os.environ.get("BIND", "127.0.0.1:8000")]
 # Two workers per core keeps both cores busy while one worker waits on I/O.
-workers = multiprocessing.cpu_count() * 2
-threads = 1
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2)
+# Sync workers by default: every request is short except uploads and downloads, and a
+# thread per worker keeps a slow client from holding up more than its own request.
+threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 # Uploads of large files stream for a while; do not kill a worker mid-upload.
 timeout = 600
 graceful_timeout = 30
 keepalive = 5
+# Request size: gunicorn bounds the request line and headers; bodies are bounded by the
+# index itself: an upload whose Content-Length exceeds MAX_FILE_SIZE plus 80 MiB (the
+# form's other fields and slack) is refused before a byte of it is read, and the file
+# part is cut off at MAX_FILE_SIZE while it streams; other bodies by Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE. A proxy in front must allow MAX_FILE_SIZE plus 80 MiB.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+# Behind a proxy, the index itself reads X-Forwarded-Proto (BEHIND_TLS_PROXY) and the client
+# address in X-Forwarded-For (TRUSTED_PROXY_COUNT); gunicorn rewrites neither for it.
+
 accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+if os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json":
+    logger_class = "indexsite.gunicorn_logging.JsonAccessLogger"
+else:
+    # client, request line, status, bytes sent, milliseconds, user agent, request id
+    access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}i)s'
+
 # TLS straight from gunicorn when no proxy terminates it (mirrors such as bandersnatch
 # insist on https): paths to a PEM certificate (chain) and its key.
 certfile = os.environ.get("TLS_CERT_FILE") or None

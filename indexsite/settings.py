@@ -8,6 +8,7 @@ looks at ``os.environ``.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -28,6 +29,13 @@ def _list(value: str) -> list[str]:
 # Environment: the only place the index reads environment variables.
 # --------------------------------------------------------------------------
 _env = os.environ
+# Production: refuse to start without an explicit secret key, database and host names,
+# and turn on https-only cookies, HSTS and the https redirect (see docs/deploy.md).
+PRODUCTION = _bool(_env.get("PRODUCTION", "false"))
+BEHIND_TLS_PROXY = _bool(_env.get("BEHIND_TLS_PROXY", "false"))
+HSTS_SECONDS = int(_env.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+HSTS_INCLUDE_SUBDOMAINS = _bool(_env.get("HSTS_INCLUDE_SUBDOMAINS", "false"))
+HSTS_PRELOAD = _bool(_env.get("HSTS_PRELOAD", "false"))
 DEBUG = _bool(_env.get("DEBUG", "false"))
 SECRET_KEY = _env.get("SECRET_KEY", "")
 ALLOWED_HOSTS = _list(_env.get("ALLOWED_HOSTS", "127.0.0.1,localhost"))
@@ -41,11 +49,19 @@ S3_ENDPOINT_URL = _env.get("S3_ENDPOINT_URL", "") or None
 S3_REGION = _env.get("S3_REGION", "") or None
 S3_ACCESS_KEY_ID = _env.get("S3_ACCESS_KEY_ID", "") or None
 S3_SECRET_ACCESS_KEY = _env.get("S3_SECRET_ACCESS_KEY", "") or None
-S3_PUBLIC_BASE_URL = _env.get("S3_PUBLIC_BASE_URL", "") or None
+S3_PUBLIC_BASE_URL = _env.get("S3_PUBLIC_BASE_URL", "").rstrip("/") or None
+# redirect: /packages/ answers with a (signed) URL of the object store; stream: the app
+# reads the object and sends it itself (for stores the clients cannot reach).
+S3_DOWNLOADS = _env.get("S3_DOWNLOADS", "redirect").strip().lower()
 REDIS_URL = _env.get("REDIS_URL", "")
+# Keys in the shared cache start with it: lets several indexes share one Redis.
+CACHE_KEY_PREFIX = _env.get("CACHE_KEY_PREFIX", "pyindex")
 PUBLIC_BASE_URL = _env.get("PUBLIC_BASE_URL", "").rstrip("/")
 STATIC_ROOT = Path(_env.get("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 LOG_LEVEL = _env.get("LOG_LEVEL", "INFO").upper()
+# plain: lines for people; json: one JSON object a line for log collectors (gunicorn's
+# access log too, see gunicorn.conf.py).
+LOG_FORMAT = _env.get("LOG_FORMAT", "plain").strip().lower()
 # Uploads: PyPI's default limits; password uploads on (a private index has
 # users), local versions off (as on PyPI), project creation for any user.
 MAX_FILE_SIZE = int(_env.get("MAX_FILE_SIZE", str(100 * 1024**2)))
@@ -53,6 +69,13 @@ MAX_PROJECT_SIZE = int(_env.get("MAX_PROJECT_SIZE", str(10 * 1024**3)))
 ALLOW_PASSWORD_UPLOADS = _bool(_env.get("ALLOW_PASSWORD_UPLOADS", "true"))
 ALLOW_LOCAL_VERSIONS = _bool(_env.get("ALLOW_LOCAL_VERSIONS", "false"))
 PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
+# Failed sign-ins (upload, API, admin) per client, an address and a user name or token:
+# after this many failures that client waits this long (packages_app/throttling.py).
+AUTH_FAILURE_LIMIT = int(_env.get("AUTH_FAILURE_LIMIT", "10"))
+AUTH_LOCKOUT_SECONDS = int(_env.get("AUTH_LOCKOUT_SECONDS", "300"))
+# Reverse proxies in front that append the address they saw to X-Forwarded-For; 0 (the
+# default) trusts no forwarded header and takes the connection's address.
+TRUSTED_PROXY_COUNT = int(_env.get("TRUSTED_PROXY_COUNT", "0"))
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
 # uses 600), and each process's memory for built pages (keyed by serial, never stale).
@@ -60,6 +83,10 @@ SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "0"))
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = int(_env.get("API_MAX_AGE", "0"))
 SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
+# A cool-down on /simple/ itself ("3d", "12h"; empty: none), and the projects it never holds
+# back (comma-separated; your own). Read by packages_app/timetravel.py; see docs/time-travel.md.
+SIMPLE_DEFAULT_COOLDOWN = _env.get("SIMPLE_DEFAULT_COOLDOWN", "").strip()
+COOLDOWN_EXEMPT_PROJECTS = _list(_env.get("COOLDOWN_EXEMPT_PROJECTS", ""))
 # Not from the environment: the test settings turn it off so that gzip is there at once.
 SIMPLE_GZIP_IN_BACKGROUND = True
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
@@ -70,6 +97,20 @@ ADMIN_EMAIL = _env.get("ADMIN_EMAIL", "")
 
 if PROJECT_CREATION not in {"users", "staff"}:
     raise ImproperlyConfigured(f"PROJECT_CREATION must be 'users' or 'staff', not {PROJECT_CREATION!r}.")
+
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
+if S3_DOWNLOADS not in {"redirect", "stream"}:
+    raise ImproperlyConfigured(f"S3_DOWNLOADS must be 'redirect' or 'stream', not {S3_DOWNLOADS!r}.")
+
+if PRODUCTION:
+    # Defaults that suit a laptop would quietly do the wrong thing on a server: a fresh
+    # SQLite file, host names of the loopback only, or debug pages full of settings.
+    _missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if not _env.get(name, "").strip()]
+    if _missing:
+        raise ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)} set in the environment.")
+    if DEBUG:
+        raise ImproperlyConfigured("PRODUCTION=true and DEBUG=true cannot go together.")
 
 if not SECRET_KEY:
     if not DEBUG:
@@ -93,9 +134,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "legacy_api",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe by IP address over plain http; the health answer
+    # must not depend on ALLOWED_HOSTS or the https redirect.
+    "packages_app.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,6 +149,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "indexsite.urls"
@@ -140,17 +187,20 @@ if FILE_STORAGE == "s3":
     if not S3_BUCKET:
         raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
     _files_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "packages_app.storage.PackageS3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": S3_ENDPOINT_URL,
             "region_name": S3_REGION,
             "access_key": S3_ACCESS_KEY_ID,
             "secret_key": S3_SECRET_ACCESS_KEY,
-            "custom_domain": None,
+            # With a public base URL, redirects go there unsigned; otherwise to a signed URL.
+            "custom_domain": S3_PUBLIC_BASE_URL.split("://", 1)[-1] if S3_PUBLIC_BASE_URL else None,
+            "url_protocol": S3_PUBLIC_BASE_URL.split("://", 1)[0] + ":" if S3_PUBLIC_BASE_URL else "https:",
             "file_overwrite": True,
             "default_acl": None,
-            "querystring_auth": True,
+            "querystring_auth": not S3_PUBLIC_BASE_URL,
+            "querystring_expire": 300,
         },
     }
 elif FILE_STORAGE == "local":
@@ -172,7 +222,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "pyindex",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
     # Built simple pages are shared between processes through Redis.
@@ -186,6 +236,20 @@ else:
     }
     # A per-process cache shares nothing; each process's own page memory is enough.
     SIMPLE_SHARED_CACHE = None
+
+# django-axes refuses locked-out clients before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failed sign-ins, counted in the cache (shared through Redis; per process without it)
+# per address and name; see packages_app/throttling.py.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = AUTH_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=AUTH_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "packages_app.throttling.client_name"
+AXES_CLIENT_IP_CALLABLE = "packages_app.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "packages_app.throttling.lockout_response"
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows to show
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -214,6 +278,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # Pagination is set per view, never here; JSON only (no browsable HTML renderer).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only, bounded in size: DRF's form parsers would spool files to disk.
+    "DEFAULT_PARSER_CLASSES": ["packages_app.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -237,10 +303,43 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # 4xx answers are in the access log already; installers asking for names the index
     # does not hold (404 under /simple/) would otherwise fill the log with warnings.
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # axes logs every successful sign-in at INFO (every upload and API write); its
+    # warnings (each failure, each lockout) are the ones worth keeping.
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
+
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if PRODUCTION:
+    # What `manage.py check --deploy` asks for. The index is served over https only;
+    # a health probe is answered before these apply (packages_app.health).
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = HSTS_SECONDS
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = HSTS_INCLUDE_SUBDOMAINS
+    SECURE_HSTS_PRELOAD = HSTS_PRELOAD
+    # HSTS for every subdomain, or a place on the browsers' preload list, binds hosts
+    # this index does not serve: the operator opts in (HSTS_INCLUDE_SUBDOMAINS,
+    # HSTS_PRELOAD), and the deploy check does not nag about a choice made on purpose.
+    SILENCED_SYSTEM_CHECKS += ["security.W005"] if not HSTS_INCLUDE_SUBDOMAINS else []
+    SILENCED_SYSTEM_CHECKS += ["security.W021"] if not HSTS_PRELOAD else []
+if BEHIND_TLS_PROXY:
+    # The proxy terminates TLS and says so; without this every request looks like http.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if not REDIS_URL:
+    # axes warns that a per-process cache counts failures per process; that is the
+    # documented trade-off without Redis (README, docs/reliability.md), not news at every start.
+    SILENCED_SYSTEM_CHECKS += ["axes.W001"]

@@ -6,7 +6,8 @@ clients of the frozen HTML form (no ``upload-time`` there) can still apply
 cool-down or exclude-newer rules. Single byte ranges are honoured: uv reads
 a wheel's central directory and METADATA with range requests when a file has
 no ``.metadata`` of its own. Local files are streamed by the WSGI server
-(sendfile under gunicorn); with object storage we redirect to the storage URL.
+(sendfile under gunicorn); with object storage we redirect to the store's URL, or
+stream from the store when ``S3_DOWNLOADS=stream``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
@@ -22,31 +24,17 @@ from django.views.decorators.http import require_safe
 
 from packages_app.models import File, ProjectStatus
 from packages_app.simple_views import not_found, plain_text
-from packages_app.storage import METADATA_SUFFIX, package_storage
-
-ONE_YEAR = 365 * 24 * 3600
-_CHUNK = 64 * 1024
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
-
-# By filename ending, longest first. A .tar.gz is served as the gzip file it
-# is, never with Content-Encoding: gzip (a client would unpack it).
-_CONTENT_TYPES = (
-    (".metadata", "text/plain; charset=utf-8"),
-    (".tar.gz", "application/gzip"),
-    (".tar.bz2", "application/x-bzip2"),
-    (".tar.xz", "application/x-xz"),
-    (".tgz", "application/gzip"),
-    (".whl", "application/zip"),
-    (".zip", "application/zip"),
-    (".egg", "application/zip"),
+from packages_app.storage import (
+    IMMUTABLE,
+    METADATA_SUFFIX,
+    content_type_for,
+    object_chunks,
+    object_size,
+    package_storage,
 )
 
-
-def content_type_for(name: str) -> str:
-    for suffix, content_type in _CONTENT_TYPES:
-        if name.endswith(suffix):
-            return content_type
-    return "application/octet-stream"
+_CHUNK = 64 * 1024
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
 
 
 def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
@@ -85,13 +73,14 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponse:
         return not_found()
 
     storage = package_storage()
-    if not isinstance(storage, FileSystemStorage):
+    on_local_disk = isinstance(storage, FileSystemStorage)
+    if not on_local_disk and settings.S3_DOWNLOADS == "redirect":
         return HttpResponseRedirect(storage.url(path))
 
     headers = HttpResponse(content_type=content_type_for(path))
     headers["ETag"] = f'"{metadata_sha256 if wants_metadata else sha256}"'
     headers["Last-Modified"] = http_date(upload_time.timestamp())
-    headers["Cache-Control"] = f"max-age={ONE_YEAR}, public, immutable"
+    headers["Cache-Control"] = IMMUTABLE
     headers["Accept-Ranges"] = "bytes"
     conditional = get_conditional_response(
         request, etag=headers["ETag"], last_modified=int(upload_time.timestamp()), response=headers
@@ -100,32 +89,51 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponse:
         return conditional
 
     try:
-        handle = storage.open(path, "rb")
+        if wants_metadata:  # its size is not recorded
+            size = object_size(storage, path)
+        requested = byte_range(request.headers.get("Range", ""), size) if _range_applies(request, headers) else None
+        if requested is False:
+            response = plain_text(416, "416 Requested Range Not Satisfiable")
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        if request.method == "HEAD":
+            response = HttpResponse(content_type=headers["Content-Type"])
+            response["Content-Length"] = str(size)
+        elif on_local_disk:
+            response = _local_file_response(storage, path, size, requested, headers["Content-Type"])
+        else:
+            response = _object_store_response(storage, path, size, requested, headers["Content-Type"])
     except FileNotFoundError:
         return plain_text(404, "404 Not Found: the file is recorded but missing from storage.")
-    if wants_metadata:
-        size = storage.size(path)
-    requested = byte_range(request.headers.get("Range", ""), size) if _range_applies(request, headers) else None
-    if requested is False:
-        handle.close()
-        response = plain_text(416, "416 Requested Range Not Satisfiable")
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    if request.method == "HEAD":
-        handle.close()
-        response = HttpResponse(content_type=headers["Content-Type"])
-        response["Content-Length"] = str(size)
-    elif requested is None:
-        response = FileResponse(handle, content_type=headers["Content-Type"])
-        response["Content-Length"] = str(size)
-    else:
-        first, last = requested
-        response = StreamingHttpResponse(_read_range(handle, first, last), status=206)
-        response["Content-Type"] = headers["Content-Type"]
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
-        response["Content-Length"] = str(last - first + 1)
     for name in ("ETag", "Last-Modified", "Cache-Control", "Accept-Ranges"):
         response[name] = headers[name]
+    return response
+
+
+def _local_file_response(storage, path, size, requested, content_type) -> HttpResponse:
+    handle = storage.open(path, "rb")
+    if requested is None:
+        # FileResponse lets gunicorn send the file with sendfile().
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+        return response
+    first, last = requested
+    return _partial(_read_range(handle, first, last), first, last, size, content_type)
+
+
+def _object_store_response(storage, path, size, requested, content_type) -> HttpResponse:
+    if requested is None:
+        response = StreamingHttpResponse(object_chunks(storage, path), content_type=content_type)
+        response["Content-Length"] = str(size)
+        return response
+    first, last = requested
+    return _partial(object_chunks(storage, path, first, last), first, last, size, content_type)
+
+
+def _partial(chunks: Iterator[bytes], first: int, last: int, size: int, content_type: str) -> HttpResponse:
+    response = StreamingHttpResponse(chunks, status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Content-Length"] = str(last - first + 1)
     return response
 
 

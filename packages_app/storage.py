@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.storage import FileSystemStorage, storages
+from storages.backends.s3 import S3Storage
 
 
 def distribution_path(blake2_256_hex: str, filename: str) -> str:
@@ -21,12 +22,36 @@ def distribution_path(blake2_256_hex: str, filename: str) -> str:
     return f"{b2[:2]}/{b2[2:4]}/{b2[4:]}/{filename}"
 
 
+# A file's URL never changes its bytes (content-addressed paths): cacheable for a year.
+IMMUTABLE = f"max-age={365 * 24 * 3600}, public, immutable"
+
 # PEP 658: a distribution's core metadata is served at its URL + this suffix.
 METADATA_SUFFIX = ".metadata"
 
 
 def metadata_path(path: str) -> str:
     return path + METADATA_SUFFIX
+
+
+# By filename ending, longest first. A .tar.gz is served as the gzip file it
+# is, never with Content-Encoding: gzip (a client would unpack it).
+_CONTENT_TYPES = (
+    (".metadata", "text/plain; charset=utf-8"),
+    (".tar.gz", "application/gzip"),
+    (".tar.bz2", "application/x-bzip2"),
+    (".tar.xz", "application/x-xz"),
+    (".tgz", "application/gzip"),
+    (".whl", "application/zip"),
+    (".zip", "application/zip"),
+    (".egg", "application/zip"),
+)
+
+
+def content_type_for(name: str) -> str:
+    for suffix, content_type in _CONTENT_TYPES:
+        if name.endswith(suffix):
+            return content_type
+    return "application/octet-stream"
 
 
 def package_storage():
@@ -83,3 +108,61 @@ def stored_paths(storage=None) -> Iterator[str]:
         prefix = f"{folder}/" if folder else ""
         folders.extend(prefix + sub for sub in subfolders)
         yield from (prefix + name for name in names if not name.startswith(".incoming-"))
+
+
+def object_size(storage, name: str) -> int:
+    """Size of a stored object; FileNotFoundError when it is not there (local or S3)."""
+    try:
+        return storage.size(name)
+    except Exception as error:
+        if _is_missing_object(error):
+            raise FileNotFoundError(name) from error
+        raise
+
+
+def object_chunks(storage, name: str, first: int | None = None, last: int | None = None) -> Iterator[bytes]:
+    """The bytes of an object in S3 storage (or bytes ``first``..``last``), as they arrive.
+
+    Asks the store for just the range, so a client's range request over a big wheel
+    does not pull the whole file through the app. Raises FileNotFoundError at once
+    (not when iterated) for a missing object.
+    """
+    extra = {"Range": f"bytes={first}-{last}"} if first is not None else {}
+    try:
+        # No key prefix (location) is configured: the object key is the name.
+        body = storage.bucket.Object(name).get(**extra)["Body"]
+    except Exception as error:
+        if _is_missing_object(error):
+            raise FileNotFoundError(name) from error
+        raise
+    return _closing_chunks(body)
+
+
+def _closing_chunks(body) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(64 * 1024)
+    finally:
+        body.close()
+
+
+def _is_missing_object(error: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}
+
+
+class PackageS3Storage(S3Storage):
+    """S3 storage that labels each object as the index serves it.
+
+    Left to guess from the name, a ``.tar.gz`` would be stored with
+    ``Content-Encoding: gzip``, and a client following a download redirect would
+    unpack the sdist on the way and get the wrong sha256. Objects never change
+    (content-addressed paths), so the store may let them be cached for a year.
+    """
+
+    def get_object_parameters(self, name: str) -> dict:
+        return {
+            **super().get_object_parameters(name),
+            "ContentType": content_type_for(name),
+            "CacheControl": IMMUTABLE,
+        }

@@ -9,6 +9,11 @@ os.environ.setdefault("DEBUG", "true")
 # another's files mid-upload (a developer's own data folder must not be touched either).
 os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="pyindex-test-")
 
+if os.environ.get("FILE_STORAGE", "").strip().lower() == "s3":
+    from tests.s3 import configure_test_run
+
+    configure_test_run()
+
 from indexsite.settings import *  # noqa: E402, F403
 
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -10,6 +10,7 @@ keyring cannot leak into what the tests observe.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -53,7 +54,26 @@ _INDEX_SETTINGS = {
     "ADMIN_USERNAME",
     "ADMIN_PASSWORD",
     "ADMIN_EMAIL",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_REGION",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_PUBLIC_BASE_URL",
+    "S3_DOWNLOADS",
+    "CACHE_KEY_PREFIX",
+    "PRODUCTION",
+    "BEHIND_TLS_PROXY",
+    "LOG_FORMAT",
+    "AUTH_FAILURE_LIMIT",
+    "AUTH_LOCKOUT_SECONDS",
+    "TRUSTED_PROXY_COUNT",
+    "HSTS_SECONDS",
+    "SIMPLE_DEFAULT_COOLDOWN",  # would hide fresh uploads from every test's /simple/
+    "COOLDOWN_EXEMPT_PROJECTS",
     "GUNICORN_CMD_ARGS",  # gunicorn reads extra flags from it
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
     "TLS_CERT_FILE",  # gunicorn.conf.py would serve https
     "TLS_KEY_FILE",
 }
@@ -106,6 +126,24 @@ def http_get(
     opener = _opener if ssl_context is None else _tls_opener(ssl_context)
     try:
         with opener.open(request, timeout=timeout) as response:
+            return HttpResponse(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return HttpResponse(error.code, dict(error.headers), error.read())
+
+
+def http_post(url: str, payload: dict, token: str) -> HttpResponse:
+    """POST JSON with a Bearer token, without proxies; 4xx/5xx are returned, not raised."""
+    if urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
+        raise ValueError(f"end-to-end tests only talk to the local server, not {url}")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with _opener.open(request, timeout=10) as response:
             return HttpResponse(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         with error:
@@ -192,6 +230,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stack_environment() -> dict[str, str]:
+    """Storage and cache settings for a test server that follow this test run's.
+
+    On an S3 run the server gets a bucket of its own on the run's S3 server; on a
+    run with Redis, its own key prefix there (test databases reuse serials, and pages
+    are keyed by serial).
+    """
+    from tests import s3
+
+    env = {}
+    endpoint = s3.run_endpoint()
+    if endpoint:
+        env.update(s3.storage_environment(endpoint, s3.new_bucket(endpoint, "pyindex-e2e")))
+    if os.environ.get("REDIS_URL"):
+        env.update(REDIS_URL=os.environ["REDIS_URL"], CACHE_KEY_PREFIX=f"e2e-{secrets.token_hex(4)}")
+    return env
+
+
 def server_environment(data_dir: Path, database_url: str) -> dict[str, str]:
     env = {
         key: value
@@ -209,6 +265,7 @@ def server_environment(data_dir: Path, database_url: str) -> dict[str, str]:
         # Small enough that the oversize test needs only a few megabytes.
         MAX_FILE_SIZE=str(E2E_MAX_FILE_SIZE),
     )
+    env.update(stack_environment())
     return env
 
 
@@ -252,6 +309,12 @@ class IndexServer:
 
     def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
         return http_get(self.url + path, headers=headers, ssl_context=self.ssl_context)
+
+    @property
+    def file_status(self) -> str:
+        """The status of a file download: the file itself, or on S3 the redirect to the store."""
+        on_s3 = self.env.get("FILE_STORAGE") == "s3" and self.env.get("S3_DOWNLOADS", "redirect") == "redirect"
+        return "302" if on_s3 else "200"
 
     @property
     def ssl_context(self) -> ssl.SSLContext | None:

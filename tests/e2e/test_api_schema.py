@@ -20,7 +20,7 @@ import schemathesis
 import yaml
 
 from tests.builders import build_sdist, build_wheel
-from tests.e2e.helpers import SCRIPTS_DIR, Clients, HttpResponse
+from tests.e2e.helpers import SCRIPTS_DIR, Clients, HttpResponse, http_post
 
 PASSWORD = "e2e api schema battery"
 OPENAPI_JSON = "application/vnd.oai.openapi+json"
@@ -37,25 +37,6 @@ EXPECTED_PATHS = {
     "/api/v1/events/",
     "/api/v1/users/{username}/projects/",
 }
-
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def http_post(url: str, payload: dict, token: str) -> HttpResponse:
-    """POST JSON with a Bearer token, without proxies; 4xx/5xx are returned, not raised."""
-    assert urllib.parse.urlsplit(url).hostname == "127.0.0.1"
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
-    try:
-        with _opener.open(request, timeout=10) as response:
-            return HttpResponse(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return HttpResponse(error.code, dict(error.headers), error.read())
 
 
 @pytest.fixture(scope="module")

@@ -52,9 +52,9 @@ JSON_V1 = "application/vnd.pypi.simple.v1+json"
 MIRROR_TIMEOUT = 60  # seconds for one ``bandersnatch mirror``
 LOG_QUIET = 0.3  # seconds without a new access line: gunicorn has logged every request
 LOG_WAIT = 5.0  # seconds: the longest wait for that quiet
-# gunicorn.conf.py: %(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"
+# gunicorn.conf.py: %(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}i)s
 _ACCESS_LINE = re.compile(
-    r'^\S+ "(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[\d.]+" (?P<status>\d{3}) \S+ \S+ "(?P<agent>[^"]*)"$'
+    r'^\S+ "(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[\d.]+" (?P<status>\d{3}) \S+ \S+ "(?P<agent>[^"]*)" \S+$'
 )
 # An ERROR or CRITICAL log line, or the last line of a traceback.
 _LOG_ERROR = re.compile(r"^(?:\S+ \S+ (?:ERROR|CRITICAL): .*|\w+(?:Error|Exception): .*)$", re.MULTILINE)
@@ -330,15 +330,16 @@ def local_target(page_dir: str, href: str) -> str:
     return urllib.parse.urljoin(page_dir, href)
 
 
-def expected_requests(api_method: str, names: list[str], files: list[str]) -> Counter:
-    """One way of listing projects, one legacy JSON page per project, one GET per file."""
+def expected_requests(api_method: str, names: list[str], files: list[str], file_status: str) -> Counter:
+    """One way of listing projects, one legacy JSON page per project, one GET per file
+    (answered with the file, or on S3 with a redirect to the store)."""
     if api_method == "xmlrpc":
         wanted = [("POST", f"{MOUNT}/pypi", "200")]  # list_packages_with_serial or changelog_since_serial
     else:
         # bandersnatch asks for <master>/simple, which is redirected to /simple/ (as on PyPI).
         wanted = [("GET", f"{MOUNT}/simple", "301"), ("GET", f"{MOUNT}/simple/", "200")]
     wanted += [("GET", f"{MOUNT}/pypi/{name}/json", "200") for name in names]
-    wanted += [("GET", path, "200") for path in files]
+    wanted += [("GET", path, file_status) for path in files]
     return Counter(wanted)
 
 
@@ -382,12 +383,12 @@ def test_publishing_made_what_the_mirror_tests_expect(index_server, publisher):
     assert all(path.startswith(f"{MOUNT}/packages/") for path in state.files())
 
 
-def test_first_sync_succeeds_with_one_request_per_page_and_file(syncs):
+def test_first_sync_succeeds_with_one_request_per_page_and_file(syncs, index_server):
     first = syncs.first
     assert first.returncode == 0, first.output[-3000:]
     assert first.errors() == []
     names = sorted(first.index.projects)
-    expected = expected_requests(syncs.api_method, names, sorted(first.index.files()))
+    expected = expected_requests(syncs.api_method, names, sorted(first.index.files()), index_server.file_status)
     assert Counter(first.requests) == expected
 
 
@@ -454,13 +455,13 @@ def test_first_sync_saves_the_legacy_json_as_served(syncs):
 # ---------------------------------------------------------------- second sync
 
 
-def test_second_sync_fetches_only_the_change(syncs):
+def test_second_sync_fetches_only_the_change(syncs, index_server):
     """After one new file of mirror-beta, bandersnatch asks what changed, reads mirror-beta's
     page and downloads the new file: nothing of Mirror_Alpha, no file it already has."""
     second = syncs.second
     assert second.returncode == 0, second.output[-3000:]
     assert second.errors() == []
-    expected = expected_requests(syncs.api_method, [BETA], [syncs.new_file])
+    expected = expected_requests(syncs.api_method, [BETA], [syncs.new_file], index_server.file_status)
     assert Counter(second.requests) == expected
 
 

@@ -195,9 +195,9 @@ def test_pip_resolves_with_pep658_metadata_and_never_downloads_the_rejected_whee
     seen = wait_for_request(index_server, offset, "GET", paths[old.name])
 
     assert installed_version(clients, python, name) == "1.0"
-    assert got(seen, paths[new.name] + ".metadata") == ["200"]
+    assert got(seen, paths[new.name] + ".metadata") == [index_server.file_status]
     assert got(seen, paths[new.name]) == [], "pip downloaded the wheel it could judge from its metadata"
-    assert got(seen, paths[old.name]) == ["200"]
+    assert got(seen, paths[old.name]) == [index_server.file_status]
     # The dependency was really looked for (and is really absent), so 2.0 was rejected for it.
     assert got(seen, f"/simple/{normalized_name(missing)}/") == ["404"]
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from packages_app.storage import package_storage
 from tests.factories import UserFactory
-from tests.functional.upload_client import basic_auth
+from tests.functional.upload_client import basic_auth, empty_storage
 
 
 @pytest.fixture(autouse=True)
 def clean_storage():
-    """Every test starts and ends with empty package storage (a folder of this process's own)."""
-    shutil.rmtree(package_storage().location, ignore_errors=True)
+    """Every test starts and ends with empty package storage (of this process's own)."""
+    empty_storage()
     yield
-    shutil.rmtree(package_storage().location, ignore_errors=True)
+    empty_storage()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Settings read from the environment, checked in a fresh interpreter."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -8,12 +9,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def django_check(**env_overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+# The run's own choices (S3, Redis, PostgreSQL) must not decide what these tests see.
+_RUN_SETTINGS = {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS", "PRODUCTION"}
+_RUN_SETTINGS |= {"FILE_STORAGE", "REDIS_URL", "S3_BUCKET", "S3_DOWNLOADS", "LOG_FORMAT", "BEHIND_TLS_PROXY"}
+
+
+def django_check(*args: str, **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in _RUN_SETTINGS}
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
+
+
+def production(tmp_path, **overrides) -> dict[str, str]:
+    return {
+        "PRODUCTION": "true",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'index.sqlite3'}",
+        "ALLOWED_HOSTS": "pypi.example.com",
+        "INDEX_DATA_DIR": str(tmp_path),
+        **overrides,
+    }
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -31,3 +48,46 @@ def test_unknown_file_storage_is_refused(tmp_path):
     result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", FILE_STORAGE="ftp")
     assert result.returncode != 0
     assert "FILE_STORAGE must be 'local' or 's3'" in result.stderr
+
+
+def test_production_needs_the_database_and_host_names_spelled_out(tmp_path):
+    for missing in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"):
+        env = production(tmp_path)
+        del env[missing]
+        result = django_check(**env)
+        assert result.returncode != 0
+        assert f"PRODUCTION=true needs {missing} set in the environment." in result.stderr
+
+
+def test_production_refuses_debug(tmp_path):
+    result = django_check(**production(tmp_path, DEBUG="true"))
+    assert result.returncode != 0
+    assert "PRODUCTION=true and DEBUG=true cannot go together." in result.stderr
+
+
+def test_the_deploy_check_is_clean_in_production(tmp_path):
+    result = django_check("--deploy", "--fail-level", "WARNING", **production(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_is_not_clean_without_production(tmp_path):
+    """The clean check above comes from the production settings, not from a check that cannot fail."""
+    result = django_check(
+        "--deploy", "--fail-level", "WARNING", INDEX_DATA_DIR=str(tmp_path), SECRET_KEY=secrets.token_urlsafe(50)
+    )
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr  # SECURE_SSL_REDIRECT
+
+
+def test_opting_into_hsts_for_subdomains_and_preload_keeps_the_check_clean(tmp_path):
+    env = production(tmp_path, HSTS_INCLUDE_SUBDOMAINS="true", HSTS_PRELOAD="true")
+    result = django_check("--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unknown_log_format_and_download_mode_are_refused(tmp_path):
+    result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", LOG_FORMAT="xml")
+    assert "LOG_FORMAT must be 'plain' or 'json'" in result.stderr
+    result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", S3_DOWNLOADS="proxy")
+    assert "S3_DOWNLOADS must be 'redirect' or 'stream'" in result.stderr

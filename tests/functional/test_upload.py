@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -21,14 +20,6 @@ from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    root = package_storage().location
-    shutil.rmtree(root, ignore_errors=True)
-    yield
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

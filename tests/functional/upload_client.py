@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 from pathlib import Path
 
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from packages_app.storage import package_storage
+from packages_app.storage import package_storage, stored_paths
 
 
 def basic_auth(username: str, password: str) -> str:
@@ -42,11 +44,18 @@ def post_upload(client, fields: dict, auth: str | None):
 
 
 def stored_files() -> list[str]:
-    """Every file under the package storage (local storage in these tests)."""
-    root = Path(package_storage().location)
-    if not root.exists():
-        return []
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """Every file in the package storage (local or S3)."""
+    return sorted(stored_paths())
+
+
+def empty_storage() -> None:
+    """Remove every stored file: each test starts with an empty store of this process's own."""
+    storage = package_storage()
+    if isinstance(storage, FileSystemStorage):
+        shutil.rmtree(storage.location, ignore_errors=True)  # stray temporaries and empty folders too
+        return
+    for name in stored_paths(storage):
+        storage.delete(name)
 
 
 def publish(client, directory: Path, name: str, version: str, *, auth: str, sdist: bool = False, **options) -> Path:

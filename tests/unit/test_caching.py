@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from packages_app import caching
 from packages_app.caching import LocalPages, Page, get_or_build, make_page, with_gzip
+from tests import services
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -67,11 +68,12 @@ def test_get_or_build_builds_once_per_key():
 @pytest.fixture
 def shared_redis():
     """A real Redis as the shared layer, under a prefix of this test's own."""
+    services.require("Redis")
     caches = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "pages": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/0",
+            "LOCATION": services.REDIS_URL,
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         },
     }
