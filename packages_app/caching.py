@@ -44,14 +44,15 @@ GZIP_LEVEL = 3
 class Page:
     body: bytes
     gzipped: bytes | None  # None until the background compression has run
-    last_modified: datetime
+    # None when no time says when the page last changed (a cool-down's moves with the clock).
+    last_modified: datetime | None
 
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped or b"")
 
 
-def make_page(body: bytes, last_modified: datetime) -> Page:
+def make_page(body: bytes, last_modified: datetime | None) -> Page:
     return Page(body, None, last_modified)
 
 
@@ -160,7 +161,8 @@ def page_response(
     """A 200 (or 304) for a stored page, with PyPI's cache and CORS headers.
 
     The ETag names the serial and representation, so a client's
-    revalidation is answered without looking at the body.
+    revalidation is answered without looking at the body. A page without
+    ``last_modified`` is sent without ``Last-Modified`` and revalidated by ETag only.
     """
     use_gzip = page.gzipped is not None and accepts_gzip(request)
     body = page.gzipped if use_gzip else page.body
@@ -171,14 +173,15 @@ def page_response(
         response["Content-Encoding"] = "gzip"
     response["Content-Length"] = str(len(body))
     response["ETag"] = etag
-    response["Last-Modified"] = http_date(page.last_modified.timestamp())
+    last_modified = None
+    if page.last_modified is not None:
+        last_modified = int(page.last_modified.timestamp())
+        response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = f"max-age={max_age}, public"
     response["Vary"] = "Accept, Accept-Encoding"
     response["X-PyPI-Last-Serial"] = str(serial)
     add_cors_headers(response)
-    return get_conditional_response(
-        request, etag=etag, last_modified=int(page.last_modified.timestamp()), response=response
-    )
+    return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
 
 
 def add_cors_headers(response: HttpResponse) -> None:

@@ -15,6 +15,7 @@ from django.db.models import Q
 from packages_app import timestamps
 from packages_app.models import File, Project, ProjectStatus, Release
 from packages_app.services import journal
+from packages_app.timetravel import AsOf
 
 # PEP 629 version of what we serve: 1.1 (PEP 700), 1.3 (PEP 740), 1.4 (PEP 792).
 API_VERSION = "1.4"
@@ -43,29 +44,34 @@ def project_status(project: Project) -> dict:
     return status
 
 
-def index_page(serial: int) -> dict:
+def index_page(serial: int, as_of: AsOf | None = None, always_listed: frozenset[str] = frozenset()) -> dict:
     """The root list (PEP 691 project list), without quarantined projects.
 
     ``serial`` is the global serial the caller keys the page by; each project
     carries its own ``_last-serial``, which mirrors use to see what changed.
+    With ``as_of`` (``timetravel``), only projects with something to show then,
+    and those ``always_listed`` (by normalised name: exempt from a cool-down).
     """
-    rows = (
-        Project.objects.filter(~Q(status=ProjectStatus.QUARANTINED))
-        .order_by("normalized_name")
-        .values_list("name", "last_serial")
-    )
+    projects = Project.objects.filter(~Q(status=ProjectStatus.QUARANTINED))
+    if as_of is not None:
+        shown = as_of.projects()
+        if always_listed:
+            shown |= Q(normalized_name__in=always_listed)
+        projects = projects.filter(shown)
+    rows = projects.order_by("normalized_name").values_list("name", "last_serial")
     return {
         "meta": {"api-version": API_VERSION, "_last-serial": serial},
         "projects": [{"name": name, "_last-serial": last_serial} for name, last_serial in rows],
     }
 
 
-def project_page(project: Project, files_base_url: str) -> dict:
+def project_page(project: Project, files_base_url: str, as_of: AsOf | None = None) -> dict:
     """A project's page (PEP 691 project detail).
 
     ``versions`` comes from the Release table, so releases without files are
     listed. A quarantined project (PEP 792) offers no files and no versions.
-    File URLs are ``files_base_url`` + the file's storage path.
+    File URLs are ``files_base_url`` + the file's storage path. With ``as_of``
+    (``timetravel``), the versions and files of that moment, yanked as they were.
     """
     page = {
         "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
@@ -76,27 +82,39 @@ def project_page(project: Project, files_base_url: str) -> dict:
     }
     if not project.offers_files:
         return page
-    page["versions"] = list(
-        Release.objects.filter(project=project).order_by("sort_key").values_list("version", flat=True)
+    releases = Release.objects.filter(project=project)
+    files = File.objects.filter(release__project=project)
+    if as_of is not None:
+        releases = releases.filter(as_of.releases())
+        files = files.filter(as_of.files())
+    page["versions"] = list(releases.order_by("sort_key").values_list("version", flat=True))
+    files = files.annotate(upload_time_text=timestamps.as_utc_text("upload_time")).order_by(
+        "release__sort_key", "filename"
     )
-    rows = (
-        File.objects.filter(release__project=project)
-        .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
-        .order_by("release__sort_key", "filename")
-        .values_list(
-            "filename",
-            "path",
-            "sha256_digest",
-            "requires_python",
-            "size",
-            "upload_time_text",
-            "metadata_sha256",
-            "release__yanked",
-            "release__yanked_reason",
+    if as_of is not None and as_of.yanks_from_journal:
+        history = as_of.yank_history(project)
+        rows = (
+            (*fields, *history.state(version, yanked, reason))
+            for *fields, yanked, reason, version in files.values_list(*_FILE_FIELDS, "release__canonical_version")
         )
-    )
+    else:
+        rows = files.values_list(*_FILE_FIELDS)
     page["files"] = [_file_entry(files_base_url, *row) for row in rows]
     return page
+
+
+# In the order of ``_file_entry``'s arguments.
+_FILE_FIELDS = (
+    "filename",
+    "path",
+    "sha256_digest",
+    "requires_python",
+    "size",
+    "upload_time_text",
+    "metadata_sha256",
+    "release__yanked",
+    "release__yanked_reason",
+)
 
 
 def _file_entry(

@@ -4,6 +4,10 @@ Each view: resolve (or 404, or 301 to the canonical URL), negotiate the media
 type, then serve the page stored for (page, serial, media type), building it
 through a builder and a DRF renderer on the first request after a change.
 A hit costs one small query.
+
+The same views serve ``/snapshot/<time>/simple/`` and ``/cooldown/<duration>/simple/``
+(``horizon``): the time filter of ``timetravel.view_for`` goes to the builders and
+into the page key, and nothing else changes.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.urls import get_script_prefix, reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from packages_app import caching, simple
+from packages_app import caching, simple, timetravel
 from packages_app.models import Project
 from packages_app.naming import normalize_name
 from packages_app.negotiation import SimpleContentNegotiation
@@ -43,28 +47,43 @@ def redirect_keeping_query(request, url: str) -> HttpResponse:
     return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
+def page_url(page: str, horizon: str | None, when: str | None, *args: str) -> str:
+    """URL of the root (``page="index"``) or a project page under ``horizon``, keeping its time as written."""
+    if horizon is None:
+        return reverse(f"simple-{page}", args=args)
+    return reverse(f"{horizon}-{page}", args=[when, *args])
+
+
 def files_base_url() -> str:
     """Prefix of every file URL: storage paths are appended to it."""
     return settings.PUBLIC_BASE_URL + reverse("files", args=[_PATH_SLOT]).removesuffix(_PATH_SLOT)
 
 
 class _UrlLayout:
-    """Where pages link to, fixed per deployment; part of every page key."""
+    """Where pages link to, fixed per deployment; part of every page key.
 
-    def __init__(self) -> None:
-        self.project_url = reverse("simple-project", args=[_NAME_SLOT]).replace(_NAME_SLOT, "{}")
+    Time-travel root pages link to projects relatively (``name/``), so a link
+    stays under the snapshot or cool-down it was found in, however its time
+    was written, and one stored page serves every spelling of that time.
+    """
+
+    def __init__(self, relative_project_links: bool) -> None:
+        if relative_project_links:
+            self.project_url = "{}/"
+        else:
+            self.project_url = reverse("simple-project", args=[_NAME_SLOT]).replace(_NAME_SLOT, "{}")
         self.files_base = files_base_url()
         self.tag = caching.key_tag(self.project_url + " " + self.files_base)
 
 
 @functools.lru_cache(maxsize=8)
-def _layout_for(script_prefix: str, public_base_url: str) -> _UrlLayout:
-    return _UrlLayout()
+def _layout_for(script_prefix: str, public_base_url: str, relative_project_links: bool) -> _UrlLayout:
+    return _UrlLayout(relative_project_links)
 
 
-def url_layout() -> _UrlLayout:
+def url_layout(*, relative_project_links: bool = False) -> _UrlLayout:
     # Computed once per (mount point, public URL) rather than with two reverse() per request.
-    return _layout_for(get_script_prefix(), settings.PUBLIC_BASE_URL)
+    return _layout_for(get_script_prefix(), settings.PUBLIC_BASE_URL, relative_project_links)
 
 
 class SimpleView(APIView):
@@ -74,23 +93,27 @@ class SimpleView(APIView):
     authentication_classes = ()
     permission_classes = ()
     schema = None  # the simple API is specified by PEPs, not by our OpenAPI document
+    # None for /simple/; "snapshot" or "cooldown" for the time-travel routes (set in urls.py).
+    horizon: str | None = None
 
     def handle_exception(self, exc):
         if isinstance(exc, APIException):
             # Plain text: the failed negotiation leaves no renderer to trust.
             return plain_text(exc.status_code, str(exc.detail))
+        if isinstance(exc, timetravel.BadTime):
+            return plain_text(400, str(exc))
         return super().handle_exception(exc)
 
-    def serve(self, key: str, serial: int, build_data, last_modified) -> HttpResponse:
+    def serve(self, key: str, serial: int, view: timetravel.View, build_data, last_modified) -> HttpResponse:
         renderer = self.request.accepted_renderer
-        layout = url_layout()
+        layout = url_layout(relative_project_links=self.horizon is not None)
         kind = renderer.format
-        key = caching.page_key(key, kind, serial, layout.tag)
+        key = caching.page_key(key, kind, serial, layout.tag, *([view.tag] if view.tag else []))
 
         def build() -> caching.Page:
             context = {"project_url": layout.project_url}
             body = renderer.render(build_data(layout), renderer.media_type, context)
-            return caching.make_page(body, last_modified())
+            return caching.make_page(body, last_modified() if view.dated else None)
 
         page = caching.get_or_build(key, build)
         content_type = renderer.media_type + (f"; charset={renderer.charset}" if renderer.charset else "")
@@ -100,19 +123,21 @@ class SimpleView(APIView):
             etag=f'"{key.removeprefix("simple:")}"',
             content_type=content_type,
             serial=serial,
-            max_age=settings.SIMPLE_MAX_AGE,
+            max_age=view.max_age,
         )
 
 
 class ProjectListView(SimpleView):
     """``/simple/``: every project that offers files, as PEP 503 HTML or PEP 691 JSON."""
 
-    def get(self, request):
+    def get(self, request, when: str | None = None):
+        view = timetravel.view_for(self.horizon, when)
         serial, changed_at = journal.last_entry()
         return self.serve(
             "index",
             serial,
-            lambda layout: simple.index_page(serial),
+            view,
+            lambda layout: simple.index_page(serial, view.as_of, view.exempt),
             lambda: changed_at or _EPOCH,
         )
 
@@ -120,8 +145,9 @@ class ProjectListView(SimpleView):
 class ProjectDetailView(SimpleView):
     """``/simple/<name>/``: one project's files and versions."""
 
-    def get(self, request, name: str):
+    def get(self, request, name: str, when: str | None = None):
         normalized = normalize_name(name)
+        view = timetravel.view_for(self.horizon, when).for_project(normalized)
         project = (
             Project.objects.only("name", "normalized_name", "last_serial", "status", "status_reason", "created")
             .filter(normalized_name=normalized)
@@ -130,18 +156,19 @@ class ProjectDetailView(SimpleView):
         if project is None:
             return not_found()
         if name != normalized:
-            return redirect_keeping_query(request, reverse("simple-project", args=[normalized]))
+            return redirect_keeping_query(request, page_url("project", self.horizon, when, normalized))
         return self.serve(
             f"project:{project.pk}",
             project.last_serial,
-            lambda layout: simple.project_page(project, layout.files_base),
+            view,
+            lambda layout: simple.project_page(project, layout.files_base, view.as_of),
             lambda: simple.last_change(project.last_serial, project.created),
         )
 
 
-def project_without_slash(request, name: str) -> HttpResponse:
-    return redirect_keeping_query(request, reverse("simple-project", args=[normalize_name(name)]))
+def project_without_slash(request, name: str, horizon: str | None = None, when: str | None = None) -> HttpResponse:
+    return redirect_keeping_query(request, page_url("project", horizon, when, normalize_name(name)))
 
 
-def index_without_slash(request) -> HttpResponse:
-    return redirect_keeping_query(request, reverse("simple-index"))
+def index_without_slash(request, horizon: str | None = None, when: str | None = None) -> HttpResponse:
+    return redirect_keeping_query(request, page_url("index", horizon, when))

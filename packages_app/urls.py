@@ -4,11 +4,26 @@ from django.urls import path
 
 from packages_app import downloads, simple_views
 
+
+def simple_api(prefix: str, name: str, horizon: str | None = None) -> list:
+    """The simple API's pages under ``prefix``, and their slash-less forms (301 to the pages).
+
+    ``horizon`` is the time filter (``timetravel.view_for``) for prefixes that carry a ``<when>``.
+    """
+    extra = {"horizon": horizon} if horizon else {}
+    return [
+        path(prefix, simple_views.ProjectListView.as_view(horizon=horizon), name=f"{name}-index"),
+        path(prefix.removesuffix("/"), simple_views.index_without_slash, extra),
+        path(f"{prefix}<str:name>/", simple_views.ProjectDetailView.as_view(horizon=horizon), name=f"{name}-project"),
+        path(f"{prefix}<str:name>", simple_views.project_without_slash, extra),
+    ]
+
+
 urlpatterns = [
-    path("simple/", simple_views.ProjectListView.as_view(), name="simple-index"),
-    path("simple", simple_views.index_without_slash),
-    path("simple/<str:name>/", simple_views.ProjectDetailView.as_view(), name="simple-project"),
-    path("simple/<str:name>", simple_views.project_without_slash),
+    *simple_api("simple/", "simple"),
+    # Time travel (packages_app/timetravel.py, docs/time-travel.md): the same pages, as of a moment.
+    *simple_api("snapshot/<str:when>/simple/", "snapshot", horizon="snapshot"),
+    *simple_api("cooldown/<str:when>/simple/", "cooldown", horizon="cooldown"),
     # /packages/ as on PyPI's file host: mirrors (bandersnatch) accept only file URLs under it.
     path("packages/<path:path>", downloads.serve_file, name="files"),
 ]
