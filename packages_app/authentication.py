@@ -1,6 +1,10 @@
 """Who is calling: an API token, as HTTP Basic with the user name ``__token__``
 (what twine sends) or as ``Authorization: Bearer <token>`` (what API clients
-send), or, when the operator allows it, a user name and password."""
+send), or, when the operator allows it, a user name and password.
+
+Failed attempts are counted per client and a client past the limit is
+refused before its credentials are even tried (:mod:`packages_app.throttling`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
 
-from packages_app import tokens
+from packages_app import throttling, tokens
 from packages_app.models import ApiToken, Project
 
 
@@ -50,30 +54,55 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
 
 
 def identify(authorization_header: str, request=None) -> Identity | None:
-    """The caller's identity; None when no credentials were sent."""
+    """The caller's identity; None when no credentials were sent.
+
+    Raises :class:`InvalidCredentials` for wrong ones, and
+    :class:`~packages_app.throttling.TooManyFailures` for a client that has
+    failed too often (``request`` identifies the client).
+    """
     if not authorization_header:
         return None
     scheme, _, value = authorization_header.strip().partition(" ")
     if scheme.lower() == "bearer":
-        return _identify_token(value.strip())
+        return _identify_token(value.strip(), request)
     credentials = basic_credentials(authorization_header)
     if credentials is None:
         raise InvalidCredentials("Use HTTP Basic authentication or an API token as a Bearer token.")
     username, password = credentials
     if username == tokens.TOKEN_USERNAME:
-        return _identify_token(password)
+        return _identify_token(password, request)
     if not settings.ALLOW_PASSWORD_UPLOADS:
         raise InvalidCredentials(
             f"User name and password authentication is disabled on this index; "
             f"use an API token with the user name {tokens.TOKEN_USERNAME}."
         )
+    throttling.check(request, username)
+    if "\x00" in username:
+        # No user name has one, and PostgreSQL answers a NUL in a query with an error.
+        throttling.failed(request, username)
+        raise InvalidCredentials("Invalid or non-existent authentication information.")
+    # authenticate() reports a failure to axes itself (the user_login_failed signal).
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
+        throttling.answered_here(request)
         raise InvalidCredentials("Invalid or non-existent authentication information.")
+    throttling.succeeded(request, username)
     return Identity(user=user)
 
 
-def _identify_token(plaintext: str) -> Identity:
+def _identify_token(plaintext: str, request=None) -> Identity:
+    name = throttling.token_name(plaintext)
+    throttling.check(request, name)
+    try:
+        identity = _verify_token(plaintext)
+    except InvalidCredentials:
+        throttling.failed(request, name)
+        raise
+    throttling.succeeded(request, name)
+    return identity
+
+
+def _verify_token(plaintext: str) -> Identity:
     parts = tokens.split(plaintext)
     token = None
     if parts is not None:

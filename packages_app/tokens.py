@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 TOKEN_PREFIX = "pyidx_"  # noqa: S105 - a public prefix, not a secret
 TOKEN_USERNAME = "__token__"  # noqa: S105 - the conventional user name for tokens
+_KEY_ID = re.compile(r"[0-9a-f]{1,32}\Z")
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,17 @@ def generate() -> NewSecret:
 
 
 def split(token: str) -> tuple[str, str] | None:
-    """(key id, secret) of a well-formed token, else None."""
+    """(key id, secret) of a well-formed token, else None.
+
+    The key id is looked up in the database, so only what ``generate`` makes
+    (lower-case hex) gets that far: PostgreSQL refuses a NUL in a query
+    parameter with an error, not an empty answer.
+    """
     token = token.strip()
     if not token.startswith(TOKEN_PREFIX):
         return None
     key_id, sep, secret = token[len(TOKEN_PREFIX) :].partition("_")
-    if not sep or not key_id or not secret or len(key_id) > 32:
+    if not sep or not secret or not _KEY_ID.match(key_id):
         return None
     return key_id, secret
 

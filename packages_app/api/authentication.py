@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from packages_app.authentication import InvalidCredentials, identify
+from packages_app.throttling import TooManyFailures
 
 
 class IndexAuthentication(BaseAuthentication):
@@ -22,6 +23,9 @@ class IndexAuthentication(BaseAuthentication):
             identity = identify(header, request._request)
         except InvalidCredentials as error:
             raise AuthenticationFailed(str(error)) from error
+        except TooManyFailures as error:
+            # 429 with Retry-After; DRF adds the header, and the wait to the message, from ``wait``.
+            raise Throttled(wait=error.retry_after, detail=error.reason) from error
         return None if identity is None else (identity.user, identity)
 
     def authenticate_header(self, request) -> str:

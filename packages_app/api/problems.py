@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -30,6 +32,10 @@ def problem_exception_handler(exc, context):
         status = _status_of(exc)
         exc = exceptions.APIException(str(exc))
         exc.status_code = status
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's body limit, met when DRF reads the JSON body; it would be a bare HTML 400.
+        exc = exceptions.APIException(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+        exc.status_code = 413
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

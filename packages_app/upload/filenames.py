@@ -41,6 +41,26 @@ def check_safe(filename: str) -> None:
         raise bad_request(f"The filename is longer than {MAX_FILENAME} characters.")
 
 
+def check_uploaded_name(sent: str, kept: str | None) -> None:
+    """An upload's file name, as the client sent it and as the form parser kept it.
+
+    Django's parser keeps only the last path segment, resolves HTML entities
+    and drops characters that are not printable; an upload whose name needed
+    any of that is refused rather than stored under a name the client never
+    sent. Wheel and sdist names are ASCII by spec (normalised names, PEP 440
+    versions, tags), so anything else is a look-alike ('dеmo' with a Cyrillic
+    'е') or invisible; imports of old files keep their names and skip this.
+    """
+    check_safe(sent)
+    odd = next((char for char in sent if not char.isascii()), None)
+    if odd is not None:
+        raise bad_request(
+            f"Cannot upload a file with non-ASCII characters in the name: {sent!r} contains {odd!r} (U+{ord(odd):04X})."
+        )
+    if sent != kept:
+        raise bad_request(f"Invalid filename {sent!r}: send the distribution's own file name.")
+
+
 def check_extension(filename: str, filetype: str) -> None:
     if not _EXTENSION.search(filename):
         raise bad_request(

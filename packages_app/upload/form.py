@@ -17,7 +17,59 @@ from packages_app.upload.errors import UploadError, bad_request
 from packages_app.upload.receive import DISTRIBUTION_FIELD, ReceivedFile
 
 FILE_FIELDS = frozenset({DISTRIBUTION_FIELD, "gpg_signature"})
+# The multiple-use core metadata fields (and project_urls): the only keys sent more than once.
+REPEATABLE_FIELDS = frozenset(
+    {
+        "classifiers",
+        "platform",
+        "supported_platform",
+        "requires_dist",
+        "provides_dist",
+        "obsoletes_dist",
+        "requires_external",
+        "provides_extra",
+        "dynamic",
+        "license_file",
+        "requires",
+        "provides",
+        "obsoletes",
+        "project_urls",
+    }
+)
+# Fields that take one value; sent twice, which one counts would be a guess. Keys
+# this index does not know are ignored whatever their count (a newer client may send them).
+SINGLE_FIELDS = frozenset(
+    {
+        ":action",
+        "protocol_version",
+        "filetype",
+        "pyversion",
+        "comment",
+        "md5_digest",
+        "sha256_digest",
+        "blake2_256_digest",
+        "metadata_version",
+        "name",
+        "version",
+        "summary",
+        "description",
+        "description_content_type",
+        "keywords",
+        "home_page",
+        "download_url",
+        "author",
+        "author_email",
+        "maintainer",
+        "maintainer_email",
+        "license",
+        "license_expression",
+        "requires_python",
+    }
+)
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+_HEX32 = re.compile(r"^[0-9a-f]{32}\Z")
+# A wheel's Python tag as clients send it ('py3', 'cp311', 'py2.py3'), at most as long as its column.
+_PYVERSION = re.compile(r"^[A-Za-z0-9._+-]{1,64}\Z")
 
 GONE_ACTIONS = {
     "submit": "Project pre-registration is no longer required or supported, upload your files instead.",
@@ -55,7 +107,6 @@ class UploadForm:
 
 
 def _clean(value: str) -> str | None:
-    value = value.replace("\x00", "\\x00")
     if not value.strip() or value.strip() == "UNKNOWN":
         return None
     return value
@@ -76,6 +127,7 @@ def read_form(post: QueryDict, files: MultiValueDict) -> UploadForm:
             raise bad_request(f"{key}: Should not be a tuple.")
     values: dict[str, list[str]] = {}
     for key, items in post.lists():
+        _check_raw_field(key, items)
         cleaned = [value for value in (_clean(item) for item in items) if value is not None]
         if cleaned:
             values[key] = cleaned
@@ -85,6 +137,17 @@ def read_form(post: QueryDict, files: MultiValueDict) -> UploadForm:
     form.digests = _read_digests(form)
     _check_filetype(form)
     return form
+
+
+def _check_raw_field(key: str, items: list[str]) -> None:
+    # PyPI escapes NULs so that PostgreSQL can store the text; a NUL in package
+    # metadata is a broken or hostile client, and is refused instead.
+    if "\x00" in key:
+        raise bad_request(f"Invalid field name {key!r}. Error: Null bytes are not allowed.")
+    if any("\x00" in item for item in items):
+        raise bad_request(f"Invalid value for {key}. Error: Null bytes are not allowed.")
+    if len(items) > 1 and key in SINGLE_FIELDS:
+        raise bad_request(f"Invalid value for {key}. Error: Sent {len(items)} times; this field takes one value.")
 
 
 def _read_digests(form: UploadForm) -> dict[str, str]:
@@ -97,6 +160,8 @@ def _read_digests(form: UploadForm) -> dict[str, str]:
             digests[key] = value
     md5 = form.get("md5_digest").strip().lower()
     if md5:
+        if not _HEX32.match(md5):
+            raise bad_request("Invalid value for md5_digest. Error: Use a valid, hex-encoded, MD5 message digest.")
         digests["md5_digest"] = md5
     return digests
 
@@ -114,6 +179,11 @@ def _check_filetype(form: UploadForm) -> None:
     elif not form.pyversion:
         raise bad_request(
             "Invalid value for pyversion. Error: Python version is required for binary distribution uploads."
+        )
+    elif not _PYVERSION.match(form.pyversion):
+        raise bad_request(
+            "Invalid value for pyversion. Error: Use the wheel's Python tag, such as 'py3' or 'cp312' "
+            "(letters, digits, '.', '_', '+' and '-', at most 64 characters)."
         )
 
 

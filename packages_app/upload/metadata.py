@@ -16,6 +16,7 @@ from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
 from packaging.requirements import InvalidRequirement, Requirement
 from trove_classifiers import all_classifiers, deprecated_classifiers
 
+from packages_app.models import Release
 from packages_app.naming import is_valid_project_name
 from packages_app.upload.errors import bad_request
 from packages_app.upload.form import UploadForm
@@ -61,6 +62,16 @@ _MULTI = {
     "requires": "requires",
     "provides": "provides",
     "obsoletes": "obsoletes",
+}
+
+
+# Valid metadata can still be longer than the columns that keep it (a requires_python
+# of many clauses, a description_content_type with long parameters); PostgreSQL would
+# refuse the row after the file was stored. The file's own requires_python has the same length.
+_COLUMN_LIMITS = {
+    field.name: field.max_length
+    for field in Release._meta.get_fields()
+    if field.name in _SINGLE.values() and getattr(field, "max_length", None)
 }
 
 
@@ -157,6 +168,9 @@ def _check_required(raw: RawMetadata) -> None:
 def _check_index_rules(raw: RawMetadata) -> None:
     if len(raw.get("summary", "")) > MAX_SUMMARY:
         raise _error(f"'summary' must be {MAX_SUMMARY} characters or less.")
+    for key, limit in _COLUMN_LIMITS.items():
+        if len(raw.get(key, "")) > limit:
+            raise _error(f"'{key}' must be {limit} characters or less.")
     for classifier in raw.get("classifiers", []):
         if classifier in deprecated_classifiers:
             raise _error(f"Classifier {classifier!r} has been deprecated.")

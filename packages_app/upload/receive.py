@@ -4,12 +4,21 @@ Django's multipart parser hands each file part to this handler in chunks, so
 memory stays bounded whatever the file size. A part over its size limit is
 read to the end but not kept, so that the client still receives the answer
 instead of a reset connection.
+
+The form is read by :class:`UploadParser`, Django's parser with two things
+Django does quietly made visible, so that the upload can be refused instead:
+text that is not UTF-8 (Django would turn it into U+FFFD) and file names that
+Django rewrites (it keeps only the last path segment, resolves HTML entities
+and drops characters that are not printable).
 """
 
 from __future__ import annotations
 
+import codecs
+
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.http.multipartparser import MultiPartParser
 
 from packages_app.hashing import DigestWriter
 
@@ -64,3 +73,58 @@ class HashingUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> ReceivedFile:
         return self.file.finish()
+
+
+# Django decodes every form field with errors="replace". This codec is UTF-8
+# that ignores the errors argument, so bytes that are not UTF-8 raise
+# UnicodeDecodeError from the parser instead of becoming U+FFFD in the metadata.
+STRICT_UTF8 = "pyidx_strict_utf_8"
+_UTF8 = codecs.lookup("utf-8")
+
+
+def _strict_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    return _UTF8.decode(data, "strict")
+
+
+def _find_strict_utf8(name: str) -> codecs.CodecInfo | None:
+    if name != STRICT_UTF8:
+        return None
+    return codecs.CodecInfo(
+        name=STRICT_UTF8,
+        encode=_UTF8.encode,
+        decode=_strict_decode,
+        incrementalencoder=_UTF8.incrementalencoder,
+        incrementaldecoder=_UTF8.incrementaldecoder,
+        streamreader=_UTF8.streamreader,
+        streamwriter=_UTF8.streamwriter,
+    )
+
+
+codecs.register(_find_strict_utf8)
+
+
+class UploadParser(MultiPartParser):
+    """Django's multipart parser, reading UTF-8 strictly and keeping each file part's name as sent."""
+
+    def __init__(self, META, input_data, upload_handlers) -> None:
+        super().__init__(META, input_data, upload_handlers, encoding=STRICT_UTF8)
+        # (name as sent, name as Django kept it, None when it dropped the part) for every file part.
+        self.file_names: list[tuple[str, str | None]] = []
+
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        kept = super().sanitize_file_name(file_name)
+        self.file_names.append((file_name, kept))
+        return kept
+
+
+class CountingReader:
+    """The request body as the parser reads it, counting the bytes that really arrived."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.received = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.received += len(data)
+        return data

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig, SuspiciousMultipartForm, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 
 from packages_app.authentication import Identity, InvalidCredentials, identify
+from packages_app.models import File
+from packages_app.throttling import TooManyFailures
 from packages_app.upload import filenames, form, metadata, pipeline
 from packages_app.upload.errors import UploadError, bad_request
-from packages_app.upload.receive import HashingUploadHandler
+from packages_app.upload.receive import (
+    DISTRIBUTION_FIELD,
+    OTHER_PART_LIMIT,
+    CountingReader,
+    HashingUploadHandler,
+    ReceivedFile,
+    UploadParser,
+)
 
 REALM = 'Basic realm="package index upload", charset="UTF-8"'
 # Past this the body is not even read: no form fields and file of allowed size come near it.
 _SLACK = 64 * 1024**2
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+_USER_AGENT_LENGTH = File._meta.get_field("user_agent").max_length
 
 
 def error_response(error: UploadError) -> HttpResponse:
@@ -59,6 +71,8 @@ def _authenticate(request: HttpRequest) -> Identity:
         identity = identify(request.META.get("HTTP_AUTHORIZATION", ""), request)
     except InvalidCredentials as exc:
         raise UploadError(401, str(exc), headers={"WWW-Authenticate": REALM}) from None
+    except TooManyFailures as exc:
+        raise UploadError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     if identity is None:
         raise UploadError(
             401, "Invalid or non-existent authentication information.", headers={"WWW-Authenticate": REALM}
@@ -66,27 +80,104 @@ def _authenticate(request: HttpRequest) -> Identity:
     return identity
 
 
-def _read_body(request: HttpRequest):
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.MAX_FILE_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE + _SLACK:
+@dataclass(frozen=True)
+class _Body:
+    post: QueryDict
+    files: MultiValueDict
+    file_names: list[tuple[str, str | None]]  # each file part's name as sent, and as kept
+
+
+def _content_length(request: HttpRequest) -> int:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit():
+        raise bad_request(f"Invalid Content-Length: {declared[:40]!r}.")
+    return int(declared)
+
+
+_FORM_ERRORS = (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    SuspiciousMultipartForm,
+    MultiPartParserError,
+    UnicodeDecodeError,  # from the parser's strict UTF-8 (receive.STRICT_UTF8)
+)
+
+
+def _read_body(request: HttpRequest) -> _Body:
+    declared = _content_length(request)
+    if declared > settings.MAX_FILE_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE + _SLACK:
         raise pipeline.file_too_large()
-    request.upload_handlers = [HashingUploadHandler(request, max_file_size=settings.MAX_FILE_SIZE)]
+    stream = CountingReader(request)
     try:
-        return request.POST, request.FILES
-    except RequestDataTooBig:
-        raise bad_request("The form fields are too large (the description, most likely).") from None
-    except TooManyFieldsSent:
-        raise bad_request("The form has too many fields.") from None
-    except MultiPartParserError as exc:
-        raise bad_request(f"The upload is not a valid multipart form: {exc}") from None
+        parser = UploadParser(
+            request.META, stream, [HashingUploadHandler(request, max_file_size=settings.MAX_FILE_SIZE)]
+        )
+        post, files = parser.parse()
+    except _FORM_ERRORS as exc:
+        _drain(stream)
+        raise _ended_early(stream.received, declared) or _form_error(exc) from None
+    # Django deletes the temporary files of request.FILES when the request ends.
+    request._post, request._files = post, files
+    # A body that stops short of its Content-Length was cut off on the way, even when what
+    # arrived happens to end like a complete form.
+    error = _ended_early(stream.received, declared)
+    if error is not None:
+        raise error
+    return _Body(post, files, parser.file_names)
+
+
+def _ended_early(received: int, declared: int) -> UploadError | None:
+    if received >= declared:
+        return None
+    return bad_request(
+        f"The upload ended after {received} of the {declared} bytes its Content-Length declares; nothing was kept."
+    )
+
+
+def _form_error(exc: Exception) -> UploadError:
+    if isinstance(exc, RequestDataTooBig):
+        return bad_request("The form fields are too large (the description, most likely).")
+    if isinstance(exc, TooManyFieldsSent):
+        return bad_request("The form has too many fields.")
+    if isinstance(exc, TooManyFilesSent):
+        return bad_request("The form has too many file parts; send one distribution file per upload.")
+    if isinstance(exc, UnicodeDecodeError):
+        return bad_request(
+            "The form is not valid UTF-8: a text field holds bytes that are not UTF-8 "
+            "(a file part sent without a filename counts as text)."
+        )
+    return bad_request(f"The upload is not a valid multipart form: {exc}")
+
+
+def _drain(stream: CountingReader) -> None:
+    """Read what is left of a refused body, so the client reads the answer instead of a reset connection.
+
+    Bounded: the declared length was checked before parsing began.
+    """
+    while stream.read(64 * 1024):
+        pass
+
+
+def _check_file_parts(body: _Body) -> None:
+    for sent, kept in body.file_names:
+        filenames.check_uploaded_name(sent, kept)
+    contents = body.files.getlist(DISTRIBUTION_FIELD)
+    if len(contents) > 1:
+        raise bad_request(f"The form has {len(contents)} '{DISTRIBUTION_FIELD}' parts; send one file per upload.")
+    for key, parts in body.files.lists():
+        for part in parts:
+            if key != DISTRIBUTION_FIELD and isinstance(part, ReceivedFile) and part.too_large:
+                raise bad_request(f"The '{key}' part is larger than {OTHER_PART_LIMIT // 1024**2} MiB.")
 
 
 def _upload(request: HttpRequest) -> pipeline.Outcome:
-    post, files = _read_body(request)
-    form.read_action(post)
+    body = _read_body(request)
+    form.read_action(body.post)
     identity = _authenticate(request)
-    upload_form = form.read_form(post, files)
+    upload_form = form.read_form(body.post, body.files)
     validated = metadata.validate(upload_form)
+    _check_file_parts(body)
     content = upload_form.content
     if content is None:
         raise bad_request("Upload payload does not have a file.")
@@ -115,7 +206,8 @@ def _upload(request: HttpRequest) -> pipeline.Outcome:
             metadata=validated,
             dist=dist,
             identity=identity,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            # Kept for the record, cut to what the column holds: a long header is no reason to refuse.
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:_USER_AGENT_LENGTH],
             comment=upload_form.comment,
         )
     )

@@ -1,0 +1,102 @@
+"""Revoked, expired, disabled and project-limited tokens are refused on every
+write path: the upload and each metadata API write. Nothing changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from packages_app.models import ApiToken
+from packages_app.services import projects, releases, roles, tokens
+from tests.builders import build_wheel
+from tests.functional.upload_client import basic_auth
+from tests.hostile import checks
+from tests.hostile.multipart import Upload, form_for
+
+
+@pytest.fixture
+def scene(owner, tmp_path):
+    """demo 1.0 (a release to yank) owned by 'owner', and a project 'other' of theirs."""
+    demo = projects.create_project("demo")
+    roles.grant_role(demo, owner, "Owner")
+    releases.create_release(demo, "1.0")
+    other = projects.create_project("other")
+    roles.grant_role(other, owner, "Owner")
+    return demo, other
+
+
+def _revoke(token, _other):
+    tokens.revoke_token(token)
+
+
+def _expire(token, _other):
+    ApiToken.objects.filter(pk=token.pk).update(expires=timezone.now() - timedelta(seconds=1))
+
+
+def _disable_user(token, _other):
+    token.user.is_active = False
+    token.user.save(update_fields=["is_active"])
+
+
+def _limit_to_other(token, other):
+    token.projects.set([other])
+
+
+STATES = {
+    "revoked": (_revoke, 401, "Invalid API Token: the token has been revoked."),
+    "expired": (_expire, 401, "Invalid API Token: the token has expired."),
+    "user-disabled": (_disable_user, 401, "Invalid API Token: its user is disabled."),
+    "limited-to-another-project": (_limit_to_other, 403, "The given token isn't allowed to"),
+}
+
+
+def _upload(client, auth, tmp_path):
+    wheel = build_wheel(tmp_path, "demo", "2.0")
+    return checks.send(client, Upload.of(form_for(wheel, "demo", "2.0")), auth)
+
+
+def _api(path: str, payload: dict):
+    def write(client, auth, _tmp_path):
+        return client.post(
+            f"/api/v1/projects/demo/{path}",
+            json.dumps(payload),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=auth,
+        )
+
+    return write
+
+
+WRITES = {
+    "upload": _upload,
+    "register-release": _api("releases/", {"version": "3.0"}),
+    "yank": _api("releases/1.0/yank/", {"reason": "bad"}),
+    "unyank": _api("releases/1.0/unyank/", {}),
+    "status": _api("status/", {"status": "archived", "reason": "done"}),
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+@pytest.mark.parametrize("write", list(WRITES))
+@pytest.mark.parametrize("scheme", ["bearer", "basic"])
+def test_bad_tokens_are_refused_on_every_write_path(client, owner, scene, tmp_path, state, write, scheme):
+    token, plaintext = tokens.create_token(owner, name="ci")
+    make_bad, status, message = STATES[state]
+    make_bad(token, scene[1])
+    auth = f"Bearer {plaintext}" if scheme == "bearer" else basic_auth("__token__", plaintext)
+    before = checks.index_state()
+    response = WRITES[write](client, auth, tmp_path)
+    assert response.status_code == status, response.content
+    assert message in response.content.decode()
+    assert checks.index_state() == before
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_a_good_token_may_write_on_every_path(client, owner, scene, tmp_path, write):
+    """The other side of the matrix above: the same writes succeed with the token as it was made."""
+    _token, plaintext = tokens.create_token(owner, name="ci", projects=[scene[0]])
+    response = WRITES[write](client, f"Bearer {plaintext}", tmp_path)
+    assert response.status_code in (200, 201), response.content
