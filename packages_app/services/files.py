@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from packages_app.models import File, FilenameRegistry, Release
 from packages_app.services import journal
@@ -109,8 +109,21 @@ def add_file(
                 user=user,
             )
     except IntegrityError as exc:
-        raise Conflict(f"File already exists ('{stored.filename}').") from exc
+        # Only a clash with a real file (or a registered name) is a Conflict: any other
+        # constraint failing is a fault, and "already exists" would tell the client not to retry.
+        if _clashes(stored):
+            raise Conflict(f"File already exists ('{stored.filename}').") from exc
+        raise
     return file
+
+
+def _clashes(stored: StoredFile) -> bool:
+    return (
+        File.objects.filter(
+            Q(filename=stored.filename) | Q(sha256_digest=stored.sha256_digest) | Q(path=stored.path)
+        ).exists()
+        or FilenameRegistry.objects.filter(filename=stored.filename).exists()
+    )
 
 
 @journal.write_transaction()
