@@ -282,3 +282,9 @@ def _configured_duration(text: str) -> timedelta:
         return parse_duration(text)
     except BadTime as error:
         raise ImproperlyConfigured(f"SIMPLE_DEFAULT_COOLDOWN: {error}") from None
+
+
+def check_settings() -> None:
+    """Refuse to start with a malformed default cool-down, rather than fail its first request."""
+    if settings.SIMPLE_DEFAULT_COOLDOWN:
+        _configured_duration(settings.SIMPLE_DEFAULT_COOLDOWN)

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The run's own choices (S3, Redis, PostgreSQL) must not decide what these tests see.
 _RUN_SETTINGS = {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS", "PRODUCTION"}
 _RUN_SETTINGS |= {"FILE_STORAGE", "REDIS_URL", "S3_BUCKET", "S3_DOWNLOADS", "LOG_FORMAT", "BEHIND_TLS_PROXY"}
+_RUN_SETTINGS |= {"SIMPLE_DEFAULT_COOLDOWN"}
 
 
 def django_check(*args: str, **env_overrides) -> subprocess.CompletedProcess:
@@ -91,3 +92,10 @@ def test_unknown_log_format_and_download_mode_are_refused(tmp_path):
     assert "LOG_FORMAT must be 'plain' or 'json'" in result.stderr
     result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", S3_DOWNLOADS="proxy")
     assert "S3_DOWNLOADS must be 'redirect' or 'stream'" in result.stderr
+
+
+def test_a_malformed_default_cooldown_stops_the_start(tmp_path):
+    result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", SIMPLE_DEFAULT_COOLDOWN="3 days")
+    assert result.returncode != 0
+    assert "SIMPLE_DEFAULT_COOLDOWN:" in result.stderr
+    assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", SIMPLE_DEFAULT_COOLDOWN="3d").returncode == 0
