@@ -19,7 +19,11 @@ def create_project(name: str, *, user=None) -> Project:
             project = Project.objects.create(name=name, normalized_name=naming.normalize_name(name))
             journal.record("create", project=project, user=user)
     except IntegrityError as exc:
-        raise Conflict(f"The name '{name}' conflicts with an existing project.") from exc
+        # Only a real clash is a Conflict; any other constraint failing is a fault, and
+        # "conflicts" would tell the client that retrying is pointless.
+        if Project.objects.filter(normalized_name=naming.normalize_name(name)).exists():
+            raise Conflict(f"The name '{name}' conflicts with an existing project.") from exc
+        raise
     return project
 
 

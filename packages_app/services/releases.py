@@ -50,8 +50,9 @@ def create_release(
             journal.record("new release", project=project, version=version, user=user)
     except IntegrityError as exc:
         existing = find_release(project, version)
-        shown = existing.version if existing is not None else version
-        raise Conflict(f"{project.name} already has a release {shown}.") from exc
+        if existing is None:  # not a duplicate: a fault, which a retry may get past
+            raise
+        raise Conflict(f"{project.name} already has a release {existing.version}.") from exc
     return release
 
 

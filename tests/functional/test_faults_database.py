@@ -128,6 +128,26 @@ def test_a_constraint_the_code_does_not_expect_is_a_failure_not_a_duplicate(clie
     assert_consistent()
 
 
+@pytest.mark.parametrize(("table", "name"), [("packages_app_release", "demo"), ("packages_app_project", "newcomer")])
+def test_an_unexpected_constraint_on_a_release_or_project_is_a_failure_not_a_conflict(
+    client, auth, tmp_path, existing, fault, table, name
+):
+    """The same for a new release of a known project and for a new project: not '400 ... already ...'."""
+    before = snapshot()
+    if connection.vendor == "sqlite":
+        fault(table, "BEFORE", "1=1", body="SELECT RAISE(ABORT, 'CHECK constraint failed: name');")
+    else:
+        fault(table, "BEFORE", "1=1", body="RAISE check_violation USING MESSAGE = 'name';")
+    _, response = upload(client, auth, tmp_path, name, "2.0")
+    assert response.status_code == 503, response.content
+    assert NOT_RECORDED in response.reason_phrase
+    assert snapshot() == before
+    remove_trigger(table)
+    _, retry = upload(client, auth, tmp_path, name, "2.0")
+    assert retry.status_code == 200, retry.content
+    assert_consistent()
+
+
 def test_database_failing_during_a_delete_keeps_row_and_bytes(existing, fault, django_capture_on_commit_callbacks):
     from django.db import DatabaseError
 
