@@ -52,11 +52,12 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import urllib3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -222,19 +223,9 @@ class Wheel:
             ("sha256_digest", self.sha256),
             ("blake2_256_digest", hashlib.blake2b(self.data, digest_size=32).hexdigest()),
         ]
-        boundary = uuid.uuid4().hex
-        parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-            for key, value in fields
-        ]
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{self.filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n".encode()
-            + self.data
-            + b"\r\n"
-        )
-        parts.append(f"--{boundary}--\r\n".encode())
-        return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+        # twine's multipart form, encoded by urllib3 (already installed with botocore).
+        fields.append(("content", (self.filename, self.data, "application/octet-stream")))
+        return urllib3.encode_multipart_formdata(fields)
 
 
 def shared_project(run: str, k: int) -> str:
