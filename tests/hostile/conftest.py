@@ -6,16 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import UserFactory
-from tests.functional.upload_client import basic_auth, empty_storage
+from tests.functional.conftest import clean_storage  # noqa: F401 - the same autouse fixture: an empty store
+from tests.functional.upload_client import basic_auth
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-
-
-@pytest.fixture(autouse=True)
-def clean_storage():
-    empty_storage()
-    yield
-    empty_storage()
 
 
 @pytest.fixture
