@@ -1,10 +1,15 @@
-"""manage.py seed_benchmark: a small seed served through the simple API, and its refusals."""
+"""manage.py seed_benchmark: a small seed served through the simple API, and its refusals;
+and the benchmark suite's Django-side tasks on such a seed."""
 
 from __future__ import annotations
 
+import argparse
+import email.utils
 import hashlib
+import importlib.util
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -135,3 +140,74 @@ def test_refuses_names_and_filenames_in_use():
     with pytest.raises(CommandError, match="filename 'demo_small_00002-1.0.0-py2.py3-none-any.whl' was used before"):
         seed("--releases", "1", "--small-projects", "0", "--no-files", "--project-name", "demo-small-00002")
     assert not Project.objects.exists()
+
+
+# ---------------------------------------------------------------- the suite's Django-side tasks
+# benchmarks/django_tasks.py turns the seed into the peers' data and counts queries; the suite
+# itself is not part of the test run, so these keep its Django-facing half from rotting.
+
+
+def _django_tasks():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "django_tasks.py"
+    spec = importlib.util.spec_from_file_location("benchmark_django_tasks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.django_db
+def test_export_for_the_peers(tmp_path, capsys):
+    seed("--releases", "3", "--small-projects", "2", "--with-files")
+    seed("--releases", "2", "--small-projects", "0", "--with-files", "--project-name", "scale-2")
+    capsys.readouterr()
+    pypiserver, devpi = tmp_path / "pypiserver", tmp_path / "devpi"
+    args = argparse.Namespace(
+        group=["main=*", "scale-2=scale-2"], pypiserver=pypiserver, devpi=devpi, devpi_version="6"
+    )
+    _django_tasks().export_peers(args)
+    assert json.loads(capsys.readouterr().out) == {
+        "main": {"projects": 3, "files": 8},
+        "scale-2": {"projects": 1, "files": 4},
+    }
+    # pypiserver: a flat folder per group of the very files in storage.
+    assert sorted(path.name for path in (pypiserver / "scale-2").iterdir()) == [
+        "scale_2-1.0.0-py2.py3-none-any.whl",
+        "scale_2-1.0.0.tar.gz",
+        "scale_2-1.0.1-py3-none-any.whl",
+        "scale_2-1.0.1.tar.gz",
+    ]
+    stored = File.objects.get(filename="scale_2-1.0.1.tar.gz")
+    assert hashlib.sha256((pypiserver / "scale-2" / stored.filename).read_bytes()).hexdigest() == stored.sha256_digest
+    # devpi: its export format, every version (with or without files) and every file's digest and time.
+    export = json.loads((devpi / "dataindex.json").read_text())
+    assert export["dumpversion"] == "2"
+    index = export["indexes"]["root/scale-2"]
+    assert index["indexconfig"]["type"] == "stage"
+    assert sorted(index["projects"]["scale-2"]) == ["1.0.0", "1.0.1"]
+    described = {entry["relpath"]: entry for entry in index["files"]}
+    entry = described["root/scale-2/scale-2/1.0.1/scale_2-1.0.1.tar.gz"]
+    assert entry["entrymapping"]["hashes"] == {"sha256": stored.sha256_digest}
+    assert entry["version"] == "1.0.1"
+    last_modified = email.utils.parsedate_to_datetime(entry["entrymapping"]["last_modified"])
+    assert last_modified == stored.upload_time.replace(microsecond=0)  # HTTP dates have whole seconds
+    links = dict(line.split("\t")[::-1] for line in (devpi / "links.tsv").read_text().splitlines())
+    relpaths = {one["relpath"] for index in export["indexes"].values() for one in index["files"]}
+    assert set(links) == relpaths
+    assert len(relpaths) == 12
+    assert all(Path(source).is_file() for source in links.values())
+
+
+@pytest.mark.django_db
+def test_query_counts_of_a_built_and_a_warm_page(monkeypatch, capsys):
+    seed("--releases", "3", "--small-projects", "1", "--no-files")
+    capsys.readouterr()
+    endpoints = [
+        {"key": "page", "path": "/simple/ccxt/", "headers": {"Accept": JSON_V1}},
+        {"key": "changelog", "method": "POST", "path": "/pypi", "headers": {"Content-Type": "text/xml"},
+         "body": "<?xml version='1.0'?><methodCall><methodName>changelog_last_serial</methodName></methodCall>"},
+    ]  # fmt: skip
+    monkeypatch.setattr("sys.stdin", StringIO(json.dumps(endpoints)))
+    _django_tasks().count_queries(argparse.Namespace())
+    counts = json.loads(capsys.readouterr().out)
+    assert counts["page"]["status"] == counts["changelog"]["status"] == 200
+    assert counts["page"]["warm"] == 1 < counts["page"]["cold"]

@@ -1,0 +1,235 @@
+"""Uploads as twine sends them: small files for throughput and for changes, one big file for memory.
+
+Every server takes the same multipart form (``:action=file_upload``, twine's protocol): ours
+at ``/legacy/`` with an API token, pypiserver at ``/`` and devpi-server at ``/<user>/<index>/``
+(both configured to take anonymous uploads, so no login round trip is measured for them).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import os
+import secrets
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from client import HOST, BenchmarkError
+from processes import Server, memory_kib, reset_peak
+
+MiB = 1024**2
+CHUNK = MiB
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class Target:
+    """Where a server takes uploads."""
+
+    port: int
+    path: str
+    authorization: str = ""
+
+    @classmethod
+    def with_token(cls, port: int, path: str, token: str) -> Target:
+        return cls(port, path, "Basic " + base64.b64encode(f"__token__:{token}".encode()).decode())
+
+
+def _digests(path: Path) -> tuple[str, str, str]:
+    sha256, blake2, md5 = hashlib.sha256(), hashlib.blake2b(digest_size=32), hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            for digest in (sha256, blake2, md5):
+                digest.update(chunk)
+    return sha256.hexdigest(), blake2.hexdigest(), md5.hexdigest()
+
+
+def _field(boundary: str, name: str, value: str) -> bytes:
+    return f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+
+
+def upload(target: Target, dist: Path, name: str, version: str, timeout: float = 600) -> float:
+    """POST one distribution, read from disk 1 MiB at a time; returns the seconds to the answer."""
+    sha256, blake2, md5 = _digests(dist)
+    is_wheel = dist.name.endswith(".whl")
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "metadata_version": "2.1",
+        "name": name,
+        "version": version,
+        "summary": "Benchmark distribution made by seed_benchmark",
+        "license": "MIT",
+        "requires_python": ">=3.8",
+        "filetype": "bdist_wheel" if is_wheel else "sdist",
+        "pyversion": "py3" if is_wheel else "source",
+        "md5_digest": md5,
+        "sha256_digest": sha256,
+        "blake2_256_digest": blake2,
+    }
+    boundary = secrets.token_hex(16)
+    head = b"".join(_field(boundary, key, value) for key, value in fields.items())
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{dist.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(HOST, target.port, timeout=timeout)
+    try:
+        connection.putrequest("POST", target.path)
+        if target.authorization:
+            connection.putheader("Authorization", target.authorization)
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Length", str(len(head) + dist.stat().st_size + len(tail)))
+        connection.endheaders()
+        try:
+            connection.send(head)
+            with dist.open("rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    connection.send(chunk)
+            connection.send(tail)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered early; its answer is what matters
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise BenchmarkError(f"upload of {dist.name} answered {response.status} {response.reason}: {body[:300]!r}")
+        return time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+@dataclass
+class Throughput:
+    files: int
+    seconds: float
+    latency_p50_ms: float
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "files_per_second": self.files_per_second}
+
+
+def throughput(target: Target, dists: list[tuple[Path, str, str]], budget: float) -> Throughput:
+    """Upload ``(file, name, version)`` one after another, as twine does, until done or ``budget`` seconds."""
+    times = []
+    started = time.monotonic()
+    for path, name, version in dists:
+        times.append(upload(target, path, name, version))
+        if time.monotonic() - started > budget and len(times) >= 5:
+            break
+    times.sort()
+    return Throughput(len(times), time.monotonic() - started, times[len(times) // 2] * 1000)
+
+
+# ---------------------------------------------------------------- the big upload
+
+
+def build_big_wheel(directory: Path, name: str, size: int) -> Path:
+    """A valid wheel with one stored member of ``size`` random bytes, written 1 MiB at a time
+    (so building a 1 GiB wheel takes a few MiB of memory), RECORD hashed on the way."""
+    dist = name.replace("-", "_")
+    dist_info = f"{dist}-1.0.dist-info"
+    path = directory / f"{dist}-1.0-py3-none-any.whl"
+    small = {
+        f"{dist}/__init__.py": b'"""Padding for the upload memory benchmark."""\n',
+        f"{dist_info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nSummary: Benchmark distribution made by "
+            "seed_benchmark\nLicense: MIT\nRequires-Python: >=3.8\n"
+        ).encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: benchmark\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        info = zipfile.ZipInfo(f"{dist}/payload.bin", date_time=_ZIP_DATE)
+        info.external_attr = 0o644 << 16
+        sha = hashlib.sha256()
+        left = size
+        # force_zip64: zipfile does not know the size up front, and it may pass 4 GiB.
+        with archive.open(info, "w", force_zip64=True) as member:
+            while left:
+                chunk = os.urandom(min(CHUNK, left))
+                sha.update(chunk)
+                member.write(chunk)
+                left -= len(chunk)
+        record.append(f"{dist}/payload.bin,{_record_hash(sha.digest())},{size}")
+        for member_name, data in small.items():
+            info = zipfile.ZipInfo(member_name, date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+            record.append(f"{member_name},{_record_hash(hashlib.sha256(data).digest())},{len(data)}")
+        record.append(f"{dist_info}/RECORD,,")
+        info = zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=_ZIP_DATE)
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, ("\n".join(record) + "\n").encode())
+    return path
+
+
+def _record_hash(digest: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@dataclass
+class BigUpload:
+    size: int
+    seconds: float
+    growth_kib: int  # of the worker that took it: peak minus its RSS before
+    baseline_kib: int
+    peak_kib: int
+    hwm_reset: bool
+    notes: list[str] = field(default_factory=list)
+
+
+class _WorkerSampler(threading.Thread):
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.peaks = dict.fromkeys(pids, 0)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for pid in self.peaks:
+                self.peaks[pid] = max(self.peaks[pid], memory_kib(pid).get("VmRSS", 0))
+            self._stop_event.wait(0.05)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(5)
+
+
+def big_upload(server: Server, target: Target, wheel: Path, name: str) -> BigUpload:
+    """Upload ``wheel`` while sampling every worker's RSS; growth is that of the worker that grew most
+    (the one that took the upload), peak from the samples and the kernel's high-water mark."""
+    workers = server.workers() or [server.pid]
+    baseline = {pid: memory_kib(pid).get("VmRSS", 0) for pid in workers}
+    hwm_reset = all(reset_peak(pid) for pid in workers)
+    sampler = _WorkerSampler(workers)
+    sampler.start()
+    try:
+        seconds = upload(target, wheel, name, "1.0", timeout=1800)
+        time.sleep(0.2)  # a sample after the answer
+    finally:
+        sampler.stop()
+    notes = []
+    growth = {}
+    for pid in workers:
+        hwm = memory_kib(pid).get("VmHWM", 0) if hwm_reset else 0
+        peak = max(sampler.peaks[pid], hwm)
+        if not peak:
+            notes.append(f"worker {pid} went away during the upload")
+            continue
+        growth[pid] = (peak - baseline[pid], baseline[pid], peak)
+    if not growth:
+        raise BenchmarkError("no worker left to measure after the big upload")
+    grown, base, peak = max(growth.values())
+    if not hwm_reset:
+        notes.append("could not reset VmHWM (/proc/<pid>/clear_refs): peak from 50 ms samples only")
+    return BigUpload(wheel.stat().st_size, seconds, grown, base, peak, hwm_reset, notes)
