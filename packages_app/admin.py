@@ -42,17 +42,30 @@ DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
 _NEW_TOKEN_SESSION_KEY = "new-api-token"  # noqa: S105 - a session key name, not a secret
 
 
-def dashboard() -> dict:
-    """The admin's front page: totals, the latest uploads and the newest journal entries."""
+def dashboard(request) -> dict:
+    """The admin's front page: totals, the latest uploads and the newest journal entries.
+
+    Uploads and journal entries are shown only to those who may view them; token events
+    (who made or revoked which token) only to superusers, as on the journal's own page.
+    """
     totals = File.objects.aggregate(files=Count("pk"), storage=Sum("size"))
+    may_view = {model: admin.site.get_model_admin(model).has_view_permission(request) for model in (File, JournalEntry)}
+    latest_files = journal = None
+    if may_view[File]:
+        latest_files = File.objects.select_related("uploaded_by").order_by("-upload_time")[:DASHBOARD_ROWS]
+    if may_view[JournalEntry]:
+        entries = JournalEntry.objects.select_related("submitted_by").order_by("-id")
+        if not request.user.is_superuser:
+            entries = entries.exclude(token_services.journal_entries_about_tokens())
+        journal = entries[:DASHBOARD_ROWS]
     return {
         "projects": Project.objects.count(),
         "releases": Release.objects.count(),
         "files": totals["files"],
         "storage": totals["storage"] or 0,
         "last_serial": JournalEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0,
-        "latest_files": File.objects.select_related("uploaded_by").order_by("-upload_time")[:DASHBOARD_ROWS],
-        "journal": JournalEntry.objects.select_related("submitted_by").order_by("-id")[:DASHBOARD_ROWS],
+        "latest_files": latest_files,
+        "journal": journal,
     }
 
 
@@ -60,7 +73,7 @@ _plain_index = admin.site.index
 
 
 def _index_with_dashboard(request, extra_context=None):
-    return _plain_index(request, {**(extra_context or {}), "dashboard": dashboard()})
+    return _plain_index(request, {**(extra_context or {}), "dashboard": dashboard(request)})
 
 
 admin.site.index = _index_with_dashboard
@@ -122,6 +135,7 @@ class ServiceDeleteMixin:
 
 
 def _set_status_action(status: str):
+    @admin.action(permissions=["change"], description=f"Set status: {status} (with the reason above)")
     def action(modeladmin, request, queryset):
         reason = request.POST.get("reason", "")
         for project in queryset:
@@ -129,7 +143,6 @@ def _set_status_action(status: str):
         modeladmin.message_user(request, f"Set {queryset.count()} project(s) to {status}.", messages.SUCCESS)
 
     action.__name__ = f"set_status_{status}"
-    action.short_description = f"Set status: {status} (with the reason above)"
     return action
 
 
@@ -315,20 +328,22 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             more = format_html('<a href="{}">All files</a>', _changelist_url(File, release__id__exact=obj.pk))
         return format_html("{}{}", rows, more) if files else "No files."
 
-    @admin.action(description="Yank (with the reason above)")
+    @admin.action(permissions=["change"], description="Yank (with the reason above)")
     def yank(self, request, queryset):
         reason = request.POST.get("reason", "")
         for release in queryset:
             release_services.yank_release(release, reason, user=request.user)
         self.message_user(request, f"Yanked {queryset.count()} release(s).", messages.SUCCESS)
 
-    @admin.action(description="Unyank")
+    @admin.action(permissions=["change"], description="Unyank")
     def unyank(self, request, queryset):
         for release in queryset:
             release_services.unyank_release(release, user=request.user)
         self.message_user(request, f"Unyanked {queryset.count()} release(s).", messages.SUCCESS)
 
-    @admin.action(description="Delete releases and their files (their filenames can never be reused)")
+    @admin.action(
+        permissions=["delete"], description="Delete releases and their files (their filenames can never be reused)"
+    )
     def delete_releases(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "release(s)", release_services.delete_release)
 
@@ -355,7 +370,7 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         # The project page links to "all files of this project".
         return lookup == "release__project__id__exact" or super().lookup_allowed(lookup, value, request)
 
-    @admin.action(description="Delete files (their filenames can never be reused)")
+    @admin.action(permissions=["delete"], description="Delete files (their filenames can never be reused)")
     def delete_files(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "file(s)", file_services.delete_file)
 
@@ -384,7 +399,7 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         role = role_services.grant_role(obj.project, obj.user, obj.role_name, user=request.user)
         obj.pk = role.pk
 
-    @admin.action(description="Revoke selected roles")
+    @admin.action(permissions=["delete"], description="Revoke selected roles")
     def revoke_roles(self, request, queryset):
         self.delete_queryset(request, queryset)
         self.message_user(request, "Revoked.", messages.SUCCESS)
@@ -484,19 +499,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(permissions=["change"], description="Revoke selected tokens")
     def revoke(self, request, queryset):
         for token in queryset:
             token_services.revoke_token(token, user=request.user)
         self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
 
 
-@admin.register(JournalEntry)
-class JournalEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
-    list_select_related = ["submitted_by"]
-    search_fields = ["name", "action", "filename"]
-    ordering = ["-id"]
+class RecordAdmin(admin.ModelAdmin):
+    """Records of what happened: read, never written, in the admin."""
+
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -509,9 +521,22 @@ class JournalEntryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(JournalEntry)
+class JournalEntryAdmin(RecordAdmin):
+    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
+    list_select_related = ["submitted_by"]
+    search_fields = ["name", "action", "filename"]
+    ordering = ["-id"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.exclude(token_services.journal_entries_about_tokens())
+
+
 @admin.register(FilenameRegistry)
-class FilenameRegistryAdmin(JournalEntryAdmin):
+class FilenameRegistryAdmin(RecordAdmin):
     list_display = ["filename", "created"]
-    list_select_related = []
     search_fields = ["filename"]
     ordering = ["filename"]

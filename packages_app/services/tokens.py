@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 
 from packages_app import tokens
 from packages_app.models import ApiToken, Project
 from packages_app.services import journal
+
+# Every journal action about a token starts with one of these (see the record calls below).
+_JOURNAL_ACTION_PREFIXES = ("create token ", "revoke token ")
+
+
+def journal_entries_about_tokens() -> Q:
+    """Journal entries about tokens: who holds which key id is for superusers' eyes only."""
+    query = Q()
+    for prefix in _JOURNAL_ACTION_PREFIXES:
+        query |= Q(name="", action__startswith=prefix)
+    return query
 
 
 @journal.write_transaction()
