@@ -34,6 +34,7 @@ from packages_app.services import projects as project_services
 from packages_app.services import releases as release_services
 from packages_app.services import roles as role_services
 from packages_app.services import tokens as token_services
+from packages_app.services.errors import ServiceError
 
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
@@ -395,14 +396,47 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def delete_service(role, *, user):
         role_services.revoke_role(role.project, role.user, user=user)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Another user or project makes another role: add that one and remove this one.
+        return ["project", "user"] if obj is not None else []
+
     def save_model(self, request, obj, form, change):
+        if change and "role_name" not in form.changed_data:
+            return
         role = role_services.grant_role(obj.project, obj.user, obj.role_name, user=request.user)
         obj.pk = role.pk
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceError as refusal:
+            return self._refused(request, refusal, object_id)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceError as refusal:
+            return self._refused(request, refusal, object_id)
+
+    def _refused(self, request, refusal: ServiceError, object_id) -> HttpResponseRedirect:
+        """The service's reason (such as keeping a project's last Owner), back on the role's page."""
+        self.message_user(request, str(refusal), messages.ERROR)
+        if object_id is None:
+            return HttpResponseRedirect(reverse("admin:packages_app_role_add"))
+        return HttpResponseRedirect(reverse("admin:packages_app_role_change", args=[object_id]))
+
     @admin.action(permissions=["delete"], description="Revoke selected roles")
     def revoke_roles(self, request, queryset):
-        self.delete_queryset(request, queryset)
-        self.message_user(request, "Revoked.", messages.SUCCESS)
+        revoked = 0
+        for role in queryset.select_related("project", "user"):
+            try:
+                self.delete_service(role, user=request.user)
+            except ServiceError as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+            else:
+                revoked += 1
+        if revoked:
+            self.message_user(request, f"Revoked {revoked} role(s).", messages.SUCCESS)
 
 
 class TokenAddForm(forms.ModelForm):

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from packages_app import naming, versions
-from packages_app.models import ApiToken, File, JournalEntry, Project, Release
-from packages_app.services import projects, releases
-from tests.factories import FileFactory
+from packages_app.models import ApiToken, File, JournalEntry, Project, Release, Role
+from packages_app.services import projects, releases, roles
+from tests.factories import FileFactory, UserFactory
 
 BIG = 5000
 # Session, user, and the page's own queries; the point is that it does not grow with BIG.
@@ -265,3 +265,57 @@ def test_yank_and_unyank_on_the_release_page_go_through_the_services(admin_clien
     entries = JournalEntry.objects.count()
     admin_client.post(url, {"yanked_reason": ""})  # saved unchanged: nothing to record
     assert JournalEntry.objects.count() == entries
+
+
+@pytest.fixture
+def owned_project(db):
+    """demo: amy its only Owner, bob a Maintainer."""
+    project = projects.create_project("demo")
+    amy, bob = UserFactory(username="amy"), UserFactory(username="bob")
+    return project, roles.grant_role(project, amy, "Owner"), roles.grant_role(project, bob, "Maintainer")
+
+
+def test_a_roles_user_and_project_cannot_be_changed_only_its_name(admin_client, owned_project):
+    project, _amy, bob = owned_project
+    other, carl = projects.create_project("other"), UserFactory(username="carl")
+    url = reverse("admin:packages_app_role_change", args=[bob.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="project"' not in page
+    assert 'name="user"' not in page
+    response = admin_client.post(url, {"project": other.pk, "user": carl.pk, "role_name": "Owner"})
+    assert response.status_code == 302
+    assert list(
+        Role.objects.order_by("user__username").values_list("project__name", "user__username", "role_name")
+    ) == [
+        ("demo", "amy", "Owner"),
+        ("demo", "bob", "Owner"),
+    ]
+    entry = JournalEntry.objects.order_by("-id").first()
+    assert (entry.name, entry.action, entry.submitted_by.username) == ("demo", "add Owner bob", "root")
+    entries = JournalEntry.objects.count()
+    admin_client.post(url, {"role_name": "Owner"})  # saved unchanged: nothing to record
+    assert JournalEntry.objects.count() == entries
+
+
+@pytest.mark.parametrize("how", ["role page", "delete page", "revoke action"])
+def test_the_last_owner_stays_whatever_the_admin_tries(admin_client, owned_project, how):
+    _project, amy, bob = owned_project
+    entries = JournalEntry.objects.count()
+    if how == "role page":
+        url = reverse("admin:packages_app_role_change", args=[amy.pk])
+        response = admin_client.post(url, {"role_name": "Maintainer"}, follow=True)
+    elif how == "delete page":
+        url = reverse("admin:packages_app_role_delete", args=[amy.pk])
+        response = admin_client.post(url, {"post": "yes"}, follow=True)
+    else:
+        url = reverse("admin:packages_app_role_changelist")
+        response = admin_client.post(url, {"action": "revoke_roles", "_selected_action": [amy.pk, bob.pk]}, follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert "amy is the last Owner of demo; make another user an Owner first." in shown
+    assert Role.objects.get(pk=amy.pk).role_name == "Owner"
+    if how == "revoke action":  # the others selected with it go
+        assert not Role.objects.filter(pk=bob.pk).exists()
+        assert "Revoked 1 role(s)." in shown
+    else:
+        assert JournalEntry.objects.count() == entries
