@@ -35,6 +35,8 @@ from packages_app.services import releases as release_services
 from packages_app.services import roles as role_services
 from packages_app.services import tokens as token_services
 from packages_app.services.errors import ServiceError
+from packages_app.upload.errors import UploadError
+from packages_app.upload.metadata import validate_raw
 
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
@@ -260,7 +262,16 @@ class ReleaseAddForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         project, version = cleaned.get("project"), cleaned.get("version")
-        if project and version and release_services.find_release(project, version):
+        if not (project and version):
+            return cleaned
+        # The rules of an upload and of the API's new release: a version no installer could
+        # use (or one like "1/0" that breaks the release's URLs) never gets in this way either.
+        given = {field: cleaned[field] for field in ("summary", "requires_python") if cleaned.get(field)}
+        try:
+            validate_raw({"metadata_version": "2.4", "name": project.name, "version": version, **given})
+        except UploadError as error:
+            raise forms.ValidationError(error.message) from error
+        if release_services.find_release(project, version):
             raise forms.ValidationError(f"{project.name} already has a release {version}.")
         return cleaned
 

@@ -1,6 +1,7 @@
 """Admin pages over HTTP: bounded queries on a big project, and writes that go
 through the services (so they are journaled)."""
 
+import html
 import re
 
 import pytest
@@ -319,3 +320,19 @@ def test_the_last_owner_stays_whatever_the_admin_tries(admin_client, owned_proje
         assert "Revoked 1 role(s)." in shown
     else:
         assert JournalEntry.objects.count() == entries
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [("1/0", "'1/0' is invalid for 'version'"), ("1.0+local", "The use of local versions in '1.0+local' is not allowed")],
+)
+def test_add_release_refuses_a_version_uploads_would_refuse(admin_client, client, version, message):
+    project = projects.create_project("demo")
+    response = admin_client.post(
+        reverse("admin:packages_app_release_add"),
+        {"project": project.pk, "version": version, "summary": "", "requires_python": ""},
+    )
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    assert not Release.objects.exists()
+    assert client.get(reverse("api:releases", args=["demo"])).status_code == 200
