@@ -14,7 +14,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, Sum
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -42,7 +42,6 @@ LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
 DASHBOARD_ROWS = 10
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
-_NEW_TOKEN_SESSION_KEY = "new-api-token"  # noqa: S105 - a session key name, not a secret
 
 
 def dashboard(request) -> dict:
@@ -515,29 +514,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
         plaintext = getattr(request, "_new_token_plaintext", None)
         if plaintext is None:
             return super().response_add(request, obj, post_url_continue)
-        # Post/redirect/get: reloading the page that shows the secret must not post the
-        # form again (and make a second token). The secret waits in the session for the
-        # one GET that shows it, and is dropped from it there.
-        request.session[_NEW_TOKEN_SESSION_KEY] = {"pk": obj.pk, "plaintext": plaintext}
-        return HttpResponseRedirect(reverse("admin:packages_app_apitoken_created", args=[obj.pk]))
-
-    def get_urls(self):
-        created = path(
-            "<int:pk>/created/", self.admin_site.admin_view(self.created_view), name="packages_app_apitoken_created"
-        )
-        return [created, *super().get_urls()]
-
-    def created_view(self, request, pk: int):
-        shown = request.session.pop(_NEW_TOKEN_SESSION_KEY, None)
-        token = self.get_queryset(request).filter(pk=pk).first()
-        if token is None or shown is None or shown["pk"] != pk:
-            self.message_user(request, "A token's secret is shown only once, right after it is made.", messages.INFO)
-            return HttpResponseRedirect(reverse("admin:packages_app_apitoken_changelist"))
+        # The secret goes out in this answer and nowhere else: not to a session or a table
+        # where it would wait for a later page. The page's script turns a reload into a GET
+        # of the empty form, so a reload cannot make a second token; no-store keeps the
+        # secret out of the browser's cache.
         context = {
             **self.admin_site.each_context(request),
             "title": "Token created",
-            "token": token,
-            "plaintext": shown["plaintext"],
+            # The saved row: a non-superuser's token is theirs, whoever the form named.
+            "token": ApiToken.objects.select_related("user").get(pk=obj.pk),
+            "plaintext": plaintext,
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/packages_app/token_created.html", context)
