@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,6 +143,8 @@ MIDDLEWARE = [
     # must not depend on ALLOWED_HOSTS or the https redirect.
     "packages_app.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and the API docs' pages only; see indexsite/content_security_policy.py.
+    "indexsite.content_security_policy.PeoplePagesCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,6 +260,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The admin and the API docs (Swagger UI, Redoc) run only the index's own scripts and styles,
+# and inline ones only with this answer's nonce (the docs' templates set it), so an injected
+# script has nowhere to come from. Applied by indexsite.content_security_policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # Swagger UI's and Redoc's stylesheets draw their icons as data: URLs.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
