@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from packages_app import caching, naming
-from packages_app.access import manage_refusal, upload_refusal
+from packages_app.access import manage_refusal, status_refusal, upload_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication
 from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
@@ -160,7 +160,7 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
 
 
 class ProjectStatus(ApiMixin, generics.GenericAPIView):
-    """Set a project's PEP 792 status (owners only)."""
+    """Set a project's PEP 792 status (owners; only staff set or lift a quarantine)."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = serializers.StatusSerializer
@@ -171,7 +171,11 @@ class ProjectStatus(ApiMixin, generics.GenericAPIView):
         _refuse(manage_refusal(request.auth, project))
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
-        projects.set_status(project, given.validated_data["status"], given.validated_data["reason"], user=request.user)
+        status = given.validated_data["status"]
+        _refuse(status_refusal(request.auth, project, status))
+        projects.set_status(
+            project, status, given.validated_data["reason"], user=request.user, expected_status=project.status
+        )
         return Response(serializers.ProjectSerializer(project_with_details(name)).data)
 
 

@@ -48,10 +48,22 @@ def get_or_create_project(name: str, *, user=None) -> tuple[Project, bool]:
 
 
 @journal.write_transaction()
-def set_status(project: Project, status: str, reason: str = "", *, user=None) -> Project:
+def set_status(
+    project: Project, status: str, reason: str = "", *, user=None, expected_status: str | None = None
+) -> Project:
+    """Set a project's status.
+
+    ``expected_status`` is the status a permission check was made on: if the project
+    has moved on since (staff quarantined it meanwhile), nothing changes.
+    """
     if status not in ProjectStatus.values:
         raise ServiceError(f"Unknown project status '{status}'; use one of {', '.join(ProjectStatus.values)}.")
     project = Project.objects.get(pk=project.pk)
+    if expected_status is not None and project.status != expected_status:
+        raise Conflict(
+            f"Project '{project.name}' changed to {project.status} meanwhile; nothing was changed. "
+            f"Reload it and try again."
+        )
     project.status = status
     project.status_reason = reason
     project.save(update_fields=["status", "status_reason"])
