@@ -108,7 +108,7 @@ class Journal:
     [
         ("owner", 201),
         ("owner-basic-token", 201),
-        ("owner-password", 201),
+        ("owner-password", 401),  # a password uploads through /legacy/ only
         ("owner-token-for-widget", 201),
         ("maintainer", 201),
         ("superuser", 201),
@@ -282,6 +282,7 @@ def test_revoked_token_is_401(client, widget):
 
 MANAGE_CASES = [
     ("owner", 200),
+    ("owner-password", 401),
     ("owner-basic-token", 200),
     ("owner-token-for-widget", 200),
     ("superuser", 200),
