@@ -47,6 +47,13 @@ keyfile = os.environ.get("TLS_KEY_FILE") or None
 control_socket_disable = True
 
 
+def when_ready(server):
+    # ./scripts/serve's closing summary (URL, admin, data, client lines), after gunicorn's own start lines.
+    summary = os.environ.get("INDEX_START_SUMMARY")
+    if summary:
+        print(summary, flush=True)
+
+
 def post_worker_init(worker):
     # Move everything loaded at start-up (Django, the app) out of the collector's
     # view: building a big page makes many objects, and full collections over the

@@ -10,7 +10,7 @@ the throw-away index's environment (``DATABASE_URL``, ``INDEX_DATA_DIR``, ...):
   (the same views and settings as under gunicorn, no header or flag in the product);
 - ``export-peers``: the seeded data as pypiserver's flat folders (hard links to the stored
   files) and as a devpi-server export (``dataindex.json``, and ``links.tsv`` naming the files);
-- ``write-dists``: small valid wheels for the upload measurements, made by ``seed_benchmark``'s
+- ``write-dists``: small valid wheels for the upload measurements, made by ``seed.py``'s
   own archive builders.
 """
 
@@ -38,9 +38,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from benchmarks.seed import build_sdist, build_wheel  # noqa: E402
 from legacy_api import json_pages  # noqa: E402
 from packages_app import caching, naming  # noqa: E402
-from packages_app.management.commands.seed_benchmark import build_sdist, build_wheel  # noqa: E402
 from packages_app.models import File, Project, Release, RoleName  # noqa: E402
 from packages_app.services.roles import grant_role  # noqa: E402
 from packages_app.services.tokens import create_token  # noqa: E402

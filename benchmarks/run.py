@@ -3,7 +3,7 @@
     ./scripts/benchmark            # the whole suite; writes docs/benchmarks.md's results and the plot
     ./scripts/benchmark --quick    # smaller data and shorter runs, a couple of minutes, to docs only if --docs
 
-Seeds a throw-away index (``manage.py seed_benchmark``: a ccxt-sized project, 10,000
+Seeds a throw-away index (``benchmarks/seed.py``: a ccxt-sized project, 10,000
 one-release projects, and one project per scaling size), loads the same data into pypiserver
 and devpi-server (``peers.py``), then measures each server with the same code
 (``endpoints.py``, ``scaling.py``, ``uploads.py``) and writes the markdown tables and the
@@ -162,7 +162,7 @@ def setup(args, index: Index, venv: PeersVenv, base: Path, results: dict) -> dic
         started = time.monotonic()
         log("migrate ...")
         index.manage("migrate", "--noinput")
-        log(f"seed_benchmark --releases {args.releases} --small-projects {args.small_projects} ...")
+        log(f"seed.py --releases {args.releases} --small-projects {args.small_projects} ...")
         results["meta"]["seed_output"] = index.seed(args.project, args.releases, args.small_projects).strip()
         log(results["meta"]["seed_output"])
         timings["seed"] = time.monotonic() - started
@@ -179,7 +179,7 @@ def setup(args, index: Index, venv: PeersVenv, base: Path, results: dict) -> dic
 
         started = time.monotonic()
         for size in args.sizes:
-            log(f"seed_benchmark --releases {size} --project-name {project_name(size)} ...")
+            log(f"seed.py --releases {size} --project-name {project_name(size)} ...")
             index.seed(project_name(size), size, 0)
         timings["seed_scaling"] = time.monotonic() - started
         prepared.update(write_dists(args, index, base / "dists"))

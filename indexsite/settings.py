@@ -8,18 +8,16 @@ looks at ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env, EnvError, EnvValidationError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _list(value: str) -> list[str]:
@@ -29,95 +27,129 @@ def _list(value: str) -> list[str]:
 # --------------------------------------------------------------------------
 # Environment: the only place the index reads environment variables.
 # --------------------------------------------------------------------------
-_env = os.environ
+# environs parses every value and, rather than stopping at the first bad one, gathers
+# them all (eager=False): `env.seal()` below turns them into one error that names each
+# variable, the value given and the form expected.
+env = Env(eager=False)
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+@env.parser_for("size")
+def _size(value) -> int:
+    """Bytes: a whole number, optionally with a unit (100MB is 10^8 bytes, 100MiB 100 x 2^20)."""
+    match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", str(value).strip())
+    if match is None or match[2].lower() not in _SIZE_UNITS:
+        raise EnvError("Not a size: give bytes as a whole number, or with a unit (KB, MB, GB, KiB, MiB, GiB).")
+    return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+
+
+@env.parser_for("choice")
+def _choice(value, choices: tuple[str, ...]) -> str:
+    chosen = str(value).strip().lower()
+    if chosen not in choices:
+        raise EnvError(f"Must be one of: {', '.join(choices)}.")
+    return chosen
+
+
 # Production: refuse to start without an explicit secret key, database and host names,
 # and turn on https-only cookies, HSTS and the https redirect (see docs/deploy.md).
-PRODUCTION = _bool(_env.get("PRODUCTION", "false"))
-BEHIND_TLS_PROXY = _bool(_env.get("BEHIND_TLS_PROXY", "false"))
-HSTS_SECONDS = int(_env.get("HSTS_SECONDS", str(365 * 24 * 3600)))
-HSTS_INCLUDE_SUBDOMAINS = _bool(_env.get("HSTS_INCLUDE_SUBDOMAINS", "false"))
-HSTS_PRELOAD = _bool(_env.get("HSTS_PRELOAD", "false"))
-DEBUG = _bool(_env.get("DEBUG", "false"))
-SECRET_KEY = _env.get("SECRET_KEY", "")
-ALLOWED_HOSTS = _list(_env.get("ALLOWED_HOSTS", "127.0.0.1,localhost"))
-CSRF_TRUSTED_ORIGINS = _list(_env.get("CSRF_TRUSTED_ORIGINS", ""))
-DATA_DIR = Path(_env.get("INDEX_DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATABASE_URL = _env.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'index.sqlite3'}")
-FILE_STORAGE = _env.get("FILE_STORAGE", "local").strip().lower()
-FILES_ROOT = Path(_env.get("FILES_ROOT", str(DATA_DIR / "files"))).resolve()
-S3_BUCKET = _env.get("S3_BUCKET", "")
-S3_ENDPOINT_URL = _env.get("S3_ENDPOINT_URL", "") or None
-S3_REGION = _env.get("S3_REGION", "") or None
-S3_ACCESS_KEY_ID = _env.get("S3_ACCESS_KEY_ID", "") or None
-S3_SECRET_ACCESS_KEY = _env.get("S3_SECRET_ACCESS_KEY", "") or None
-S3_PUBLIC_BASE_URL = _env.get("S3_PUBLIC_BASE_URL", "").rstrip("/") or None
+PRODUCTION = env.bool("PRODUCTION", False)
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", False)
+HSTS_SECONDS = env.int("HSTS_SECONDS", 365 * 24 * 3600)
+HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", False)
+HSTS_PRELOAD = env.bool("HSTS_PRELOAD", False)
+DEBUG = env.bool("DEBUG", False)
+ALLOWED_HOSTS = _list(env.str("ALLOWED_HOSTS", "127.0.0.1,localhost"))
+CSRF_TRUSTED_ORIGINS = _list(env.str("CSRF_TRUSTED_ORIGINS", ""))
+DATA_DIR = Path(env.str("INDEX_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+# Unset, a local install reads the key ./scripts/serve made once in the data folder, so
+# that manage.py runs with the very settings the server has.
+SECRET_KEY = env.str("SECRET_KEY", "")
+SECRET_KEY_FILE = DATA_DIR / "secret-key"
+DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'index.sqlite3'}")
+FILE_STORAGE = env.choice("FILE_STORAGE", "local", choices=("local", "s3"))
+FILES_ROOT = Path(env.str("FILES_ROOT", str(DATA_DIR / "files"))).resolve()
+S3_BUCKET = env.str("S3_BUCKET", "")
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", "") or None
+S3_REGION = env.str("S3_REGION", "") or None
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", "") or None
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", "") or None
+S3_PUBLIC_BASE_URL = env.str("S3_PUBLIC_BASE_URL", "").rstrip("/") or None
 # redirect: /packages/ answers with a (signed) URL of the object store; stream: the app
 # reads the object and sends it itself (for stores the clients cannot reach).
-S3_DOWNLOADS = _env.get("S3_DOWNLOADS", "redirect").strip().lower()
-REDIS_URL = _env.get("REDIS_URL", "")
+S3_DOWNLOADS = env.choice("S3_DOWNLOADS", "redirect", choices=("redirect", "stream"))
+REDIS_URL = env.str("REDIS_URL", "")
 # Keys in the shared cache start with it: lets several indexes share one Redis.
-CACHE_KEY_PREFIX = _env.get("CACHE_KEY_PREFIX", "pyindex")
-PUBLIC_BASE_URL = _env.get("PUBLIC_BASE_URL", "").rstrip("/")
-STATIC_ROOT = Path(_env.get("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
-LOG_LEVEL = _env.get("LOG_LEVEL", "INFO").upper()
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "pyindex")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "").rstrip("/")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", choices=("debug", "info", "warning", "error", "critical")).upper()
 # plain: lines for people; json: one JSON object a line for log collectors (gunicorn's
 # access log too, see gunicorn.conf.py).
-LOG_FORMAT = _env.get("LOG_FORMAT", "plain").strip().lower()
+LOG_FORMAT = env.choice("LOG_FORMAT", "plain", choices=("plain", "json"))
 # Uploads: PyPI's default limits; password uploads on (a private index has
 # users), local versions off (as on PyPI), project creation for any user.
-MAX_FILE_SIZE = int(_env.get("MAX_FILE_SIZE", str(100 * 1024**2)))
-MAX_PROJECT_SIZE = int(_env.get("MAX_PROJECT_SIZE", str(10 * 1024**3)))
-ALLOW_PASSWORD_UPLOADS = _bool(_env.get("ALLOW_PASSWORD_UPLOADS", "true"))
-ALLOW_LOCAL_VERSIONS = _bool(_env.get("ALLOW_LOCAL_VERSIONS", "false"))
-PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
+MAX_FILE_SIZE = env.size("MAX_FILE_SIZE", 100 * 1024**2)
+MAX_PROJECT_SIZE = env.size("MAX_PROJECT_SIZE", 10 * 1024**3)
+ALLOW_PASSWORD_UPLOADS = env.bool("ALLOW_PASSWORD_UPLOADS", True)
+ALLOW_LOCAL_VERSIONS = env.bool("ALLOW_LOCAL_VERSIONS", False)
+PROJECT_CREATION = env.choice("PROJECT_CREATION", "users", choices=("users", "staff"))
 # Failed sign-ins (upload, API, admin) per client, an address and a user name or token:
 # after this many failures that client waits this long (packages_app/throttling.py).
-AUTH_FAILURE_LIMIT = int(_env.get("AUTH_FAILURE_LIMIT", "10"))
-AUTH_LOCKOUT_SECONDS = int(_env.get("AUTH_LOCKOUT_SECONDS", "300"))
+AUTH_FAILURE_LIMIT = env.int("AUTH_FAILURE_LIMIT", 10)
+AUTH_LOCKOUT_SECONDS = env.int("AUTH_LOCKOUT_SECONDS", 300)
 # Reverse proxies in front that append the address they saw to X-Forwarded-For; 0 (the
 # default) trusts no forwarded header and takes the connection's address.
-TRUSTED_PROXY_COUNT = int(_env.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
 # uses 600), and each process's memory for built pages (keyed by serial, never stale).
-SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "0"))
+SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
-API_MAX_AGE = int(_env.get("API_MAX_AGE", "0"))
-SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
+API_MAX_AGE = env.int("API_MAX_AGE", 0)
+SIMPLE_MEMORY_CACHE_BYTES = env.int("SIMPLE_MEMORY_CACHE_MB", 256) * 1024**2
 # A cool-down on /simple/ itself ("3d", "12h"; empty: none), and the projects it never holds
 # back (comma-separated; your own). Read by packages_app/timetravel.py; see docs/time-travel.md.
-SIMPLE_DEFAULT_COOLDOWN = _env.get("SIMPLE_DEFAULT_COOLDOWN", "").strip()
-COOLDOWN_EXEMPT_PROJECTS = _list(_env.get("COOLDOWN_EXEMPT_PROJECTS", ""))
+SIMPLE_DEFAULT_COOLDOWN = env.str("SIMPLE_DEFAULT_COOLDOWN", "").strip()
+COOLDOWN_EXEMPT_PROJECTS = _list(env.str("COOLDOWN_EXEMPT_PROJECTS", ""))
 # Not from the environment: the test settings turn it off so that gzip is there at once.
 SIMPLE_GZIP_IN_BACKGROUND = True
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
-ADMIN_USERNAME = _env.get("ADMIN_USERNAME", "")
-ADMIN_PASSWORD = _env.get("ADMIN_PASSWORD", "")
-ADMIN_EMAIL = _env.get("ADMIN_EMAIL", "")
+ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
+ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")
+ADMIN_EMAIL = env.str("ADMIN_EMAIL", "")
+_explicit = {name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if env.str(name, "").strip()}
+
+
+def _configuration_error(errors: dict[str, list[str]]) -> ImproperlyConfigured:
+    lines = [f"{name}={os.environ.get(name, '')!r}: {' '.join(messages)}" for name, messages in errors.items()]
+    return ImproperlyConfigured("Invalid environment variables: " + "; ".join(lines))
+
+
+try:
+    env.seal()
+except EnvValidationError as exc:
+    raise _configuration_error(exc.error_messages) from None
 # --------------------------------------------------------------------------
-
-if PROJECT_CREATION not in {"users", "staff"}:
-    raise ImproperlyConfigured(f"PROJECT_CREATION must be 'users' or 'staff', not {PROJECT_CREATION!r}.")
-
-if LOG_FORMAT not in {"plain", "json"}:
-    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
-if S3_DOWNLOADS not in {"redirect", "stream"}:
-    raise ImproperlyConfigured(f"S3_DOWNLOADS must be 'redirect' or 'stream', not {S3_DOWNLOADS!r}.")
 
 if PRODUCTION:
     # Defaults that suit a laptop would quietly do the wrong thing on a server: a fresh
     # SQLite file, host names of the loopback only, or debug pages full of settings.
-    _missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if not _env.get(name, "").strip()]
+    _missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if name not in _explicit]
     if _missing:
         raise ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)} set in the environment.")
     if DEBUG:
         raise ImproperlyConfigured("PRODUCTION=true and DEBUG=true cannot go together.")
 
+if not SECRET_KEY and not PRODUCTION and SECRET_KEY_FILE.is_file():
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment (the serve script "
-            "generates one for a local install), or set DEBUG=true for development."
+            f"SECRET_KEY is not set. Set it in the environment, or run ./scripts/serve once: it keeps "
+            f"a random one in {SECRET_KEY_FILE}, which manage.py then reads too (or set DEBUG=true for development)."
         )
     SECRET_KEY = "insecure-development-key-never-use-in-production"  # noqa: S105 - debug only
 
@@ -206,13 +238,11 @@ if FILE_STORAGE == "s3":
             "querystring_expire": 300,
         },
     }
-elif FILE_STORAGE == "local":
+else:
     _files_storage = {
         "BACKEND": "packages_app.storage.AtomicFileSystemStorage",
         "OPTIONS": {"location": str(FILES_ROOT), "base_url": None},
     }
-else:
-    raise ImproperlyConfigured(f"FILE_STORAGE must be 'local' or 's3', not {FILE_STORAGE!r}.")
 
 STORAGES = {
     "default": _files_storage,

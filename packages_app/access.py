@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from packages_app.authentication import Identity
-from packages_app.models import Project, Role, RoleName
+from packages_app.models import Project, ProjectStatus, Role, RoleName
 
 
 def role_on(identity: Identity, project: Project) -> str | None:
@@ -42,3 +42,23 @@ def manage_refusal(identity: Identity, project: Project) -> str | None:
     if identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER:
         return None
     return f"The user '{identity.username}' isn't an owner of project '{project.name}'."
+
+
+def is_staff(identity: Identity) -> bool:
+    return identity.user.is_staff or identity.user.is_superuser
+
+
+def status_refusal(identity: Identity, project: Project, status: str) -> str | None:
+    """Why this caller may not give the project this status; None when they may.
+
+    A quarantine is the operators' answer to a project reported as harmful, so only
+    staff set or lift one, and its owners cannot change the status while it lasts.
+    """
+    refusal = manage_refusal(identity, project)
+    if refusal is not None or is_staff(identity):
+        return refusal
+    if project.status == ProjectStatus.QUARANTINED:
+        return f"Project '{project.name}' is quarantined; only staff may change its status. Ask an administrator."
+    if status == ProjectStatus.QUARANTINED:
+        return f"Only staff may quarantine a project; ask an administrator to quarantine '{project.name}'."
+    return None

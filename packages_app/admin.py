@@ -459,7 +459,7 @@ class TokenAddForm(forms.ModelForm):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_id", "user", "created", "expires", "last_used", "revoked"]
+    list_display = ["name", "key_id", "user", "limited_to_projects", "created", "expires", "last_used", "revoked"]
     list_select_related = ["user"]
     search_fields = ["name", "key_id", "user__username"]
     raw_id_fields = ["user"]
@@ -478,7 +478,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["user", "name", "projects", "expires_in_days"]
-        return ["user", "name", "key_id", "projects", "created", "expires", "last_used", "revoked"]
+        return [
+            "user",
+            "name",
+            "key_id",
+            "limited_to_projects",
+            "projects",
+            "created",
+            "expires",
+            "last_used",
+            "revoked",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)

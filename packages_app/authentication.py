@@ -35,8 +35,12 @@ class Identity:
         return self.user.get_username()
 
     def token_allows(self, project: Project | None) -> bool:
-        """A token limited to projects may touch only those (and create none)."""
-        if self.token is None or not self.token_project_ids:
+        """A token limited to projects may touch only those (and create none).
+
+        A limited token whose projects are all deleted touches nothing: being
+        limited is the token's flag, not the size of its project set.
+        """
+        if self.token is None or not self.token.limited_to_projects:
             return True
         return project is not None and project.pk in self.token_project_ids
 

@@ -222,6 +222,12 @@ class ApiToken(models.Model):
     projects = models.ManyToManyField(
         Project, blank=True, related_name="+", help_text="When set, the token only works for these projects."
     )
+    # Stored, not read from ``projects``: deleting a limited token's projects must not
+    # leave a token that looks unlimited.
+    limited_to_projects = models.BooleanField(
+        default=False,
+        help_text="The token works only for its projects; once they are all deleted it works for none.",
+    )
     created = models.DateTimeField(default=timezone.now)
     expires = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True)

@@ -1,11 +1,13 @@
-"""DRF authentication with the index's own credentials (API tokens first)."""
+"""DRF authentication with the index's own credentials; writes take API tokens only."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from packages_app import tokens
 from packages_app.authentication import InvalidCredentials, identify
 from packages_app.throttling import TooManyFailures
 
@@ -33,11 +35,45 @@ class IndexAuthentication(BaseAuthentication):
         return 'Bearer realm="package index"'
 
 
+PASSWORD_REFUSED = (
+    "The metadata API's writes take an API token, not a user name and password: send "
+    f"'Authorization: Bearer pyidx_...', or HTTP Basic with the user name {tokens.TOKEN_USERNAME} "
+    "and the token as the password."
+)
+
+
+class WritesNeedAnApiToken(BasePermission):
+    """Reads are open; a write needs an API token.
+
+    A password (``ALLOW_PASSWORD_UPLOADS``) is for uploading with ``/legacy/`` only:
+    it cannot be limited to projects, revoked or expired on its own, so it must not
+    also yank, register releases or change a project's status.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        if request.auth is None:
+            raise NotAuthenticated()
+        if request.auth.token is None:
+            # 401 with the Bearer challenge: the caller is known, but this credential is the wrong kind.
+            raise AuthenticationFailed(PASSWORD_REFUSED)
+        return True
+
+
 class IndexAuthenticationScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes :class:`IndexAuthentication`."""
 
     target_class = IndexAuthentication
     name = "apiToken"
+
+    def get_security_requirement(self, auto_schema):
+        token = {self.name: []}
+        # drf-spectacular marks anonymous access ({}) only for its own permission classes.
+        open_read = auto_schema.method in SAFE_METHODS and any(
+            isinstance(permission, WritesNeedAnApiToken) for permission in auto_schema.view.get_permissions()
+        )
+        return [token, {}] if open_read else token
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "An API token: Bearer pyidx_..."}

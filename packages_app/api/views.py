@@ -19,16 +19,16 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError, PermissionDenied, ValidationError
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from packages_app import caching, naming
-from packages_app.access import manage_refusal, upload_refusal
+from packages_app.access import manage_refusal, status_refusal, upload_refusal
 from packages_app.api import serializers
-from packages_app.api.authentication import IndexAuthentication
+from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
 from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
 from packages_app.api.problems import problem_exception_handler
 from packages_app.models import File, JournalEntry, Project, Release, Role, RoleName
@@ -160,9 +160,9 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
 
 
 class ProjectStatus(ApiMixin, generics.GenericAPIView):
-    """Set a project's PEP 792 status (owners only)."""
+    """Set a project's PEP 792 status (owners; only staff set or lift a quarantine)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [WritesNeedAnApiToken]
     serializer_class = serializers.StatusSerializer
 
     @extend_schema(responses=serializers.ProjectSerializer)
@@ -171,7 +171,11 @@ class ProjectStatus(ApiMixin, generics.GenericAPIView):
         _refuse(manage_refusal(request.auth, project))
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
-        projects.set_status(project, given.validated_data["status"], given.validated_data["reason"], user=request.user)
+        status = given.validated_data["status"]
+        _refuse(status_refusal(request.auth, project, status))
+        projects.set_status(
+            project, status, given.validated_data["reason"], user=request.user, expected_status=project.status
+        )
         return Response(serializers.ProjectSerializer(project_with_details(name)).data)
 
 
@@ -195,6 +199,7 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
     """A project's releases, newest first, including releases without files."""
 
     pagination_class = ReleasePagination
+    permission_classes = [WritesNeedAnApiToken]
 
     def get_serializer_class(self):
         return (
@@ -233,8 +238,6 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
     @extend_schema(request=serializers.NewReleaseSerializer, responses={201: serializers.ReleaseSerializer})
     def post(self, request, name: str):
         """Register a release without files (owners and maintainers)."""
-        if not (request.user and request.user.is_authenticated):
-            raise NotAuthenticated()
         _refuse(upload_refusal(request.auth, self.project, self.project.name))
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -264,7 +267,7 @@ class ReleaseDetail(ApiMixin, APIView):
 
 
 class _ReleaseAction(ApiMixin, generics.GenericAPIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [WritesNeedAnApiToken]
 
     @extend_schema(responses=serializers.ReleaseSerializer)
     def post(self, request, name: str, version: str):

@@ -1,13 +1,17 @@
-"""Project writes: create, change status (PEP 792), delete."""
+"""Project writes: create, change status (PEP 792), delete.
+
+Deleting a project revokes the limited tokens it leaves without projects.
+"""
 
 from __future__ import annotations
 
 from django.db import IntegrityError
 
 from packages_app import naming
-from packages_app.models import File, Project, ProjectStatus
+from packages_app.models import ApiToken, File, Project, ProjectStatus
 from packages_app.services import journal
 from packages_app.services.errors import Conflict, ServiceError
+from packages_app.services.tokens import revoke_tokens_left_without_projects
 
 
 def create_project(name: str, *, user=None) -> Project:
@@ -44,10 +48,22 @@ def get_or_create_project(name: str, *, user=None) -> tuple[Project, bool]:
 
 
 @journal.write_transaction()
-def set_status(project: Project, status: str, reason: str = "", *, user=None) -> Project:
+def set_status(
+    project: Project, status: str, reason: str = "", *, user=None, expected_status: str | None = None
+) -> Project:
+    """Set a project's status.
+
+    ``expected_status`` is the status a permission check was made on: if the project
+    has moved on since (staff quarantined it meanwhile), nothing changes.
+    """
     if status not in ProjectStatus.values:
         raise ServiceError(f"Unknown project status '{status}'; use one of {', '.join(ProjectStatus.values)}.")
     project = Project.objects.get(pk=project.pk)
+    if expected_status is not None and project.status != expected_status:
+        raise Conflict(
+            f"Project '{project.name}' changed to {project.status} meanwhile; nothing was changed. "
+            f"Reload it and try again."
+        )
     project.status = status
     project.status_reason = reason
     project.save(update_fields=["status", "status_reason"])
@@ -61,7 +77,11 @@ def delete_project(project: Project, *, user=None) -> None:
     from packages_app.services.files import schedule_storage_delete, stored_paths
 
     paths = stored_paths(File.objects.filter(release__project=project))
+    limited_tokens = list(
+        ApiToken.objects.filter(projects=project, limited_to_projects=True).values_list("pk", flat=True)
+    )
     name = project.name
     project.delete()
     journal.record("remove project", name=name, user=user)
+    revoke_tokens_left_without_projects(limited_tokens, user=user)
     schedule_storage_delete(paths)

@@ -34,7 +34,12 @@ def create_token(
     """Create a token and return it with its plaintext, which is never stored."""
     new = tokens.generate()
     token = ApiToken.objects.create(
-        user=owner, name=name, key_id=new.key_id, secret_hash=new.secret_hash, expires=expires
+        user=owner,
+        name=name,
+        key_id=new.key_id,
+        secret_hash=new.secret_hash,
+        expires=expires,
+        limited_to_projects=bool(projects),
     )
     if projects:
         token.projects.set(projects)
@@ -43,10 +48,24 @@ def create_token(
 
 
 @journal.write_transaction()
-def revoke_token(token: ApiToken, *, user=None) -> ApiToken:
+def revoke_token(token: ApiToken, *, user=None, reason: str = "") -> ApiToken:
     token = ApiToken.objects.get(pk=token.pk)
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
-    journal.record(f"revoke token {token.key_id} of {token.user.get_username()}", user=user)
+    action = f"revoke token {token.key_id} of {token.user.get_username()}"
+    journal.record(f"{action}: {reason}" if reason else action, user=user)
     return token
+
+
+@journal.write_transaction()
+def revoke_tokens_left_without_projects(token_ids, *, user=None) -> list[ApiToken]:
+    """Revoke those of these limited tokens that have no project left (run after a project delete).
+
+    A limited token without projects already works for nothing; revoking it says so in
+    the admin and the journal, and keeps it from ever matching a project again.
+    """
+    orphaned = ApiToken.objects.filter(
+        pk__in=token_ids, limited_to_projects=True, revoked__isnull=True, projects__isnull=True
+    ).order_by("pk")
+    return [revoke_token(token, user=user, reason="its projects are deleted") for token in orphaned]

@@ -108,7 +108,7 @@ class Journal:
     [
         ("owner", 201),
         ("owner-basic-token", 201),
-        ("owner-password", 201),
+        ("owner-password", 401),  # a password uploads through /legacy/ only
         ("owner-token-for-widget", 201),
         ("maintainer", 201),
         ("superuser", 201),
@@ -282,6 +282,7 @@ def test_revoked_token_is_401(client, widget):
 
 MANAGE_CASES = [
     ("owner", 200),
+    ("owner-password", 401),
     ("owner-basic-token", 200),
     ("owner-token-for-widget", 200),
     ("superuser", 200),
@@ -399,12 +400,14 @@ def test_invalid_status(client, widget, payload):
 
 
 def test_quarantine_through_the_api(client, widget):
-    """Quarantining hides files from the simple page and refuses new releases, until lifted."""
-    owner = CALLERS["owner"]()
-    assert post(client, f"{API}/projects/widget/status/", {"status": "quarantined"}, owner).status_code == 200
+    """Staff quarantining hides files from the simple page and refuses new releases, until staff lift it."""
+    owner, staff = CALLERS["owner"](), CALLERS["superuser"]()
+    assert post(client, f"{API}/projects/widget/status/", {"status": "quarantined"}, staff).status_code == 200
     assert simple_page(client)["files"] == []
     assert post(client, f"{API}/projects/widget/releases/", {"version": "2.0"}, owner).status_code == 403
-    assert post(client, f"{API}/projects/widget/status/", {"status": "active"}, owner).status_code == 200
+    assert post(client, f"{API}/projects/widget/status/", {"status": "active"}, owner).status_code == 403
+    assert simple_page(client)["files"] == []
+    assert post(client, f"{API}/projects/widget/status/", {"status": "active"}, staff).status_code == 200
     assert len(simple_page(client)["files"]) == 1
     assert post(client, f"{API}/projects/widget/releases/", {"version": "2.0"}, owner).status_code == 201
 

@@ -1,4 +1,4 @@
-"""manage.py seed_benchmark: a small seed served through the simple API, and its refusals;
+"""benchmarks/seed.py: a small seed served through the simple API, and its refusals;
 and the benchmark suite's Django-side tasks on such a seed."""
 
 from __future__ import annotations
@@ -8,6 +8,9 @@ import email.utils
 import hashlib
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -23,9 +26,23 @@ from packages_app.upload import archives
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _benchmark_module(name: str):
+    path = REPO_ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module
+
+
 def seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_benchmark", *args, stdout=out)
+    call_command(_benchmark_module("seed").Command(), *args, stdout=out)
     return out.getvalue()
 
 
@@ -99,9 +116,12 @@ def test_small_seed_is_served_and_downloadable(client, tmp_path):
     assert len(small["versions"]) == len(small["files"]) == 1
     assert download(client, small["files"][0]["url"])
 
-    # A second run refuses and changes nothing.
+    # A second run refuses and changes nothing: the database holds projects now, and even
+    # with --force the names clash.
+    with pytest.raises(CommandError, match="already holds projects"):
+        seed("--releases", "5", "--small-projects", "3", "--with-files", "--project-name", "other")
     with pytest.raises(CommandError, match="'ccxt' already exists"):
-        seed("--releases", "5", "--small-projects", "3", "--with-files")
+        seed("--releases", "5", "--small-projects", "3", "--with-files", "--force")
     assert (Project.objects.count(), Release.objects.count(), File.objects.count()) == (4, 8, 13)
 
 
@@ -134,14 +154,48 @@ def test_bigger_seed_has_fileless_yanked_and_prereleases(client):
 def test_refuses_names_and_filenames_in_use():
     seed("--releases", "1", "--small-projects", "0", "--no-files", "--project-name", "demo-small-00002")
     with pytest.raises(CommandError, match="'demo-small-00002' already exists"):
-        seed("--releases", "1", "--small-projects", "3", "--no-files", "--project-name", "demo")
+        seed("--releases", "1", "--small-projects", "3", "--no-files", "--project-name", "demo", "--force")
     assert not Project.objects.filter(name="demo").exists()
 
     # A deleted project's filenames stay registered, so seeding its name again is refused.
     projects.delete_project(Project.objects.get(name="demo-small-00002"))
     with pytest.raises(CommandError, match="filename 'demo_small_00002-1.0.0-py2.py3-none-any.whl' was used before"):
-        seed("--releases", "1", "--small-projects", "0", "--no-files", "--project-name", "demo-small-00002")
+        seed("--releases", "1", "--small-projects", "0", "--no-files", "--project-name", "demo-small-00002", "--force")
     assert not Project.objects.exists()
+
+
+def test_the_seed_is_a_benchmark_script_not_a_product_command(tmp_path):
+    """Run as docs/benchmarks.md says, on a fresh database: it seeds an empty index, refuses a
+    non-empty one without --force, and manage.py (what operators run) no longer offers it."""
+    env = {
+        **{key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "FILE_STORAGE", "REDIS_URL"}},
+        "DEBUG": "true",
+        "INDEX_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "indexsite.settings",
+    }
+    python = sys.executable
+
+    def run(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    assert run(python, "manage.py", "migrate", "--noinput").returncode == 0
+    unknown = run(python, "manage.py", "seed_benchmark")
+    assert unknown.returncode != 0
+    assert "Unknown command: 'seed_benchmark'" in unknown.stderr
+
+    seeded = run(python, "benchmarks/seed.py", "--releases", "2", "--small-projects", "1", "--no-files")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "Seeded ccxt: 2 releases" in seeded.stdout
+
+    refused = run(python, "benchmarks/seed.py", "--releases", "2", "--small-projects", "0", "--project-name", "more")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "CommandError: This database already holds projects: the seed writes thousands of fake ones. "
+        "Seed an empty database, or pass --force to add to this one."
+    )
+    forced = run(python, "benchmarks/seed.py", "--releases", "2", "--small-projects", "0", "--project-name", "more",
+                 "--no-files", "--force")  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
 
 
 # ---------------------------------------------------------------- the suite's Django-side tasks
@@ -150,11 +204,7 @@ def test_refuses_names_and_filenames_in_use():
 
 
 def _django_tasks():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "django_tasks.py"
-    spec = importlib.util.spec_from_file_location("benchmark_django_tasks", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _benchmark_module("django_tasks")
 
 
 @pytest.mark.django_db
@@ -162,7 +212,7 @@ def test_export_for_the_peers(tmp_path, capsys):
     if not isinstance(package_storage(), FileSystemStorage):
         pytest.skip("the export hard-links the stored files: the benchmark runs on local files")
     seed("--releases", "3", "--small-projects", "2", "--with-files")
-    seed("--releases", "2", "--small-projects", "0", "--with-files", "--project-name", "scale-2")
+    seed("--releases", "2", "--small-projects", "0", "--with-files", "--project-name", "scale-2", "--force")
     capsys.readouterr()
     pypiserver, devpi = tmp_path / "pypiserver", tmp_path / "devpi"
     args = argparse.Namespace(

@@ -48,7 +48,7 @@ def test_production_starts_with_a_secret_key(tmp_path):
 def test_unknown_file_storage_is_refused(tmp_path):
     result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", FILE_STORAGE="ftp")
     assert result.returncode != 0
-    assert "FILE_STORAGE must be 'local' or 's3'" in result.stderr
+    assert "FILE_STORAGE='ftp': Must be one of: local, s3." in result.stderr
 
 
 def test_production_needs_the_database_and_host_names_spelled_out(tmp_path):
@@ -89,9 +89,9 @@ def test_opting_into_hsts_for_subdomains_and_preload_keeps_the_check_clean(tmp_p
 
 def test_unknown_log_format_and_download_mode_are_refused(tmp_path):
     result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", LOG_FORMAT="xml")
-    assert "LOG_FORMAT must be 'plain' or 'json'" in result.stderr
+    assert "LOG_FORMAT='xml': Must be one of: plain, json." in result.stderr
     result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", S3_DOWNLOADS="proxy")
-    assert "S3_DOWNLOADS must be 'redirect' or 'stream'" in result.stderr
+    assert "S3_DOWNLOADS='proxy': Must be one of: redirect, stream." in result.stderr
 
 
 def test_a_malformed_default_cooldown_stops_the_start(tmp_path):

@@ -41,8 +41,19 @@ def _disable_user(token, _other):
     token.user.save(update_fields=["is_active"])
 
 
+def _limit_to(token, *scope):
+    ApiToken.objects.filter(pk=token.pk).update(limited_to_projects=True)
+    token.projects.set(scope)
+
+
 def _limit_to_other(token, other):
-    token.projects.set([other])
+    _limit_to(token, other)
+
+
+def _limit_to_a_deleted_project(token, _other):
+    gone = projects.create_project("gone")
+    _limit_to(token, gone)
+    projects.delete_project(gone)
 
 
 STATES = {
@@ -50,6 +61,11 @@ STATES = {
     "expired": (_expire, 401, "Invalid API Token: the token has expired."),
     "user-disabled": (_disable_user, 401, "Invalid API Token: its user is disabled."),
     "limited-to-another-project": (_limit_to_other, 403, "The given token isn't allowed to"),
+    "limited-to-a-deleted-project": (
+        _limit_to_a_deleted_project,
+        401,
+        "Invalid API Token: the token has been revoked.",
+    ),
 }
 
 

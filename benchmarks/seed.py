@@ -1,4 +1,11 @@
-"""``manage.py seed_benchmark``: a benchmark-sized index in seconds.
+"""``python benchmarks/seed.py``: a benchmark-sized index in seconds.
+
+    .venv/bin/python benchmarks/seed.py [--releases 4632] [--small-projects 10000] [--force]
+
+It lives with the benchmarks, not among the index's management commands, so
+that no operator runs it against a real index by mistake; and it refuses a
+database that already holds a project unless given ``--force``. It runs with
+the index's settings and environment (``DATABASE_URL``, ``INDEX_DATA_DIR``, ...).
 
 One big project shaped like PyPI's ``ccxt`` (by default 4,632 releases, a
 wheel and an sdist on every release but one in a hundred, a binary wheel more on
@@ -31,21 +38,32 @@ import hashlib
 import io
 import os
 import random
+import sys
 import tarfile
 import time
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
-from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indexsite.settings")
 
-from packages_app import naming, versions
-from packages_app.models import File, FilenameRegistry, JournalEntry, PackageType, Project, Release
-from packages_app.services import journal
-from packages_app.storage import distribution_path, metadata_path, package_storage
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.files.base import ContentFile  # noqa: E402
+from django.core.files.storage import FileSystemStorage  # noqa: E402
+from django.core.management.base import BaseCommand, CommandError  # noqa: E402
+from django.db import IntegrityError  # noqa: E402
+
+from packages_app import naming, versions  # noqa: E402
+from packages_app.models import File, FilenameRegistry, JournalEntry, PackageType, Project, Release  # noqa: E402
+from packages_app.services import journal  # noqa: E402
+from packages_app.storage import distribution_path, metadata_path, package_storage  # noqa: E402
 
 DEFAULT_RELEASES = 4632
 DEFAULT_SMALL_PROJECTS = 10_000
@@ -441,7 +459,8 @@ def _chunks(items: list[str], size: int):
 class Command(BaseCommand):
     help = (
         "Seed a benchmark index: one project shaped like PyPI's ccxt (4,632 releases, a wheel and an sdist "
-        "on all but 1 in 100) and 10,000 one-release projects with one wheel each. Refuses existing names."
+        "on all but 1 in 100) and 10,000 one-release projects with one wheel each. Refuses a database that "
+        "holds any project (unless --force) and, always, existing names."
     )
 
     def add_arguments(self, parser):
@@ -469,11 +488,23 @@ class Command(BaseCommand):
             action="store_false",
             help="Rows only (same digests); downloads answer 404.",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed a database that already holds projects (never one whose names clash).",
+        )
 
-    def handle(self, *args, releases: int, small_projects: int, project_name: str, with_files: bool, **options):
+    def handle(
+        self, *args, releases: int, small_projects: int, project_name: str, with_files: bool, force: bool, **options
+    ):
         started = time.monotonic()
         if releases < 0 or small_projects < 0:
             raise CommandError("--releases and --small-projects cannot be negative.")
+        if not force and Project.objects.exists():
+            raise CommandError(
+                "This database already holds projects: the seed writes thousands of fake ones. "
+                "Seed an empty database, or pass --force to add to this one."
+            )
         if not naming.is_valid_project_name(project_name):
             raise CommandError(f"'{project_name}' is not a valid project name.")
         seeder = Seeder(name=project_name, releases=releases, small_projects=small_projects, with_files=with_files)
@@ -516,14 +547,14 @@ class Command(BaseCommand):
     def refuse_existing(self, seeder: Seeder) -> None:
         if Project.objects.filter(normalized_name=naming.normalize_name(seeder.name)).exists():
             raise CommandError(
-                f"A project named '{seeder.name}' already exists; seed_benchmark only seeds new names "
+                f"A project named '{seeder.name}' already exists; the seed only seeds new names "
                 "(use a fresh database or another --project-name)."
             )
         names = [naming.normalize_name(name) for name in seeder.planned_names()]
         for chunk in _chunks(names, LOOKUP_CHUNK):
             clash = Project.objects.filter(normalized_name__in=chunk).values_list("name", flat=True).first()
             if clash is not None:
-                raise CommandError(f"A project named '{clash}' already exists; seed_benchmark only seeds new names.")
+                raise CommandError(f"A project named '{clash}' already exists; the seed only seeds new names.")
 
     def refuse_registered_filenames(self, seeder: Seeder) -> None:
         filenames = [file.filename for file in seeder.files]
@@ -531,3 +562,7 @@ class Command(BaseCommand):
             clash = FilenameRegistry.objects.filter(filename__in=chunk).values_list("filename", flat=True).first()
             if clash is not None:
                 raise CommandError(f"The filename '{clash}' was used before and can never be used again.")
+
+
+if __name__ == "__main__":
+    Command().run_from_argv([sys.argv[0], "seed", *sys.argv[1:]])
