@@ -69,6 +69,12 @@ MAX_PROJECT_SIZE = int(_env.get("MAX_PROJECT_SIZE", str(10 * 1024**3)))
 ALLOW_PASSWORD_UPLOADS = _bool(_env.get("ALLOW_PASSWORD_UPLOADS", "true"))
 ALLOW_LOCAL_VERSIONS = _bool(_env.get("ALLOW_LOCAL_VERSIONS", "false"))
 PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
+# PyPI's upload rules that a private index may need to relax, each off by default as on
+# PyPI: `pkg @ git+https://...` in Requires-Dist, classifiers newer than the index's list.
+# Wheels tagged for no platform PyPI knows (plain `linux_x86_64`) are accepted unless turned off.
+ALLOW_DIRECT_URL_DEPENDENCIES = _bool(_env.get("ALLOW_DIRECT_URL_DEPENDENCIES", "false"))
+ALLOW_UNKNOWN_CLASSIFIERS = _bool(_env.get("ALLOW_UNKNOWN_CLASSIFIERS", "false"))
+ALLOW_UNSUPPORTED_PLATFORM_TAGS = _bool(_env.get("ALLOW_UNSUPPORTED_PLATFORM_TAGS", "true"))
 # Failed sign-ins (upload, API, admin) per client, an address and a user name or token:
 # after this many failures that client waits this long (packages_app/throttling.py).
 AUTH_FAILURE_LIMIT = int(_env.get("AUTH_FAILURE_LIMIT", "10"))

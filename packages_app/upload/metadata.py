@@ -1,8 +1,12 @@
 """Stage 2: core metadata from the form, validated by ``packaging.metadata``.
 
 PyPI's own rules come on top of the spec's: a supported metadata version, no
-local versions (unless the operator allows them), known classifiers, valid
-URLs, no direct URL dependencies, and License / License-Expression not both.
+local versions, known classifiers, valid URLs, no direct URL dependencies, and
+License / License-Expression not both. A private index relaxes three of them:
+``Private ::`` classifiers are always accepted (the packaging guide's advice for
+internal packages, which PyPI refuses on purpose), and the operator may allow
+local versions, direct URL dependencies and classifiers newer than the index's
+list (``ALLOW_*`` settings).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from packages_app.upload.form import UploadForm
 SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
 # The spec never had a 2.0; packaging knows the rest.
 SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
+# The packaging guide's marker for packages that must never reach a public index.
+PRIVATE_CLASSIFIER_PREFIX = "Private ::"
 MAX_SUMMARY = 512
 MAX_URL_LABEL = 32
 # Report the field a person most needs to fix first, as PyPI does.
@@ -172,10 +178,7 @@ def _check_index_rules(raw: RawMetadata) -> None:
         if len(raw.get(key, "")) > limit:
             raise _error(f"'{key}' must be {limit} characters or less.")
     for classifier in raw.get("classifiers", []):
-        if classifier in deprecated_classifiers:
-            raise _error(f"Classifier {classifier!r} has been deprecated.")
-        if classifier not in all_classifiers:
-            raise _error(f"Classifier {classifier!r} is not a valid classifier.")
+        _check_classifier(classifier)
     for key in ("home_page", "download_url"):
         if key in raw and not _is_url(raw[key]):
             raise _error(f"{key.replace('_', '-').title()} {raw[key]!r} is not a valid URL.")
@@ -191,13 +194,29 @@ def _check_index_rules(raw: RawMetadata) -> None:
         raise _error("License and License-Expression are mutually exclusive; use License-Expression.")
 
 
+def _check_classifier(classifier: str) -> None:
+    if classifier.startswith(PRIVATE_CLASSIFIER_PREFIX):
+        return
+    if classifier in deprecated_classifiers:
+        raise _error(f"Classifier {classifier!r} has been deprecated.")
+    if classifier not in all_classifiers and not settings.ALLOW_UNKNOWN_CLASSIFIERS:
+        raise _error(
+            f"Classifier {classifier!r} is not a valid classifier. If it is newer than this index's list, "
+            "its operator can set ALLOW_UNKNOWN_CLASSIFIERS=true."
+        )
+
+
 def _check_no_direct_reference(key: str, value: str) -> None:
     try:
         requirement = Requirement(value)
     except InvalidRequirement as exc:
         raise _error(f"{value!r} is an invalid value for {key}: {exc}.") from None
-    if requirement.url:
-        raise _error(f"Can't have direct dependency: {value!r}.")
+    if not requirement.url:
+        return
+    if key == "requires_dist" and settings.ALLOW_DIRECT_URL_DEPENDENCIES:
+        return
+    hint = " This index's operator can set ALLOW_DIRECT_URL_DEPENDENCIES=true." if key == "requires_dist" else ""
+    raise _error(f"Can't have direct dependency: {value!r}.{hint}")
 
 
 def _is_url(value: str) -> bool:

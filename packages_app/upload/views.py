@@ -190,6 +190,7 @@ def _upload(request: HttpRequest) -> pipeline.Outcome:
         raise pipeline.file_too_large(validated.name)
     form.require_digest(upload_form)
     filenames.check_matches_metadata(content.name, upload_form.filetype, validated.name, validated.version)
+    filenames.check_platform_tags(content.name)
     dist = pipeline.Distribution(
         path=Path(content.temporary_file_path()),
         filename=content.name,

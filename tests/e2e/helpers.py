@@ -71,6 +71,9 @@ _INDEX_SETTINGS = {
     "HSTS_SECONDS",
     "SIMPLE_DEFAULT_COOLDOWN",  # would hide fresh uploads from every test's /simple/
     "COOLDOWN_EXEMPT_PROJECTS",
+    "ALLOW_DIRECT_URL_DEPENDENCIES",
+    "ALLOW_UNKNOWN_CLASSIFIERS",
+    "ALLOW_UNSUPPORTED_PLATFORM_TAGS",
     "GUNICORN_CMD_ARGS",  # gunicorn reads extra flags from it
     "WEB_CONCURRENCY",
     "GUNICORN_THREADS",
