@@ -93,6 +93,9 @@ class Release(models.Model):
     provides_dist = models.JSONField(default=list, blank=True)
     obsoletes_dist = models.JSONField(default=list, blank=True)
     dynamic = models.JSONField(default=list, blank=True)
+    # PEP 794 (metadata 2.5): the names the project provides for import, "; private" kept as written.
+    import_names = models.JSONField(default=list, blank=True)
+    import_namespaces = models.JSONField(default=list, blank=True)
 
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")

@@ -206,6 +206,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "provides_dist",
             "obsoletes_dist",
             "dynamic",
+            "import_names",
+            "import_namespaces",
             "files",
             "links",
         ]

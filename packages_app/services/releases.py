@@ -18,7 +18,8 @@ METADATA_FIELDS = frozenset(
         "author_email", "maintainer", "maintainer_email", "license", "license_expression",
         "license_files", "keywords", "classifiers", "platform", "supported_platform", "home_page",
         "download_url", "project_urls", "requires_python", "requires_dist", "provides_extra",
-        "requires_external", "provides_dist", "obsoletes_dist", "dynamic",
+        "requires_external", "provides_dist", "obsoletes_dist", "dynamic", "import_names",
+        "import_namespaces",
     }
 )  # fmt: skip
 
