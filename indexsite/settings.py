@@ -75,6 +75,8 @@ PROJECT_CREATION = _env.get("PROJECT_CREATION", "users").strip().lower()
 ALLOW_DIRECT_URL_DEPENDENCIES = _bool(_env.get("ALLOW_DIRECT_URL_DEPENDENCIES", "false"))
 ALLOW_UNKNOWN_CLASSIFIERS = _bool(_env.get("ALLOW_UNKNOWN_CLASSIFIERS", "false"))
 ALLOW_UNSUPPORTED_PLATFORM_TAGS = _bool(_env.get("ALLOW_UNSUPPORTED_PLATFORM_TAGS", "true"))
+# No new files on a release created more than this many days ago (empty: releases stay open).
+CLOSE_RELEASES_AFTER_DAYS = _env.get("CLOSE_RELEASES_AFTER_DAYS", "").strip()
 # Failed sign-ins (upload, API, admin) per client, an address and a user name or token:
 # after this many failures that client waits this long (packages_app/throttling.py).
 AUTH_FAILURE_LIMIT = int(_env.get("AUTH_FAILURE_LIMIT", "10"))
@@ -103,6 +105,13 @@ ADMIN_EMAIL = _env.get("ADMIN_EMAIL", "")
 
 if PROJECT_CREATION not in {"users", "staff"}:
     raise ImproperlyConfigured(f"PROJECT_CREATION must be 'users' or 'staff', not {PROJECT_CREATION!r}.")
+
+if CLOSE_RELEASES_AFTER_DAYS and not (CLOSE_RELEASES_AFTER_DAYS.isdigit() and int(CLOSE_RELEASES_AFTER_DAYS) > 0):
+    raise ImproperlyConfigured(
+        "CLOSE_RELEASES_AFTER_DAYS must be a whole number of days, 1 or more, or empty; "
+        f"not {CLOSE_RELEASES_AFTER_DAYS!r}."
+    )
+CLOSE_RELEASES_AFTER_DAYS = int(CLOSE_RELEASES_AFTER_DAYS) if CLOSE_RELEASES_AFTER_DAYS else None
 
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")

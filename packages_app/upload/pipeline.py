@@ -19,12 +19,13 @@ import hmac
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Sum
+from django.utils import timezone
 
 from packages_app import access, hashing, naming, storage
 from packages_app.authentication import Identity
@@ -132,10 +133,27 @@ def _duplicate(pub: Publication) -> File | None:
     return None
 
 
+def _check_release_open(pub: Publication, project: Project, release: Release | None) -> None:
+    """``CLOSE_RELEASES_AFTER_DAYS``: a release takes files only while it is young.
+
+    The operator's import (no identity) brings back files a release had before, so it is exempt.
+    """
+    limit = settings.CLOSE_RELEASES_AFTER_DAYS
+    if limit is None or release is None or pub.identity is None:
+        return
+    age = timezone.now() - release.created
+    if age > timedelta(days=limit):
+        raise bad_request(
+            f"Release '{project.name} {release.version}' was created {age.days} days ago; this index takes no "
+            f"new files on a release older than {limit} days (CLOSE_RELEASES_AFTER_DAYS). Upload a new version instead."
+        )
+
+
 def _check_release_rules(pub: Publication, project: Project | None) -> None:
     if project is None:
         return
     release = release_services.find_release(project, pub.metadata.version)
+    _check_release_open(pub, project, release)
     is_sdist = pub.dist.packagetype == PackageType.SDIST
     if is_sdist and release is not None and release.files.filter(packagetype=PackageType.SDIST).exists():
         raise bad_request("Only one sdist may be uploaded per release.")

@@ -8,10 +8,14 @@ setting changes exactly that.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
+from django.utils import timezone
 
 from packages_app.models import File, Project, Release
-from tests.builders import build_wheel
+from tests.builders import build_sdist, build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 
@@ -197,3 +201,82 @@ def test_any_unsupported_tag_in_a_compressed_tag_set_is_refused(client, owner_au
     settings.ALLOW_UNSUPPORTED_PLATFORM_TAGS = False
     wheel, response = upload_tagged(client, owner_auth, tmp_path, tag)
     assert_refused(response, f"Binary wheel '{wheel.name}' has an unsupported platform tag '{refused}'.")
+
+
+# ---------------------------------------------------------------- closed releases
+
+
+def age_release(version: str, days: float) -> None:
+    Release.objects.filter(version=version).update(created=timezone.now() - timedelta(days=days))
+
+
+def test_releases_stay_open_by_default(client, owner_auth, tmp_path, settings):
+    assert settings.CLOSE_RELEASES_AFTER_DAYS is None
+    sdist = build_sdist(tmp_path, "demo", "1.0")
+    assert upload(client, owner_auth, sdist, "demo", "1.0").status_code == 200
+    age_release("1.0", 3650)
+    wheel = build_wheel(tmp_path, "demo", "1.0")
+    assert upload(client, owner_auth, wheel, "demo", "1.0").status_code == 200
+
+
+def test_no_new_file_on_a_release_older_than_the_setting(client, owner_auth, tmp_path, settings):
+    settings.CLOSE_RELEASES_AFTER_DAYS = 30
+    sdist = build_sdist(tmp_path, "demo", "1.0")
+    assert upload(client, owner_auth, sdist, "demo", "1.0").status_code == 200
+    age_release("1.0", 45.5)
+    before = stored_files()
+    wheel = build_wheel(tmp_path, "demo", "1.0")
+    response = upload(client, owner_auth, wheel, "demo", "1.0")
+    message = (
+        "Release 'demo 1.0' was created 45 days ago; this index takes no new files on a release "
+        "older than 30 days (CLOSE_RELEASES_AFTER_DAYS). Upload a new version instead."
+    )
+    assert response.status_code == 400, response.content
+    assert message in response.content.decode()
+    assert message in response.reason_phrase
+    assert File.objects.count() == 1
+    assert stored_files() == before
+
+
+def test_a_closed_release_still_answers_the_identical_file_with_200(client, owner_auth, tmp_path, settings):
+    """A CI job re-run must not fail because the release has closed since its first run."""
+    settings.CLOSE_RELEASES_AFTER_DAYS = 30
+    wheel = build_wheel(tmp_path, "demo", "1.0")
+    assert upload(client, owner_auth, wheel, "demo", "1.0").status_code == 200
+    age_release("1.0", 31)
+    assert upload(client, owner_auth, wheel, "demo", "1.0").status_code == 200
+
+
+def test_a_young_release_and_a_new_version_take_files(client, owner_auth, tmp_path, settings):
+    settings.CLOSE_RELEASES_AFTER_DAYS = 30
+    assert upload(client, owner_auth, build_sdist(tmp_path, "demo", "1.0"), "demo", "1.0").status_code == 200
+    age_release("1.0", 29)
+    assert upload(client, owner_auth, build_wheel(tmp_path, "demo", "1.0"), "demo", "1.0").status_code == 200
+    age_release("1.0", 400)
+    assert upload(client, owner_auth, build_wheel(tmp_path, "demo", "2.0"), "demo", "2.0").status_code == 200
+
+
+def test_a_release_registered_long_ago_without_files_is_closed_too(client, owner_auth, tmp_path, settings):
+    from packages_app.services import releases
+
+    assert upload(client, owner_auth, build_wheel(tmp_path, "demo", "1.0"), "demo", "1.0").status_code == 200
+    releases.create_release(Project.objects.get(), "2.0", created=timezone.now() - timedelta(days=60))
+    settings.CLOSE_RELEASES_AFTER_DAYS = 7
+    response = upload(client, owner_auth, build_wheel(tmp_path, "demo", "2.0"), "demo", "2.0")
+    assert response.status_code == 400
+    assert "Release 'demo 2.0' was created 60 days ago" in response.content.decode()
+
+
+def test_import_dists_brings_history_into_closed_releases(tmp_path, settings, db):
+    """The operator's import restores files that were there before; it is not a new upload."""
+    from django.core.management import call_command
+
+    settings.CLOSE_RELEASES_AFTER_DAYS = 1
+    folder = tmp_path / "export"
+    build_sdist(folder, "demo", "1.0")
+    call_command("import_dists", str(folder), stdout=StringIO())
+    age_release("1.0", 100)
+    build_wheel(folder, "demo", "1.0")
+    out = StringIO()
+    call_command("import_dists", str(folder), stdout=out)
+    assert "Imported 1, skipped 1" in out.getvalue()
