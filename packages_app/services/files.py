@@ -117,6 +117,26 @@ def add_file(
     return file
 
 
+@journal.write_transaction()
+def record_restored_bytes(file: File, *, user=None) -> bool:
+    """Journal that a file's missing or corrupt stored bytes were stored again.
+
+    The bytes are written before, outside the transaction (they may be large);
+    False when the row was deleted meanwhile, so the caller can remove them again.
+    """
+    file = File.objects.select_related("release__project").filter(pk=file.pk).first()
+    if file is None:
+        return False
+    journal.record(
+        f"restore file {file.filename}",
+        project=file.release.project,
+        version=file.release.version,
+        filename=file.filename,
+        user=user,
+    )
+    return True
+
+
 def _clashes(stored: StoredFile) -> bool:
     return (
         File.objects.filter(

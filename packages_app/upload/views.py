@@ -54,7 +54,12 @@ def legacy_upload(request: HttpRequest) -> HttpResponse:
         outcome = _upload(request)
     except UploadError as error:
         return error_response(error)
-    status = "created" if outcome.created else "already present"
+    if outcome.created:
+        status = "created"
+    elif outcome.restored:
+        status = "already present; its stored bytes were missing or corrupt and are restored"
+    else:
+        status = "already present"
     return HttpResponse(f"OK: {outcome.file.filename} {status}\n", content_type="text/plain; charset=utf-8")
 
 
