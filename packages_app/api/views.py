@@ -15,13 +15,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -79,6 +80,59 @@ def files_offered(project: Project):
     """PEP 792: a quarantined project offers no files, here as on the simple pages."""
     files = File.objects.select_related("release").order_by("filename")
     return files if project.offers_files else files.none()
+
+
+# ---------------------------------------------------------------- the root
+
+# Where a name, version or digest goes in a template link: reversed with this, then replaced.
+_SLOT = "__slot__"
+_TEMPLATES = {
+    "project": ("api:project", ["{name}"]),
+    "releases": ("api:releases", ["{name}"]),
+    "release": ("api:release", ["{name}", "{version}"]),
+    "file": ("api:file", ["{sha256}"]),
+    "user_projects": ("api:user-projects", ["{username}"]),
+}
+
+
+def _template(route: str, slots: list[str]) -> str:
+    url = reverse(route, args=[f"{_SLOT}{index}" for index in range(len(slots))])
+    for index, slot in enumerate(slots):
+        url = url.replace(f"{_SLOT}{index}", slot)
+    return url
+
+
+class ApiRoot(ApiMixin, APIView):
+    """Links to every collection of the API, resource templates (RFC 6570 level 1), the schema and the docs.
+
+    JSON for clients; a browser (``Accept: text/html``) gets the same links as a browsable page.
+    """
+
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+
+    @extend_schema(
+        responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri-template"}}}
+    )
+    def get(self, request):
+        links = {
+            name: request.build_absolute_uri(reverse(route))
+            for name, route in (
+                ("projects", "api:projects"),
+                ("events", "api:events"),
+                ("schema", "api:schema"),
+                ("docs", "api:docs"),
+                ("redoc", "api:redoc"),
+            )
+        }
+        # Joined by hand: the braces of the templates must reach the client unquoted.
+        base = request.build_absolute_uri("/").rstrip("/")
+        links.update({name: base + _template(route, slots) for name, (route, slots) in _TEMPLATES.items()})
+        return Response(links)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])  # JSON or the browsable page, from one URL
+        return response
 
 
 # ---------------------------------------------------------------- projects
