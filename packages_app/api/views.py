@@ -47,6 +47,16 @@ class ApiMixin:
     def get_exception_handler(self):
         return problem_exception_handler
 
+    def dispatch(self, request, *args, **kwargs):
+        # Writes journal the API token they were made with (set once the caller is known).
+        with journal.acting_token(None):
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        identity = request.auth
+        journal.set_acting_token(identity.token if identity is not None else None)
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
@@ -365,18 +375,40 @@ class FileBySha256(ApiMixin, generics.RetrieveAPIView):
         return file
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("project", str, description="Only this project's events (any spelling of its name)."),
+    ]
+)
 class EventList(ApiMixin, generics.ListAPIView):
     """The journal: every change after ``since``, ascending by serial, with the newest serial.
 
     What mirrors poll instead of ``changelog_since_serial``: keep the last
     serial you processed and ask for ``?since=<it>``; follow ``next`` until it is null.
+    Each event's ``action`` is a word of a fixed vocabulary (docs/api.md) and
+    its ``actor`` the user, or the user's API token, that made the change.
     """
 
     serializer_class = serializers.EventSerializer
     pagination_class = SerialPagination
 
     def get_queryset(self):
-        return JournalEntry.objects.exclude(name="")  # token changes belong to no project
+        entries = JournalEntry.objects.exclude(name="").select_related("submitted_by")  # tokens: no project
+        project = self.request.query_params.get("project")
+        if project is not None:
+            if not naming.is_valid_project_name(project):
+                raise ParseError(f"'project' must be a project name, not {project[:100]!r}.")
+            # By the name kept on each entry, so a deleted project's history is found too.
+            entries = entries.filter(normalized_name=naming.normalize_name(project))
+        return entries
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A signed-in caller may see their own tokens' details: never from, or into, a shared cache.
+        patch_vary_headers(response, ["Authorization"])
+        if request.auth is not None and response.status_code in (200, 304):
+            response["Cache-Control"] = "max-age=0, private"
+        return response
 
     def list(self, request, *args, **kwargs):
         last_serial = journal.last_serial()

@@ -103,6 +103,7 @@ def add_file(
             )
             journal.record(
                 f"add {stored.python_version} file {stored.filename}",
+                kind=journal.FILE_ADDED,
                 project=release.project,
                 version=release.version,
                 filename=stored.filename,
@@ -129,6 +130,7 @@ def record_restored_bytes(file: File, *, user=None) -> bool:
         return False
     journal.record(
         f"restore file {file.filename}",
+        kind=journal.FILE_RESTORED,
         project=file.release.project,
         version=file.release.version,
         filename=file.filename,
@@ -155,6 +157,7 @@ def delete_file(file: File, *, user=None) -> None:
     file.delete()
     journal.record(
         f"remove file {file.filename}",
+        kind=journal.FILE_DELETED,
         project=release.project,
         version=release.version,
         filename=file.filename,

@@ -26,7 +26,11 @@ def create_token(
     )
     if projects:
         token.projects.set(projects)
-    journal.record(f"create token {token.key_id} for {owner.get_username()}", user=user if user is not None else owner)
+    journal.record(
+        f"create token {token.key_id} for {owner.get_username()}",
+        kind=journal.TOKEN_CREATED,
+        user=user if user is not None else owner,
+    )
     return token, new.plaintext
 
 
@@ -36,5 +40,5 @@ def revoke_token(token: ApiToken, *, user=None) -> ApiToken:
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
-    journal.record(f"revoke token {token.key_id} of {token.user.get_username()}", user=user)
+    journal.record(f"revoke token {token.key_id} of {token.user.get_username()}", kind=journal.TOKEN_REVOKED, user=user)
     return token

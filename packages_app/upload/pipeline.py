@@ -307,6 +307,12 @@ def _restore_if_damaged(pub: Publication, file: File) -> bool:
 
 
 def publish(pub: Publication) -> Outcome:
+    token = pub.identity.token if pub.identity is not None else None
+    with journal.acting_token(token):  # the journal records which API token uploaded
+        return _publish(pub)
+
+
+def _publish(pub: Publication) -> Outcome:
     existing, core_metadata = check(pub)
     if existing is not None:
         try:
