@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("packages_app", "0003_release_import_names")]
-AFTER = [("packages_app", "0004_journal_kind_project_and_token")]
+BEFORE = [("packages_app", "0004_release_import_names")]
+AFTER = [("packages_app", "0005_journal_kind_project_and_token")]
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def fill_in_old_entries(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("packages_app", "0003_release_import_names"),
+        ("packages_app", "0004_release_import_names"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("packages_app", "0002_release_list_indexes"),
+        ("packages_app", "0003_token_limited_to_projects"),
     ]
 
     operations = [
