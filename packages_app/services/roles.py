@@ -13,7 +13,7 @@ def grant_role(project: Project, member, role_name: str, *, user=None) -> Role:
     if role_name not in RoleName.values:
         raise ServiceError(f"Unknown role '{role_name}'; use Owner or Maintainer.")
     role, _ = Role.objects.update_or_create(project=project, user=member, defaults={"role_name": role_name})
-    journal.record(f"add {role_name} {member.get_username()}", project=project, user=user)
+    journal.record(f"add {role_name} {member.get_username()}", kind=journal.ROLE_GRANTED, project=project, user=user)
     return role
 
 
@@ -23,4 +23,6 @@ def revoke_role(project: Project, member, *, user=None) -> None:
     if role is None:
         raise NotFound(f"{member.get_username()} has no role on {project.name}.")
     role.delete()
-    journal.record(f"remove {role.role_name} {member.get_username()}", project=project, user=user)
+    journal.record(
+        f"remove {role.role_name} {member.get_username()}", kind=journal.ROLE_REVOKED, project=project, user=user
+    )

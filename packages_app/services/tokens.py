@@ -31,7 +31,11 @@ def create_token(
     )
     if projects:
         token.projects.set(projects)
-    journal.record(f"create token {token.key_id} for {owner.get_username()}", user=user if user is not None else owner)
+    journal.record(
+        f"create token {token.key_id} for {owner.get_username()}",
+        kind=journal.TOKEN_CREATED,
+        user=user if user is not None else owner,
+    )
     return token, new.plaintext
 
 
@@ -42,7 +46,7 @@ def revoke_token(token: ApiToken, *, user=None, reason: str = "") -> ApiToken:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
     action = f"revoke token {token.key_id} of {token.user.get_username()}"
-    journal.record(f"{action}: {reason}" if reason else action, user=user)
+    journal.record(f"{action}: {reason}" if reason else action, kind=journal.TOKEN_REVOKED, user=user)
     return token
 
 
