@@ -284,7 +284,7 @@ def faults_section(runs: dict[str, list[Outcome]], command: str) -> str:
     listed.update(o.function for outcomes in verify for o in outcomes)
     lines.append(
         "| `verify_storage` itself: missing, truncated and corrupt files and `.metadata`, orphans, stale "
-        "temporary files, unjournaled rows, repair and quarantine | real damage done to real uploads | "
+        "temporary files, unjournaled rows, repair and the yanks of --quarantine | real damage done to real uploads | "
         + " | ".join(_cell(outcomes) for outcomes in verify)
         + " | — | "
         + ("**see the failing test**" if any(o.outcome == "failed" for v in verify for o in v) else "nothing")

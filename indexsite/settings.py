@@ -16,6 +16,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError, EnvValidationError
+from marshmallow.validate import Range
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -96,6 +97,16 @@ MAX_PROJECT_SIZE = env.size("MAX_PROJECT_SIZE", 10 * 1024**3)
 ALLOW_PASSWORD_UPLOADS = env.bool("ALLOW_PASSWORD_UPLOADS", True)
 ALLOW_LOCAL_VERSIONS = env.bool("ALLOW_LOCAL_VERSIONS", False)
 PROJECT_CREATION = env.choice("PROJECT_CREATION", "users", choices=("users", "staff"))
+# PyPI's upload rules that a private index may need to relax, each off by default as on
+# PyPI: `pkg @ git+https://...` in Requires-Dist, classifiers newer than the index's list.
+# Wheels tagged for no platform PyPI knows (plain `linux_x86_64`) are accepted unless turned off.
+ALLOW_DIRECT_URL_DEPENDENCIES = env.bool("ALLOW_DIRECT_URL_DEPENDENCIES", False)
+ALLOW_UNKNOWN_CLASSIFIERS = env.bool("ALLOW_UNKNOWN_CLASSIFIERS", False)
+ALLOW_UNSUPPORTED_PLATFORM_TAGS = env.bool("ALLOW_UNSUPPORTED_PLATFORM_TAGS", True)
+# No new files on a release created more than this many days ago (unset: releases stay open).
+CLOSE_RELEASES_AFTER_DAYS = env.int(
+    "CLOSE_RELEASES_AFTER_DAYS", None, validate=Range(min=1, error="Must be 1 or more.")
+)
 # Failed sign-ins (upload, API, admin) per client, an address and a user name or token:
 # after this many failures that client waits this long (packages_app/throttling.py).
 AUTH_FAILURE_LIMIT = env.int("AUTH_FAILURE_LIMIT", 10)

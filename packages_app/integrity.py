@@ -19,9 +19,14 @@ second time before it is reported, because uploads and deletes may run while
 the check does.
 
 Repair never deletes a row: a row whose bytes are missing or corrupt is a loss
-only a person can judge (restore the file from a backup, or delete the file
-through the admin). ``quarantine`` marks its project quarantined (PEP 792:
-nothing of it is offered for download) through the services, which journal it.
+only a person can judge. Bringing the identical file again repairs it: an upload
+or ``import_dists`` of the same bytes (same sha256) stores them again
+(``upload.pipeline``), or restore it from a backup, or delete the file through
+the admin. ``quarantine`` yanks (PEP 592) each release with such a file, with a
+reason naming the lost files, through the services, which journal it: PEP 792's
+quarantine has no per-file or per-release form and would stop offering every
+version of the project for one lost file, while a yank keeps the release
+installable only for those who pin it, and its reason says what to do.
 Orphans older than the grace period are removed under the index's write lock,
 where an upload re-checks that its bytes are still there before it commits.
 """
@@ -41,9 +46,9 @@ from django.core.files.storage import FileSystemStorage
 from django.db.models import Subquery
 from django.utils import timezone
 
-from packages_app.models import File, FilenameRegistry, JournalEntry, Project, ProjectStatus
+from packages_app.models import File, FilenameRegistry, JournalEntry, Release
 from packages_app.services import journal
-from packages_app.services import projects as project_services
+from packages_app.services import releases as release_services
 from packages_app.storage import METADATA_SUFFIX, metadata_path, package_storage, stored_paths
 
 log = logging.getLogger(__name__)
@@ -121,12 +126,17 @@ class Report:
         }
 
 
+# Yank reasons written by --quarantine start with this, so that a repair can tell its own yanks apart.
+YANK_REASON_PREFIX = "verify_storage:"
+HOW_TO_REPAIR = "re-upload the identical file to repair"
+
+
 @dataclass
 class RepairResult:
     removed: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)  # (path, why it stayed)
-    quarantined: list[str] = field(default_factory=list)  # projects newly quarantined
-    already_quarantined: list[str] = field(default_factory=list)
+    yanked: list[str] = field(default_factory=list)  # "project version" newly yanked
+    already_yanked: list[str] = field(default_factory=list)
     untouched_rows: list[Problem] = field(default_factory=list)  # bad rows left as they are
 
 
@@ -171,6 +181,13 @@ class _Row:
 
     def problem(self, kind: str, path: str, detail: str) -> Problem:
         return Problem(kind, path, detail, filename=self.filename, project=self.project, file_id=self.file_id)
+
+
+def file_damage(file: File, storage=None) -> list[Problem]:
+    """What is wrong with one file's stored bytes and ``.metadata`` (sha256 of every byte); ``[]`` when intact."""
+    storage = storage or package_storage()
+    row = _Row(file.pk, file.path, file.filename, file.size, file.sha256_digest, file.metadata_sha256, "")
+    return _check_row(storage, row, set(), quick=False, report=Report(quick=False, grace=DEFAULT_GRACE))
 
 
 def _check_row(storage, row: _Row, listed: set[str], quick: bool, report: Report) -> list[Problem]:
@@ -320,7 +337,7 @@ def _temporary_files(storage) -> Iterator[str]:
 
 
 def repair(report: Report, storage=None, *, quarantine: bool = False, user=None) -> RepairResult:
-    """Remove the report's orphans; with ``quarantine``, quarantine projects with bad rows."""
+    """Remove the report's orphans; with ``quarantine``, yank the releases of bad rows."""
     storage = storage or package_storage()
     result = RepairResult()
     for problem in report.of(*ORPHAN_KINDS):
@@ -329,11 +346,15 @@ def repair(report: Report, storage=None, *, quarantine: bool = False, user=None)
     if not quarantine:
         result.untouched_rows = bad_rows
         return result
-    by_project: dict[str, list[Problem]] = defaultdict(list)
+    by_release: dict[int, list[Problem]] = defaultdict(list)
+    release_of = dict(
+        File.objects.filter(pk__in={problem.file_id for problem in bad_rows}).values_list("pk", "release_id")
+    )
     for problem in bad_rows:
-        by_project[problem.project].append(problem)
-    for name, problems in sorted(by_project.items()):
-        _quarantine(name, problems, result, user)
+        if problem.file_id in release_of:  # a file deleted since the check needs nothing
+            by_release[release_of[problem.file_id]].append(problem)
+    for release_id, problems in sorted(by_release.items()):
+        _yank(release_id, problems, result, user)
     return result
 
 
@@ -353,18 +374,32 @@ def _remove_orphan(storage, problem: Problem, result: RepairResult) -> None:
     result.removed.append(problem.path)
 
 
-def _quarantine(name: str, problems: list[Problem], result: RepairResult, user) -> None:
-    project = Project.objects.filter(normalized_name=name).first()
-    if project is None:
+def _yank(release_id: int, problems: list[Problem], result: RepairResult, user) -> None:
+    release = Release.objects.select_related("project").filter(pk=release_id).first()
+    if release is None:
         return  # deleted since the check: nothing left to protect
-    if project.status == ProjectStatus.QUARANTINED:
-        result.already_quarantined.append(name)
+    label = f"{release.project.name} {release.version}"
+    if release.yanked:
+        result.already_yanked.append(label)
         return
     files = sorted({problem.filename for problem in problems})
     shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-    reason = f"verify_storage: stored bytes missing or corrupt for {shown}"
-    project_services.set_status(project, ProjectStatus.QUARANTINED, reason, user=user)
-    result.quarantined.append(name)
+    reason = f"{YANK_REASON_PREFIX} stored bytes missing or corrupt for {shown}; {HOW_TO_REPAIR}"
+    release_services.yank_release(release, reason, user=user)
+    result.yanked.append(label)
+
+
+def unyank_if_repaired(release: Release, storage=None, *, user=None) -> bool:
+    """Undo a yank that ``--quarantine`` made, once every file of the release is intact again.
+
+    A yank by anyone else (its reason does not start with ``YANK_REASON_PREFIX``) stays.
+    """
+    if not (release.yanked and release.yanked_reason.startswith(YANK_REASON_PREFIX)):
+        return False
+    if any(file_damage(file, storage) for file in release.files.all()):
+        return False
+    release_services.unyank_release(release, user=user)
+    return True
 
 
 # ---------------------------------------------------------------- the report as text
@@ -383,6 +418,11 @@ def render(report: Report) -> str:
         for problem in report.problems:
             who = f" {problem.filename} (project {problem.project})" if problem.filename else ""
             lines.append(f"  {problem.kind:<22}{who} {problem.path}: {problem.detail}")
+    if report.of(*ROW_KINDS):
+        lines.append(
+            f"Stored bytes missing or corrupt: {HOW_TO_REPAIR} (twine upload or uv publish of the same file, "
+            "or import_dists of a folder holding it), or restore it from a backup."
+        )
     if report.recent:
         minutes = report.grace.total_seconds() / 60
         lines.append(
@@ -396,11 +436,12 @@ def render(report: Report) -> str:
 def render_repair(result: RepairResult) -> str:
     lines = [f"Removed {path}" for path in result.removed]
     lines += [f"Kept {path}: {why}" for path, why in result.kept]
-    lines += [f"Quarantined project {name} (journaled)" for name in result.quarantined]
-    lines += [f"Project {name} was already quarantined" for name in result.already_quarantined]
+    lines += [f"Yanked {label} (journaled)" for label in result.yanked]
+    lines += [f"{label} was already yanked" for label in result.already_yanked]
     if result.untouched_rows:
         lines.append(
-            f"Left {len(result.untouched_rows)} row(s) with missing or corrupt bytes as they are: restore the "
-            "files from a backup, delete them through the admin, or pass --quarantine to stop offering them."
+            f"Left {len(result.untouched_rows)} row(s) with missing or corrupt bytes as they are: {HOW_TO_REPAIR}, "
+            "restore the files from a backup, delete them through the admin, or pass --quarantine to yank "
+            "their releases."
         )
     return "\n".join(lines) if lines else "Nothing to repair."

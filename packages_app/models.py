@@ -93,6 +93,11 @@ class Release(models.Model):
     provides_dist = models.JSONField(default=list, blank=True)
     obsoletes_dist = models.JSONField(default=list, blank=True)
     dynamic = models.JSONField(default=list, blank=True)
+    # PEP 794 (metadata 2.5): the names the project provides for import, "; private" kept as written.
+    # A default in the database too, so that the previous version's code can insert rows while
+    # the new schema is in place (migrations run before the code changes, see docs/deploy.md).
+    import_names = models.JSONField(default=list, db_default=[], blank=True)
+    import_namespaces = models.JSONField(default=list, db_default=[], blank=True)
 
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")
@@ -178,17 +183,26 @@ class JournalEntry(models.Model):
     """One change to the index. ``id`` is the global serial (PyPI's journal)."""
 
     name = models.CharField(max_length=255, db_index=True, help_text="Project display name at the time.")
+    # The project's PEP 503 name, so that one project's entries are found whatever its spelling then.
+    normalized_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     version = models.CharField(max_length=255, blank=True, default="")
     filename = models.CharField(max_length=255, blank=True, default="")
-    action = models.TextField()
+    action = models.TextField(help_text="What happened, in PyPI's words ('add py3 file ...').")
+    kind = models.CharField(
+        max_length=32, blank=True, default="", db_default="", help_text="What happened, from services.journal.ACTIONS."
+    )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The API token the change was made with, as it was then (the token may be revoked or deleted since).
+    token_key_id = models.CharField(max_length=32, blank=True, default="", db_default="")
+    token_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     submitted_date = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["normalized_name", "id"], name="journal_project_idx")]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.name} {self.action}"

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role
+from packages_app.services.journal import ACTIONS
 from packages_app.simple import upload_time_text
 from packages_app.simple_views import files_base_url
 
@@ -206,6 +207,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "provides_dist",
             "obsoletes_dist",
             "dynamic",
+            "import_names",
+            "import_namespaces",
             "files",
             "links",
         ]
@@ -228,14 +231,47 @@ class FileLookupSerializer(FileSerializer):
         return release_url(file.release, file.release.project.normalized_name)
 
 
+class TokenRefSerializer(serializers.Serializer):
+    key_id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ActorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["user", "token", "none"])
+    user = serializers.CharField(allow_null=True)
+    token = TokenRefSerializer(allow_null=True)
+
+
 class EventSerializer(serializers.ModelSerializer):
     serial = serializers.IntegerField(source="id")
     project = serializers.CharField(source="name")
+    action = serializers.ChoiceField(source="kind", choices=sorted(ACTIONS))
+    description = serializers.CharField(source="action")
+    actor = serializers.SerializerMethodField()
     timestamp = UtcDateTimeField(source="submitted_date")
 
     class Meta:
         model = JournalEntry
-        fields = ["serial", "project", "version", "filename", "action", "timestamp"]
+        fields = ["serial", "project", "version", "filename", "action", "description", "actor", "timestamp"]
+
+    @extend_schema_field(ActorSerializer)
+    def get_actor(self, entry) -> dict:
+        """Who made the change: a user, a user's API token, or nobody signed in (an operator's command).
+
+        Which token (key id and name) only its own user and superusers are told: token
+        details appear on no public answer.
+        """
+        user = entry.submitted_by.get_username() if entry.submitted_by is not None else None
+        if not entry.token_key_id:
+            return {"type": "user" if user is not None else "none", "user": user, "token": None}
+        caller = getattr(self.context.get("request"), "user", None)
+        may_see = (
+            caller is not None
+            and caller.is_authenticated
+            and (caller.is_superuser or caller.pk == entry.submitted_by_id)
+        )
+        token = {"key_id": entry.token_key_id, "name": entry.token_name} if may_see else None
+        return {"type": "token", "user": user, "token": token}
 
 
 class UserRoleSerializer(serializers.ModelSerializer):

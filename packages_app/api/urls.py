@@ -23,6 +23,7 @@ REDOC_POLICY = {
 }
 
 urlpatterns = [
+    path("", views.ApiRoot.as_view(), name="root"),
     path("projects/", views.ProjectList.as_view(), name="projects"),
     path("projects/<str:name>/", views.ProjectDetail.as_view(), name="project"),
     path("projects/<str:name>/status/", views.ProjectStatus.as_view(), name="project-status"),

@@ -15,13 +15,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,6 +46,16 @@ class ApiMixin:
 
     def get_exception_handler(self):
         return problem_exception_handler
+
+    def dispatch(self, request, *args, **kwargs):
+        # Writes journal the API token they were made with (set once the caller is known).
+        with journal.acting_token(None):
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        identity = request.auth
+        journal.set_acting_token(identity.token if identity is not None else None)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -79,6 +90,59 @@ def files_offered(project: Project):
     """PEP 792: a quarantined project offers no files, here as on the simple pages."""
     files = File.objects.select_related("release").order_by("filename")
     return files if project.offers_files else files.none()
+
+
+# ---------------------------------------------------------------- the root
+
+# Where a name, version or digest goes in a template link: reversed with this, then replaced.
+_SLOT = "__slot__"
+_TEMPLATES = {
+    "project": ("api:project", ["{name}"]),
+    "releases": ("api:releases", ["{name}"]),
+    "release": ("api:release", ["{name}", "{version}"]),
+    "file": ("api:file", ["{sha256}"]),
+    "user_projects": ("api:user-projects", ["{username}"]),
+}
+
+
+def _template(route: str, slots: list[str]) -> str:
+    url = reverse(route, args=[f"{_SLOT}{index}" for index in range(len(slots))])
+    for index, slot in enumerate(slots):
+        url = url.replace(f"{_SLOT}{index}", slot)
+    return url
+
+
+class ApiRoot(ApiMixin, APIView):
+    """Links to every collection of the API, resource templates (RFC 6570 level 1), the schema and the docs.
+
+    JSON for clients; a browser (``Accept: text/html``) gets the same links as a browsable page.
+    """
+
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
+
+    @extend_schema(
+        responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri-template"}}}
+    )
+    def get(self, request):
+        links = {
+            name: request.build_absolute_uri(reverse(route))
+            for name, route in (
+                ("projects", "api:projects"),
+                ("events", "api:events"),
+                ("schema", "api:schema"),
+                ("docs", "api:docs"),
+                ("redoc", "api:redoc"),
+            )
+        }
+        # Joined by hand: the braces of the templates must reach the client unquoted.
+        base = request.build_absolute_uri("/").rstrip("/")
+        links.update({name: base + _template(route, slots) for name, (route, slots) in _TEMPLATES.items()})
+        return Response(links)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])  # JSON or the browsable page, from one URL
+        return response
 
 
 # ---------------------------------------------------------------- projects
@@ -314,18 +378,40 @@ class FileBySha256(ApiMixin, generics.RetrieveAPIView):
         return file
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("project", str, description="Only this project's events (any spelling of its name)."),
+    ]
+)
 class EventList(ApiMixin, generics.ListAPIView):
     """The journal: every change after ``since``, ascending by serial, with the newest serial.
 
     What mirrors poll instead of ``changelog_since_serial``: keep the last
     serial you processed and ask for ``?since=<it>``; follow ``next`` until it is null.
+    Each event's ``action`` is a word of a fixed vocabulary (docs/api.md) and
+    its ``actor`` the user, or the user's API token, that made the change.
     """
 
     serializer_class = serializers.EventSerializer
     pagination_class = SerialPagination
 
     def get_queryset(self):
-        return JournalEntry.objects.exclude(name="")  # token changes belong to no project
+        entries = JournalEntry.objects.exclude(name="").select_related("submitted_by")  # tokens: no project
+        project = self.request.query_params.get("project")
+        if project is not None:
+            if not naming.is_valid_project_name(project):
+                raise ParseError(f"'project' must be a project name, not {project[:100]!r}.")
+            # By the name kept on each entry, so a deleted project's history is found too.
+            entries = entries.filter(normalized_name=naming.normalize_name(project))
+        return entries
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A signed-in caller may see their own tokens' details: never from, or into, a shared cache.
+        patch_vary_headers(response, ["Authorization"])
+        if request.auth is not None and response.status_code in (200, 304):
+            response["Cache-Control"] = "max-age=0, private"
+        return response
 
     def list(self, request, *args, **kwargs):
         last_serial = journal.last_serial()

@@ -103,6 +103,7 @@ def add_file(
             )
             journal.record(
                 f"add {stored.python_version} file {stored.filename}",
+                kind=journal.FILE_ADDED,
                 project=release.project,
                 version=release.version,
                 filename=stored.filename,
@@ -115,6 +116,27 @@ def add_file(
             raise Conflict(f"File already exists ('{stored.filename}').") from exc
         raise
     return file
+
+
+@journal.write_transaction()
+def record_restored_bytes(file: File, *, user=None) -> bool:
+    """Journal that a file's missing or corrupt stored bytes were stored again.
+
+    The bytes are written before, outside the transaction (they may be large);
+    False when the row was deleted meanwhile, so the caller can remove them again.
+    """
+    file = File.objects.select_related("release__project").filter(pk=file.pk).first()
+    if file is None:
+        return False
+    journal.record(
+        f"restore file {file.filename}",
+        kind=journal.FILE_RESTORED,
+        project=file.release.project,
+        version=file.release.version,
+        filename=file.filename,
+        user=user,
+    )
+    return True
 
 
 def _clashes(stored: StoredFile) -> bool:
@@ -135,6 +157,7 @@ def delete_file(file: File, *, user=None) -> None:
     file.delete()
     journal.record(
         f"remove file {file.filename}",
+        kind=journal.FILE_DELETED,
         project=release.project,
         version=release.version,
         filename=file.filename,

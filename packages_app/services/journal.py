@@ -1,13 +1,64 @@
-"""Journal entries: the global, monotonic serial behind every change."""
+"""Journal entries: the global, monotonic serial behind every change.
+
+Each entry says what happened twice: in PyPI's words (``action``, e.g. ``add py3
+file demo-1.0-py3-none-any.whl``, what the XML-RPC changelog sends) and as one
+word of the fixed vocabulary below (``kind``, the events feed's ``action``,
+listed in docs/api.md). Every writer passes one of these constants.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.db import connection, transaction
 
-from packages_app.models import JournalEntry, Project
+from packages_app import naming
+from packages_app.models import ApiToken, JournalEntry, Project
+
+PROJECT_CREATED = "project-created"
+PROJECT_STATUS_SET = "project-status-set"
+PROJECT_DELETED = "project-deleted"
+RELEASE_CREATED = "release-created"
+RELEASE_YANKED = "release-yanked"
+RELEASE_UNYANKED = "release-unyanked"
+RELEASE_DELETED = "release-deleted"
+FILE_ADDED = "file-added"
+FILE_DELETED = "file-deleted"
+FILE_RESTORED = "file-restored"
+ROLE_GRANTED = "role-granted"
+ROLE_REVOKED = "role-revoked"
+TOKEN_CREATED = "token-created"  # noqa: S105 - an event name, not a secret
+TOKEN_REVOKED = "token-revoked"  # noqa: S105 - an event name, not a secret
+ACTIONS = frozenset(
+    {
+        PROJECT_CREATED, PROJECT_STATUS_SET, PROJECT_DELETED, RELEASE_CREATED, RELEASE_YANKED,
+        RELEASE_UNYANKED, RELEASE_DELETED, FILE_ADDED, FILE_DELETED, FILE_RESTORED, ROLE_GRANTED,
+        ROLE_REVOKED, TOKEN_CREATED, TOKEN_REVOKED,
+    }
+)  # fmt: skip
+
+# The API token of the request being served, set by the upload and API views: the services
+# take a user, and this says which of the user's tokens acted, without every service taking it.
+_acting_token: ContextVar[ApiToken | None] = ContextVar("acting_token", default=None)
+
+
+@contextmanager
+def acting_token(token: ApiToken | None) -> Iterator[None]:
+    """Entries journaled inside record ``token`` as the credential the change was made with."""
+    reset = _acting_token.set(token)
+    try:
+        yield
+    finally:
+        _acting_token.reset(reset)
+
+
+def set_acting_token(token: ApiToken | None) -> None:
+    """For a view that learns its caller mid-request; the caller must have entered ``acting_token``."""
+    _acting_token.set(token)
+
 
 # Any constant works; it only has to be the same for every writer.
 _JOURNAL_LOCK_KEY = 0x707969_6E6478
@@ -41,6 +92,7 @@ def write_transaction():
 def record(
     action: str,
     *,
+    kind: str,
     project: Project | None = None,
     name: str = "",
     version: str = "",
@@ -50,13 +102,21 @@ def record(
     """Write one journal entry and move ``project.last_serial`` to it."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("journal.record must run inside the service's write_transaction")
+    if kind not in ACTIONS:
+        raise ValueError(f"{kind!r} is not in the journal's vocabulary")
     _take_serial_lock()
+    name = project.name if project is not None else name
+    token = _acting_token.get()
     entry = JournalEntry.objects.create(
-        name=project.name if project is not None else name,
+        name=name,
+        normalized_name=naming.normalize_name(name) if name else "",
         version=version,
         filename=filename,
         action=action,
+        kind=kind,
         submitted_by=user if user is not None and user.is_authenticated else None,
+        token_key_id=token.key_id if token is not None else "",
+        token_name=token.name if token is not None else "",
     )
     if project is not None and project.pk is not None:
         Project.objects.filter(pk=project.pk).update(last_serial=entry.id)

@@ -21,7 +21,7 @@ def create_project(name: str, *, user=None) -> Project:
     try:
         with journal.write_transaction():
             project = Project.objects.create(name=name, normalized_name=naming.normalize_name(name))
-            journal.record("create", project=project, user=user)
+            journal.record("create", kind=journal.PROJECT_CREATED, project=project, user=user)
     except IntegrityError as exc:
         # Only a real clash is a Conflict; any other constraint failing is a fault, and
         # "conflicts" would tell the client that retrying is pointless.
@@ -67,7 +67,7 @@ def set_status(
     project.status = status
     project.status_reason = reason
     project.save(update_fields=["status", "status_reason"])
-    journal.record(f"set status {status}", project=project, user=user)
+    journal.record(f"set status {status}", kind=journal.PROJECT_STATUS_SET, project=project, user=user)
     return project
 
 
@@ -82,6 +82,6 @@ def delete_project(project: Project, *, user=None) -> None:
     )
     name = project.name
     project.delete()
-    journal.record("remove project", name=name, user=user)
+    journal.record("remove project", kind=journal.PROJECT_DELETED, name=name, user=user)
     revoke_tokens_left_without_projects(limited_tokens, user=user)
     schedule_storage_delete(paths)

@@ -18,7 +18,8 @@ METADATA_FIELDS = frozenset(
         "author_email", "maintainer", "maintainer_email", "license", "license_expression",
         "license_files", "keywords", "classifiers", "platform", "supported_platform", "home_page",
         "download_url", "project_urls", "requires_python", "requires_dist", "provides_extra",
-        "requires_external", "provides_dist", "obsoletes_dist", "dynamic",
+        "requires_external", "provides_dist", "obsoletes_dist", "dynamic", "import_names",
+        "import_namespaces",
     }
 )  # fmt: skip
 
@@ -47,7 +48,7 @@ def create_release(
                 **metadata,
                 **extra,
             )
-            journal.record("new release", project=project, version=version, user=user)
+            journal.record("new release", kind=journal.RELEASE_CREATED, project=project, version=version, user=user)
     except IntegrityError as exc:
         existing = find_release(project, version)
         if existing is None:  # not a duplicate: a fault, which a retry may get past
@@ -67,7 +68,9 @@ def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
     release.yanked = True
     release.yanked_reason = reason
     release.save(update_fields=["yanked", "yanked_reason"])
-    journal.record("yank release", project=release.project, version=release.version, user=user)
+    journal.record(
+        "yank release", kind=journal.RELEASE_YANKED, project=release.project, version=release.version, user=user
+    )
     return release
 
 
@@ -77,7 +80,9 @@ def unyank_release(release: Release, *, user=None) -> Release:
     release.yanked = False
     release.yanked_reason = ""
     release.save(update_fields=["yanked", "yanked_reason"])
-    journal.record("unyank release", project=release.project, version=release.version, user=user)
+    journal.record(
+        "unyank release", kind=journal.RELEASE_UNYANKED, project=release.project, version=release.version, user=user
+    )
     return release
 
 
@@ -90,5 +95,5 @@ def delete_release(release: Release, *, user=None) -> None:
     paths = stored_paths(release.files.all())
     project, version = release.project, release.version
     release.delete()
-    journal.record("remove release", project=project, version=version, user=user)
+    journal.record("remove release", kind=journal.RELEASE_DELETED, project=project, version=version, user=user)
     schedule_storage_delete(paths)

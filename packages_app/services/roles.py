@@ -30,7 +30,7 @@ def grant_role(project: Project, member, role_name: str, *, user=None) -> Role:
     if role_name != RoleName.OWNER:
         _refuse_to_leave_no_owner(Role.objects.filter(project=project, user=member).first(), project, member)
     role, _ = Role.objects.update_or_create(project=project, user=member, defaults={"role_name": role_name})
-    journal.record(f"add {role_name} {member.get_username()}", project=project, user=user)
+    journal.record(f"add {role_name} {member.get_username()}", kind=journal.ROLE_GRANTED, project=project, user=user)
     return role
 
 
@@ -41,4 +41,6 @@ def revoke_role(project: Project, member, *, user=None) -> None:
         raise NotFound(f"{member.get_username()} has no role on {project.name}.")
     _refuse_to_leave_no_owner(role, project, member)
     role.delete()
-    journal.record(f"remove {role.role_name} {member.get_username()}", project=project, user=user)
+    journal.record(
+        f"remove {role.role_name} {member.get_username()}", kind=journal.ROLE_REVOKED, project=project, user=user
+    )

@@ -15,16 +15,10 @@ from packages_app import tokens
 from packages_app.models import ApiToken, Project
 from packages_app.services import journal
 
-# Every journal action about a token starts with one of these (see the record calls below).
-_JOURNAL_ACTION_PREFIXES = ("create token ", "revoke token ")
-
 
 def journal_entries_about_tokens() -> Q:
     """Journal entries about tokens: who holds which key id is for superusers' eyes only."""
-    query = Q()
-    for prefix in _JOURNAL_ACTION_PREFIXES:
-        query |= Q(name="", action__startswith=prefix)
-    return query
+    return Q(kind__in=[journal.TOKEN_CREATED, journal.TOKEN_REVOKED])
 
 
 @journal.write_transaction()
@@ -43,7 +37,11 @@ def create_token(
     )
     if projects:
         token.projects.set(projects)
-    journal.record(f"create token {token.key_id} for {owner.get_username()}", user=user if user is not None else owner)
+    journal.record(
+        f"create token {token.key_id} for {owner.get_username()}",
+        kind=journal.TOKEN_CREATED,
+        user=user if user is not None else owner,
+    )
     return token, new.plaintext
 
 
@@ -54,7 +52,7 @@ def revoke_token(token: ApiToken, *, user=None, reason: str = "") -> ApiToken:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
     action = f"revoke token {token.key_id} of {token.user.get_username()}"
-    journal.record(f"{action}: {reason}" if reason else action, user=user)
+    journal.record(f"{action}: {reason}" if reason else action, kind=journal.TOKEN_REVOKED, user=user)
     return token
 
 

@@ -2,14 +2,16 @@
 
 Wheels follow the binary distribution format (PEP 427/491) and new sdists
 PEP 625: ``{normalised_name_with_underscores}-{normalised version}.tar.gz``.
-Platform tags are not restricted to PyPI's list: a private index often holds
-wheels built for its own machines (plain ``linux_x86_64``).
+Platform tags are not restricted to PyPI's list unless the operator turns
+``ALLOW_UNSUPPORTED_PLATFORM_TAGS`` off: a private index often holds wheels
+built for its own machines (plain ``linux_x86_64``).
 """
 
 from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -20,6 +22,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from packages_app.naming import wheel_name_part
+from packages_app.upload import platforms
 from packages_app.upload.errors import bad_request
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -114,3 +117,19 @@ def _check_wheel(filename: str, name: str, version: str) -> None:
         )
     if file_version != Version(version):
         raise bad_request(f"Version in filename should be '{Version(version)}' not '{file_version}'.")
+
+
+def check_platform_tags(filename: str) -> None:
+    """With ``ALLOW_UNSUPPORTED_PLATFORM_TAGS=false``, every platform tag must be one PyPI takes.
+
+    Uploads only: ``import_dists`` brings in history as it is.
+    """
+    if settings.ALLOW_UNSUPPORTED_PLATFORM_TAGS or not filename.endswith(".whl"):
+        return
+    _name, _version, _build, tags = parse_wheel_filename(filename)
+    for platform in sorted({tag.platform for tag in tags}):
+        if not platforms.is_supported(platform):
+            raise bad_request(
+                f"Binary wheel '{filename}' has an unsupported platform tag '{platform}'. "
+                "This index's operator can set ALLOW_UNSUPPORTED_PLATFORM_TAGS=true."
+            )

@@ -34,6 +34,8 @@ REPEATABLE_FIELDS = frozenset(
         "provides",
         "obsoletes",
         "project_urls",
+        "import_names",
+        "import_namespaces",
     }
 )
 # Fields that take one value; sent twice, which one counts would be a guess. Keys

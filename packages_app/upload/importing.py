@@ -47,7 +47,7 @@ _EGG_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-py(?P<py>\d+\.\d+)"
 @dataclass(frozen=True)
 class ImportResult:
     path: Path
-    status: str  # "imported", "skipped" (already there) or "rejected"
+    status: str  # "imported", "restored" (there, its stored bytes were not), "skipped" (there) or "rejected"
     reason: str = ""
 
 
@@ -135,4 +135,6 @@ def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False)
         )
     except UploadError as error:
         return ImportResult(path, "rejected", error.message)
-    return ImportResult(path, "imported" if outcome.created else "skipped")
+    if outcome.created:
+        return ImportResult(path, "imported")
+    return ImportResult(path, "restored" if outcome.restored else "skipped")

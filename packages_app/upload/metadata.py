@@ -1,8 +1,12 @@
 """Stage 2: core metadata from the form, validated by ``packaging.metadata``.
 
 PyPI's own rules come on top of the spec's: a supported metadata version, no
-local versions (unless the operator allows them), known classifiers, valid
-URLs, no direct URL dependencies, and License / License-Expression not both.
+local versions, known classifiers, valid URLs, no direct URL dependencies, and
+License / License-Expression not both. A private index relaxes three of them:
+``Private ::`` classifiers are always accepted (the packaging guide's advice for
+internal packages, which PyPI refuses on purpose), and the operator may allow
+local versions, direct URL dependencies and classifiers newer than the index's
+list (``ALLOW_*`` settings).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from packages_app.upload.errors import bad_request
 from packages_app.upload.form import UploadForm
 
 SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
-# The spec never had a 2.0; packaging knows the rest.
-SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
+# Which metadata versions (and which fields in each) are valid is packaging's to say:
+# upgrading it is how the index learns a new version (2.5 and 2.6 came that way).
+# The packaging guide's marker for packages that must never reach a public index.
+PRIVATE_CLASSIFIER_PREFIX = "Private ::"
 MAX_SUMMARY = 512
 MAX_URL_LABEL = 32
 # Report the field a person most needs to fix first, as PyPI does.
@@ -62,6 +68,9 @@ _MULTI = {
     "requires": "requires",
     "provides": "provides",
     "obsoletes": "obsoletes",
+    # PEP 794, as uv publish sends them.
+    "import_names": "import_names",
+    "import_namespaces": "import_namespaces",
 }
 
 
@@ -134,8 +143,6 @@ def validate_raw(raw: RawMetadata, *, allow_local_versions: bool | None = None) 
         if exc.field == "name":
             raise _name_error(raw.get("name", "")) from None
         raise _error(f"{exc}.".replace("..", ".")) from None
-    if raw["metadata_version"] not in SUPPORTED_METADATA_VERSIONS:
-        raise _error(f"'{raw['metadata_version']}' is not a valid metadata version.")
     allow_local = settings.ALLOW_LOCAL_VERSIONS if allow_local_versions is None else allow_local_versions
     if metadata.version.local and not allow_local:
         raise bad_request(
@@ -172,10 +179,7 @@ def _check_index_rules(raw: RawMetadata) -> None:
         if len(raw.get(key, "")) > limit:
             raise _error(f"'{key}' must be {limit} characters or less.")
     for classifier in raw.get("classifiers", []):
-        if classifier in deprecated_classifiers:
-            raise _error(f"Classifier {classifier!r} has been deprecated.")
-        if classifier not in all_classifiers:
-            raise _error(f"Classifier {classifier!r} is not a valid classifier.")
+        _check_classifier(classifier)
     for key in ("home_page", "download_url"):
         if key in raw and not _is_url(raw[key]):
             raise _error(f"{key.replace('_', '-').title()} {raw[key]!r} is not a valid URL.")
@@ -187,8 +191,33 @@ def _check_index_rules(raw: RawMetadata) -> None:
     for key in ("requires_dist", "provides_dist", "obsoletes_dist"):
         for value in raw.get(key, []):
             _check_no_direct_reference(key, value)
+    _check_import_names(raw)
     if raw.get("license") and raw.get("license_expression"):
         raise _error("License and License-Expression are mutually exclusive; use License-Expression.")
+
+
+def _import_name(entry: str) -> str:
+    return entry.partition(";")[0].strip()
+
+
+def _check_import_names(raw: RawMetadata) -> None:
+    """PEP 794: a name listed as both is ambiguous, and tools MUST refuse it (packaging does not check)."""
+    namespaces = {_import_name(entry) for entry in raw.get("import_namespaces", [])}
+    for entry in raw.get("import_names", []):
+        if _import_name(entry) in namespaces:
+            raise _error(f"{_import_name(entry)!r} is both an Import-Name and an Import-Namespace; list it once.")
+
+
+def _check_classifier(classifier: str) -> None:
+    if classifier.startswith(PRIVATE_CLASSIFIER_PREFIX):
+        return
+    if classifier in deprecated_classifiers:
+        raise _error(f"Classifier {classifier!r} has been deprecated.")
+    if classifier not in all_classifiers and not settings.ALLOW_UNKNOWN_CLASSIFIERS:
+        raise _error(
+            f"Classifier {classifier!r} is not a valid classifier. If it is newer than this index's list, "
+            "its operator can set ALLOW_UNKNOWN_CLASSIFIERS=true."
+        )
 
 
 def _check_no_direct_reference(key: str, value: str) -> None:
@@ -196,8 +225,12 @@ def _check_no_direct_reference(key: str, value: str) -> None:
         requirement = Requirement(value)
     except InvalidRequirement as exc:
         raise _error(f"{value!r} is an invalid value for {key}: {exc}.") from None
-    if requirement.url:
-        raise _error(f"Can't have direct dependency: {value!r}.")
+    if not requirement.url:
+        return
+    if key == "requires_dist" and settings.ALLOW_DIRECT_URL_DEPENDENCIES:
+        return
+    hint = " This index's operator can set ALLOW_DIRECT_URL_DEPENDENCIES=true." if key == "requires_dist" else ""
+    raise _error(f"Can't have direct dependency: {value!r}.{hint}")
 
 
 def _is_url(value: str) -> bool:
@@ -233,4 +266,6 @@ def release_fields(raw: RawMetadata) -> dict[str, Any]:
         "provides_dist": raw.get("provides_dist", []),
         "obsoletes_dist": raw.get("obsoletes_dist", []),
         "dynamic": raw.get("dynamic", []),
+        "import_names": raw.get("import_names", []),
+        "import_namespaces": raw.get("import_namespaces", []),
     }

@@ -11,6 +11,11 @@ Order of work, and why:
 4. if step 3 fails or finds the file was already there, the stored bytes are
    removed again, under the same lock, unless a row points at them (an
    identical upload that won the race).
+
+The identical file uploaded again is how lost or corrupt stored bytes are
+repaired: its bytes are checked against the row (sha256 of every byte), and
+whatever is missing or damaged, the distribution or its ``.metadata``, is
+stored again from the upload and journaled as ``restore file``.
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ import hmac
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Sum
+from django.utils import timezone
 
-from packages_app import access, hashing, naming, storage
+from packages_app import access, hashing, integrity, naming, storage
 from packages_app.authentication import Identity
 from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
 from packages_app.services import files as file_services
@@ -71,6 +77,7 @@ class Publication:
 class Outcome:
     file: File | None
     created: bool  # False: the identical file was already there
+    restored: bool = False  # its stored bytes were missing or corrupt, and are stored again
 
 
 def human_size(size: int) -> str:
@@ -132,10 +139,27 @@ def _duplicate(pub: Publication) -> File | None:
     return None
 
 
+def _check_release_open(pub: Publication, project: Project, release: Release | None) -> None:
+    """``CLOSE_RELEASES_AFTER_DAYS``: a release takes files only while it is young.
+
+    The operator's import (no identity) brings back files a release had before, so it is exempt.
+    """
+    limit = settings.CLOSE_RELEASES_AFTER_DAYS
+    if limit is None or release is None or pub.identity is None:
+        return
+    age = timezone.now() - release.created
+    if age > timedelta(days=limit):
+        raise bad_request(
+            f"Release '{project.name} {release.version}' was created {age.days} days ago; this index takes no "
+            f"new files on a release older than {limit} days (CLOSE_RELEASES_AFTER_DAYS). Upload a new version instead."
+        )
+
+
 def _check_release_rules(pub: Publication, project: Project | None) -> None:
     if project is None:
         return
     release = release_services.find_release(project, pub.metadata.version)
+    _check_release_open(pub, project, release)
     is_sdist = pub.dist.packagetype == PackageType.SDIST
     if is_sdist and release is not None and release.files.filter(packagetype=PackageType.SDIST).exists():
         raise bad_request("Only one sdist may be uploaded per release.")
@@ -250,10 +274,55 @@ def _remove_unreferenced(path: str) -> None:
         log.exception("could not remove unreferenced upload %s", path)
 
 
+_DISTRIBUTION_DAMAGE = {integrity.MISSING, integrity.SIZE_MISMATCH, integrity.HASH_MISMATCH}
+_METADATA_DAMAGE = {integrity.METADATA_MISSING, integrity.METADATA_MISMATCH}
+
+
+def _restore_if_damaged(pub: Publication, file: File) -> bool:
+    """Store the identical upload's bytes again where the stored ones are missing or corrupt."""
+    files = storage.package_storage()
+    damage = {problem.kind for problem in integrity.file_damage(file, files)}
+    if not damage:
+        return False
+    if damage & _DISTRIBUTION_DAMAGE:
+        with open(pub.dist.path, "rb") as handle:
+            files.save(file.path, handle)
+        # A missing distribution hides the state of its .metadata; look again.
+        damage = {problem.kind for problem in integrity.file_damage(file, files)}
+    if damage & _METADATA_DAMAGE:
+        core_metadata = archives.inspect_distribution(pub.dist.path, pub.dist.filename, pub.dist.packagetype)
+        if core_metadata is not None and hashing.of_bytes(core_metadata).sha256 == file.metadata_sha256:
+            files.save(storage.metadata_path(file.path), io.BytesIO(core_metadata))
+    user = pub.identity.user if pub.identity else None
+    try:
+        recorded = file_services.record_restored_bytes(file, user=user)
+    except DatabaseError as exc:
+        log.exception("recording the repair of %s failed", file.filename)
+        raise UploadError(503, "The file's stored bytes were restored but not recorded. Try again.") from exc
+    if not recorded:  # the file was deleted meanwhile: what we stored is an orphan
+        _remove_unreferenced(file.path)
+        return False
+    integrity.unyank_if_repaired(file.release, files, user=user)
+    return True
+
+
 def publish(pub: Publication) -> Outcome:
+    token = pub.identity.token if pub.identity is not None else None
+    with journal.acting_token(token):  # the journal records which API token uploaded
+        return _publish(pub)
+
+
+def _publish(pub: Publication) -> Outcome:
     existing, core_metadata = check(pub)
     if existing is not None:
-        return Outcome(file=existing, created=False)
+        try:
+            restored = _restore_if_damaged(pub, existing)
+        except UploadError:
+            raise
+        except Exception as exc:
+            log.exception("restoring the stored bytes of %s failed", existing.filename)
+            raise UploadError(503, "The file's stored bytes could not be restored. Try again.") from exc
+        return Outcome(file=existing, created=False, restored=restored)
     path = storage.distribution_path(pub.dist.blake2_256, pub.dist.filename)
     try:
         try:

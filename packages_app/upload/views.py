@@ -54,7 +54,12 @@ def legacy_upload(request: HttpRequest) -> HttpResponse:
         outcome = _upload(request)
     except UploadError as error:
         return error_response(error)
-    status = "created" if outcome.created else "already present"
+    if outcome.created:
+        status = "created"
+    elif outcome.restored:
+        status = "already present; its stored bytes were missing or corrupt and are restored"
+    else:
+        status = "already present"
     return HttpResponse(f"OK: {outcome.file.filename} {status}\n", content_type="text/plain; charset=utf-8")
 
 
@@ -190,6 +195,7 @@ def _upload(request: HttpRequest) -> pipeline.Outcome:
         raise pipeline.file_too_large(validated.name)
     form.require_digest(upload_form)
     filenames.check_matches_metadata(content.name, upload_form.filetype, validated.name, validated.version)
+    filenames.check_platform_tags(content.name)
     dist = pipeline.Distribution(
         path=Path(content.temporary_file_path()),
         filename=content.name,

@@ -71,6 +71,10 @@ _INDEX_SETTINGS = {
     "HSTS_SECONDS",
     "SIMPLE_DEFAULT_COOLDOWN",  # would hide fresh uploads from every test's /simple/
     "COOLDOWN_EXEMPT_PROJECTS",
+    "ALLOW_DIRECT_URL_DEPENDENCIES",
+    "ALLOW_UNKNOWN_CLASSIFIERS",
+    "ALLOW_UNSUPPORTED_PLATFORM_TAGS",
+    "CLOSE_RELEASES_AFTER_DAYS",
     "GUNICORN_CMD_ARGS",  # gunicorn reads extra flags from it
     "WEB_CONCURRENCY",
     "GUNICORN_THREADS",

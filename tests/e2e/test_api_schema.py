@@ -26,6 +26,7 @@ PASSWORD = "e2e api schema battery"
 OPENAPI_JSON = "application/vnd.oai.openapi+json"
 SCHEMATHESIS_TIMEOUT = 80
 EXPECTED_PATHS = {
+    "/api/v1/",
     "/api/v1/projects/",
     "/api/v1/projects/{name}/",
     "/api/v1/projects/{name}/status/",

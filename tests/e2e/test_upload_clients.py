@@ -223,3 +223,53 @@ def test_uv_publish_shows_refusals(index_server, clients, dist_dir, accounts):
     output = one_line(wrong.stdout + wrong.stderr)
     assert wrong.returncode != 0
     assert "401" in output
+
+
+# ---------------------------------------------------------------- issue 18: what the first hour needs
+
+
+def test_twine_uploads_a_private_do_not_upload_package(index_server, clients, dist_dir, accounts):
+    """The packaging guide's marker for internal packages; the public index refuses it on purpose."""
+    name = unique("internal")
+    wheel = build_wheel(dist_dir, name, "1.0", extra_metadata=[("Classifier", "Private :: Do Not Upload")])
+    result = clients.twine("upload", wheel, username="alice", password=PASSWORD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    release = index_server.get(f"/api/v1/projects/{name}/releases/1.0/")
+    assert '"Private :: Do Not Upload"' in release.text
+
+
+@pytest.mark.parametrize("publisher", ["twine", "uv"])
+def test_a_metadata_2_5_wheel_is_accepted(index_server, clients, dist_dir, accounts, publisher):
+    name = unique(f"imports-{publisher}")
+    module = name.replace("-", "_")
+    wheel = build_wheel(dist_dir, name, "1.0", metadata_version="2.5", extra_metadata=[("Import-Name", module)])
+    if publisher == "twine":
+        result = clients.twine("upload", wheel, username="alice", password=PASSWORD)
+    else:
+        url = f"{index_server.url}/legacy/"
+        result = clients.uv("publish", "--publish-url", url, "-u", "alice", "-p", PASSWORD, wheel)
+    assert result.returncode == 0, result.stdout + result.stderr
+    release = index_server.get(f"/api/v1/projects/{name}/releases/1.0/")
+    assert '"metadata_version":"2.5"' in release.text
+    # uv publish sends the import names in the form (twine 7 does not): the release keeps them.
+    assert (f'"import_names":["{module}"]' in release.text) == (publisher == "uv")
+
+
+def test_uv_publish_with_check_url_succeeds_again_without_uploading(index_server, clients, dist_dir, accounts):
+    """What makes a re-run CI job idempotent: uv asks the index first and skips what is there."""
+    name = unique("uv-rerun")
+    wheel = build_wheel(dist_dir, name, "1.0")
+    sdist = build_sdist(dist_dir, name, "1.0")
+    token = token_for(index_server, "alice")
+    args = ["publish", "--publish-url", f"{index_server.url}/legacy/", "--check-url", f"{index_server.url}/simple/"]
+    first = clients.uv(*args, "--token", token, wheel, sdist)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "already exists" not in first.stderr
+    again = clients.uv(*args, "--token", token, wheel, sdist)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stderr.count("already exists, skipping") == 2, again.stderr
+    uploads = index_server.shell(
+        "from packages_app.models import JournalEntry\n"
+        f"print(JournalEntry.objects.filter(name={name!r}, kind='file-added').count())"
+    )
+    assert uploads.strip() == "2"

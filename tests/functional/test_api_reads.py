@@ -508,9 +508,14 @@ def test_events_list_every_project_change_ascending(client, demo):
     for event in page["results"]:
         entry = JournalEntry.objects.get(id=event["serial"])
         assert event["project"] == "Demo_Pkg"
-        assert (event["version"], event["filename"], event["action"]) == (entry.version, entry.filename, entry.action)
+        assert (event["version"], event["filename"], event["description"]) == (
+            entry.version,
+            entry.filename,
+            entry.action,
+        )
+        assert event["action"] == entry.kind
         assert UTC_Z.match(event["timestamp"])
-    assert [(e["action"], e["version"]) for e in page["results"]] == [
+    assert [(e["description"], e["version"]) for e in page["results"]] == [
         ("create", ""),
         ("add Owner owner", ""),
         ("new release", "1.0"),

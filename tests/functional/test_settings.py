@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The run's own choices (S3, Redis, PostgreSQL) must not decide what these tests see.
 _RUN_SETTINGS = {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS", "PRODUCTION"}
 _RUN_SETTINGS |= {"FILE_STORAGE", "REDIS_URL", "S3_BUCKET", "S3_DOWNLOADS", "LOG_FORMAT", "BEHIND_TLS_PROXY"}
-_RUN_SETTINGS |= {"SIMPLE_DEFAULT_COOLDOWN"}
+_RUN_SETTINGS |= {"SIMPLE_DEFAULT_COOLDOWN", "CLOSE_RELEASES_AFTER_DAYS"}
 
 
 def django_check(*args: str, **env_overrides) -> subprocess.CompletedProcess:
@@ -99,3 +99,11 @@ def test_a_malformed_default_cooldown_stops_the_start(tmp_path):
     assert result.returncode != 0
     assert "SIMPLE_DEFAULT_COOLDOWN:" in result.stderr
     assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", SIMPLE_DEFAULT_COOLDOWN="3d").returncode == 0
+
+
+def test_a_malformed_release_closing_age_stops_the_start(tmp_path):
+    for value, reason in (("30d", "Not a valid integer."), ("0", "Must be 1 or more."), ("-3", "Must be 1 or more.")):
+        result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", CLOSE_RELEASES_AFTER_DAYS=value)
+        assert result.returncode != 0
+        assert f"CLOSE_RELEASES_AFTER_DAYS={value!r}: {reason}" in result.stderr
+    assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", CLOSE_RELEASES_AFTER_DAYS="30").returncode == 0

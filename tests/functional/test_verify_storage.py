@@ -187,32 +187,6 @@ def test_repair_removes_orphans_through_the_command(three_files):
     assert File.objects.count() == 3
 
 
-def test_quarantine_stops_offering_a_project_whose_bytes_are_lost(client, three_files):
-    lost = three_files[1]
-    remove(lost.path)
-    serial_before = JournalEntry.objects.order_by("-id").first().id
-
-    code, out = verify("--repair", "--quarantine")
-    assert code == 1
-    assert "Quarantined project demo" in out
-    project = Project.objects.get(normalized_name="demo")
-    assert project.status == "quarantined"
-    assert lost.filename in project.status_reason
-    [entry] = JournalEntry.objects.filter(id__gt=serial_before)
-    assert entry.action == "set status quarantined"
-    assert project.last_serial == entry.id
-    assert File.objects.count() == 3  # the rows stay: only a person may decide they are gone
-    page = client.get("/simple/demo/")
-    assert page.status_code == 200
-    assert "<a " not in page.content.decode()  # PEP 792: a quarantined project offers no files
-    assert client.get(f"/packages/{three_files[0].path}").status_code == 404
-
-    # A second run changes nothing and journals nothing.
-    code, out = verify("--repair", "--quarantine")
-    assert "already quarantined" in out
-    assert JournalEntry.objects.filter(id__gt=serial_before).count() == 1
-
-
 def test_repair_keeps_an_orphan_whose_upload_committed_after_the_check(client, auth, tmp_path):
     """The race the write lock settles: the check saw bytes without a row, then the row came."""
     wheel = build_wheel(tmp_path, "late", "1.0")

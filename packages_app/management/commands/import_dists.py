@@ -10,7 +10,8 @@ from packages_app.upload.importing import find_distributions, import_file
 class Command(BaseCommand):
     help = (
         "Import a folder of distributions (a pypiserver or devpi export) through the upload checks. "
-        "Legacy file types and versions are accepted; corrupt archives are rejected."
+        "Legacy file types and versions are accepted; corrupt archives are rejected. A file already in the "
+        "index whose stored bytes are missing or corrupt is stored again from the folder (restored)."
     )
 
     def add_arguments(self, parser):
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             if owner_user is None:
                 raise CommandError(f"No user named '{owner}'.")
         paths = list(find_distributions(directory))
-        counts = {"imported": 0, "skipped": 0, "rejected": 0}
+        counts = {"imported": 0, "restored": 0, "skipped": 0, "rejected": 0}
         rejected = []
         show_progress = options.get("verbosity", 1) > 0 and self.stderr.isatty()
         for path in tqdm(paths, desc="Importing", unit="file", disable=not show_progress, file=self.stderr):
@@ -43,5 +44,9 @@ class Command(BaseCommand):
             f"Imported {counts['imported']}, skipped {counts['skipped']} (already present), "
             f"rejected {counts['rejected']}."
         )
+        if counts["restored"]:
+            self.stdout.write(
+                f"Restored {counts['restored']} already in the index whose stored bytes were missing or corrupt."
+            )
         for result in rejected:
             self.stdout.write(f"  rejected {result.path.relative_to(directory)}: {result.reason}")

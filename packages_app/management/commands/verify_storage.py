@@ -9,8 +9,11 @@ from packages_app import integrity
 class Command(BaseCommand):
     help = (
         "Check that every file row has its stored bytes (size and sha256) and that every stored file has a row. "
-        "Exits 1 when problems are found. --repair removes orphans older than the grace period; with "
-        "--quarantine it also quarantines projects whose files are missing or corrupt. Rows are never deleted."
+        "Exits 1 when problems are found. A file whose bytes are missing or corrupt is repaired by uploading "
+        "the identical file again (or import_dists of a folder holding it). --repair removes orphans older "
+        "than the grace period; with --quarantine it also yanks (PEP 592) each release with a missing or "
+        "corrupt file, with a reason naming the files: only what is lost stops being offered, not every version "
+        "of the project as a PEP 792 quarantine would. Rows are never deleted."
     )
 
     def add_arguments(self, parser):
@@ -26,7 +29,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quarantine",
             action="store_true",
-            help="With --repair: quarantine (PEP 792) projects with missing or corrupt files, with a reason.",
+            help="With --repair: yank each release with a missing or corrupt file, with a reason naming the files "
+            "(undone when the identical file is uploaded again).",
         )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
@@ -45,8 +49,8 @@ class Command(BaseCommand):
                 answer["repair"] = {
                     "removed": repaired.removed,
                     "kept": [{"path": path, "why": why} for path, why in repaired.kept],
-                    "quarantined": repaired.quarantined,
-                    "already_quarantined": repaired.already_quarantined,
+                    "yanked": repaired.yanked,
+                    "already_yanked": repaired.already_yanked,
                     "untouched_rows": len(repaired.untouched_rows),
                 }
             self.stdout.write(json.dumps(answer, indent=2))
