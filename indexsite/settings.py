@@ -141,6 +141,8 @@ MIDDLEWARE = [
     # First: load balancers probe by IP address over plain http; the health answer
     # must not depend on ALLOWED_HOSTS or the https redirect.
     "packages_app.health.HealthCheckMiddleware",
+    # Then, before anything reads the URL: a NUL in it is a 400 (PostgreSQL cannot hold one).
+    "packages_app.url_guard.NulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

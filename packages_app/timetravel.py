@@ -41,6 +41,7 @@ TIME_FORMS = (
     "no offset means UTC; a date alone, 2024-05-01, means its midnight UTC) "
     "or a Unix timestamp in seconds (1714564800 or 1714564800.25)"
 )
+TIME_RANGE = "in UTC it must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
 DURATION_FORMS = (
     "a whole number and a unit: w (weeks), d (days), h (hours), m (minutes) or s (seconds), "
     "e.g. 3d, 12h, 30m, 45s; units may be combined, largest first: 1d12h"
@@ -81,9 +82,17 @@ def parse_moment(text: str) -> datetime:
             seconds, fraction = unix.groups()
             return EPOCH + timedelta(seconds=int(seconds), microseconds=int((fraction or "0").ljust(6, "0")))
         moment = datetime.fromisoformat(text)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise BadTime(f"Cannot read the time {text!r}: use {TIME_FORMS}.") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise BadTime(f"The time {text!r} is out of range: {TIME_RANGE}.") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        # 0001-01-01T00:00:00+05:00 is a valid datetime whose UTC form is not.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadTime(f"The time {text!r} is out of range: {TIME_RANGE}.") from None
 
 
 def parse_duration(text: str) -> timedelta:

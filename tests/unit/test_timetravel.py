@@ -49,6 +49,34 @@ def test_parse_moment(text, moment):
 @pytest.mark.parametrize(
     "text",
     [
+        "999999999999",  # past the year 9999
+        "0001-01-01T00:00:00+05:00",  # a valid datetime, before the year 1 in UTC
+        "9999-12-31T23:59:59-05:00",  # after the year 9999 in UTC
+    ],
+)
+def test_parse_moment_refuses_times_out_of_range(text):
+    with pytest.raises(BadTime) as error:
+        parse_moment(text)
+    assert str(error.value) == (
+        f"The time {text!r} is out of range: in UTC it must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+        ("0001-01-01T05:00:00+05:00", datetime(1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_parse_moment_reads_the_limits(text, moment):
+    assert parse_moment(text) == moment
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "",
         "yesterday",
         "now",
@@ -58,7 +86,6 @@ def test_parse_moment(text, moment):
         "1714564800.1234567",  # more than microseconds
         "-1",
         "1e9",
-        "999999999999",  # past the year 9999
         "1714564800,5",
     ],
 )
