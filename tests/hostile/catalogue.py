@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import gzip
 import tarfile
+import xmlrpc.client
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -879,6 +880,11 @@ def _call_with_string(method: str, string: bytes) -> Callable[[], bytes]:
 _ENTITIES = "XML with entity declarations is not accepted"
 _NOT_A_CALL = "the body is not an XML-RPC method call"
 
+
+def _search(spec: dict) -> Callable[[], bytes]:
+    return lambda: xmlrpc.client.dumps((spec,), "search").encode()
+
+
 XMLRPC_KINDS = [
     Kind(
         "entity-expansion",
@@ -968,6 +974,46 @@ XMLRPC_KINDS = [
                     "</param></params></methodCall>"
                 ),
                 "parse error",
+            ),
+        ),
+    ),
+    Kind(
+        "oversized-search",
+        "xml-rpc",
+        "A search of more values than it answers: each is a scan of a column (1,000 took 41 s on PostgreSQL).",
+        (
+            Case(
+                "11-values-in-one-field",
+                _search({"name": [f"n{i}" for i in range(11)]}),
+                "spec: name has 11 values; at most 10 per field",
+            ),
+            Case(
+                "21-values-in-all",
+                _search({field: [f"v{i}" for i in range(7)] for field in ("name", "summary", "author")}),
+                "spec: more than 20 values in all; search for fewer",
+            ),
+            Case(
+                "201-characters",
+                _search({"description": "x" * 201}),
+                "spec: a description value is 201 characters long; at most 200 per value",
+            ),
+            Case(
+                "1000-values",
+                _search({"summary": [f"v{i}" for i in range(1000)]}),
+                "spec: summary has 1000 values; at most 10 per field",
+            ),
+            Case(
+                "2-values-in-each-of-12-fields",
+                _search(
+                    {
+                        field: ["a", "b"]
+                        for field in (
+                            *("name", "version", "summary", "description", "keywords", "author", "author_email"),
+                            *("maintainer", "maintainer_email", "home_page", "license", "download_url"),
+                        )
+                    }
+                ),
+                "spec: more than 20 values in all; search for fewer",
             ),
         ),
     ),
