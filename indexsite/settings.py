@@ -53,6 +53,9 @@ S3_PUBLIC_BASE_URL = _env.get("S3_PUBLIC_BASE_URL", "").rstrip("/") or None
 # redirect: /packages/ answers with a (signed) URL of the object store; stream: the app
 # reads the object and sends it itself (for stores the clients cannot reach).
 S3_DOWNLOADS = _env.get("S3_DOWNLOADS", "redirect").strip().lower()
+# PostgreSQL stops any query of a web request that runs longer (503 with Retry-After; see
+# packages_app/statement_timeout.py); 0: no bound. Management commands are never bound.
+DATABASE_STATEMENT_TIMEOUT_MS = int(_env.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
 REDIS_URL = _env.get("REDIS_URL", "")
 # Keys in the shared cache start with it: lets several indexes share one Redis.
 CACHE_KEY_PREFIX = _env.get("CACHE_KEY_PREFIX", "pyindex")
@@ -100,6 +103,8 @@ if PROJECT_CREATION not in {"users", "staff"}:
 
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
+if DATABASE_STATEMENT_TIMEOUT_MS < 0:
+    raise ImproperlyConfigured("DATABASE_STATEMENT_TIMEOUT_MS must be 0 (no bound) or more milliseconds.")
 if S3_DOWNLOADS not in {"redirect", "stream"}:
     raise ImproperlyConfigured(f"S3_DOWNLOADS must be 'redirect' or 'stream', not {S3_DOWNLOADS!r}.")
 
@@ -143,6 +148,8 @@ MIDDLEWARE = [
     "packages_app.health.HealthCheckMiddleware",
     # Then, before anything reads the URL: a NUL in it is a 400 (PostgreSQL cannot hold one).
     "packages_app.url_guard.NulInUrlMiddleware",
+    # A query stopped by DATABASE_STATEMENT_TIMEOUT_MS is a 503 with Retry-After, not a 500.
+    "packages_app.statement_timeout.StatementTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

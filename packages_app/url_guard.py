@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-from packages_app.api.problems import PROBLEM_JSON
+from packages_app.api.problems import problem_response
 
 NUL = "\x00"
 MESSAGE = "The URL contains a NUL character (%00); no name, version, path or parameter of this index can hold one."
@@ -28,8 +28,7 @@ def has_nul(request: HttpRequest) -> bool:
 def refusal(request: HttpRequest) -> HttpResponse:
     if request.path_info.startswith(_API_PREFIX):
         # The metadata API answers every error as a problem document (RFC 9457).
-        problem = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": MESSAGE}
-        return JsonResponse(problem, status=400, content_type=PROBLEM_JSON)
+        return problem_response(400, MESSAGE)
     return HttpResponse(f"400 Bad Request: {MESSAGE}\n", status=400, content_type="text/plain; charset=utf-8")
 
 

@@ -99,3 +99,10 @@ def test_a_malformed_default_cooldown_stops_the_start(tmp_path):
     assert result.returncode != 0
     assert "SIMPLE_DEFAULT_COOLDOWN:" in result.stderr
     assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", SIMPLE_DEFAULT_COOLDOWN="3d").returncode == 0
+
+
+def test_a_negative_statement_timeout_is_refused(tmp_path):
+    result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", DATABASE_STATEMENT_TIMEOUT_MS="-1")
+    assert result.returncode != 0
+    assert "DATABASE_STATEMENT_TIMEOUT_MS must be 0 (no bound) or more milliseconds." in result.stderr
+    assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", DATABASE_STATEMENT_TIMEOUT_MS="0").returncode == 0
