@@ -86,6 +86,9 @@ SIMPLE_MAX_AGE = int(_env.get("SIMPLE_MAX_AGE", "0"))
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = int(_env.get("API_MAX_AGE", "0"))
 SIMPLE_MEMORY_CACHE_BYTES = int(_env.get("SIMPLE_MEMORY_CACHE_MB", "256")) * 1024**2
+# Pages of /snapshot/ and /cooldown/ URLs (any moment a client names) are kept apart, in each
+# process only, never in Redis: this much memory, and at most 1,000 pages (packages_app/caching.py).
+TIME_TRAVEL_MEMORY_CACHE_BYTES = int(_env.get("TIME_TRAVEL_MEMORY_CACHE_MB", "32")) * 1024**2
 # A cool-down on /simple/ itself ("3d", "12h"; empty: none), and the projects it never holds
 # back (comma-separated; your own). Read by packages_app/timetravel.py; see docs/time-travel.md.
 SIMPLE_DEFAULT_COOLDOWN = _env.get("SIMPLE_DEFAULT_COOLDOWN", "").strip()

@@ -148,9 +148,24 @@ def test_a_snapshot_is_keyed_by_its_moment_whatever_its_spelling(clock):
     unix = timetravel.snapshot("1714564800")
     assert iso == unix
     assert iso.as_of == AsOf(MAY_FIRST_NOON, yanks_from_journal=True)
-    assert iso.tag == "at:1714564800000000"
+    assert iso.tag == "at:1714564800"
     assert iso.dated
-    assert timetravel.snapshot("1714564800.000001").tag != iso.tag
+    assert not iso.shared  # the client picks the moment: kept out of the shared cache
+
+
+@pytest.mark.parametrize("text", ["1714564800.000001", "1714564800.999999", "2024-05-01T12:00:00.5Z"])
+def test_a_snapshot_is_read_to_the_second(clock, text):
+    """The fraction is dropped (never showing more than asked), so one second is one stored page."""
+    assert timetravel.snapshot(text) == timetravel.snapshot("2024-05-01T12:00:00Z")
+
+
+def test_only_the_default_view_shares_its_pages(clock, settings):
+    assert timetravel.cooldown("3d").shared is False
+    assert timetravel.snapshot("2999-01-01").shared is False
+    assert timetravel.live().shared is True
+    settings.SIMPLE_DEFAULT_COOLDOWN = "3d"
+    # The operator's own cool-down on /simple/: one page per step, the same for every client.
+    assert timetravel.default_view().shared is True
 
 
 @override_settings(SIMPLE_MAX_AGE=600)
@@ -164,7 +179,7 @@ def test_a_future_snapshot_is_now_with_a_short_life(clock):
     assert view.as_of.moment == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)  # now, down to the second
     assert view.tag.startswith("cool:")
     assert (view.max_age, view.dated) == (1, False)
-    assert view == timetravel.cooled(timedelta(0), clock.moment)
+    assert view == timetravel.cooled(timedelta(0), clock.moment, shared=False)
 
 
 @pytest.mark.parametrize(
