@@ -81,6 +81,11 @@ S3_PUBLIC_BASE_URL = env.str("S3_PUBLIC_BASE_URL", "").rstrip("/") or None
 # redirect: /packages/ answers with a (signed) URL of the object store; stream: the app
 # reads the object and sends it itself (for stores the clients cannot reach).
 S3_DOWNLOADS = env.choice("S3_DOWNLOADS", "redirect", choices=("redirect", "stream"))
+# PostgreSQL stops any query of a web request that runs longer (503 with Retry-After; see
+# packages_app/statement_timeout.py); 0: no bound. Management commands are never bound.
+DATABASE_STATEMENT_TIMEOUT_MS = env.int(
+    "DATABASE_STATEMENT_TIMEOUT_MS", 5000, validate=Range(min=0, error="Must be 0 (no bound) or more milliseconds.")
+)
 REDIS_URL = env.str("REDIS_URL", "")
 # Keys in the shared cache start with it: lets several indexes share one Redis.
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "pyindex")
@@ -121,6 +126,9 @@ SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = env.int("API_MAX_AGE", 0)
 SIMPLE_MEMORY_CACHE_BYTES = env.int("SIMPLE_MEMORY_CACHE_MB", 256) * 1024**2
+# Pages of /snapshot/ and /cooldown/ URLs (any moment a client names) are kept apart, in each
+# process only, never in Redis: this much memory, and at most 1,000 pages (packages_app/caching.py).
+TIME_TRAVEL_MEMORY_CACHE_BYTES = env.int("TIME_TRAVEL_MEMORY_CACHE_MB", 32) * 1024**2
 # A cool-down on /simple/ itself ("3d", "12h"; empty: none), and the projects it never holds
 # back (comma-separated; your own). Read by packages_app/timetravel.py; see docs/time-travel.md.
 SIMPLE_DEFAULT_COOLDOWN = env.str("SIMPLE_DEFAULT_COOLDOWN", "").strip()
@@ -185,6 +193,10 @@ MIDDLEWARE = [
     # First: load balancers probe by IP address over plain http; the health answer
     # must not depend on ALLOWED_HOSTS or the https redirect.
     "packages_app.health.HealthCheckMiddleware",
+    # Then, before anything reads the URL: a NUL in it is a 400 (PostgreSQL cannot hold one).
+    "packages_app.url_guard.NulInUrlMiddleware",
+    # A query stopped by DATABASE_STATEMENT_TIMEOUT_MS is a 503 with Retry-After, not a 500.
+    "packages_app.statement_timeout.StatementTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's and the API docs' pages only; see indexsite/content_security_policy.py.
     "indexsite.content_security_policy.PeoplePagesCSPMiddleware",

@@ -35,6 +35,12 @@ monkey_patch()
 MAX_BODY = 1024 * 1024  # a method call is a few hundred bytes; this is plenty
 CHANGELOG_LIMIT = 50_000
 SEARCH_LIMIT = 1_000
+# Every search value is a case-insensitive substring match, a scan of its column: unbounded, a
+# few thousand of them kept the database busy for minutes. Real searches name a word or two in a
+# field or two (PyPI's old search form had one box per field).
+SEARCH_MAX_VALUES_PER_FIELD = 10
+SEARCH_MAX_VALUES = 20
+SEARCH_MAX_VALUE_LENGTH = 200
 PARSE_ERROR, METHOD_NOT_FOUND, INVALID_PARAMS, SERVER_ERROR = -32700, -32601, -32602, -32500
 # Characters XML 1.0 cannot carry, even escaped; journal text is cleaned of them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -267,10 +273,14 @@ _SEARCH_FIELDS = {
 
 @method(Param("spec", dict), Param("operator", str, "and"))
 def search(context: Context, spec: dict, operator: str) -> list:
-    """Releases whose fields contain the given text: {field: text or [texts]}, 'and' or 'or'."""
+    """Releases whose fields contain the given text: {field: text or [texts]}, 'and' or 'or'.
+
+    At most 10 texts per field and 20 in all, each at most 200 characters long.
+    """
     if operator not in ("and", "or"):
         raise Fault(INVALID_PARAMS, "client error; operator: must be 'and' or 'or'")
     conditions = []
+    total = 0
     for field, wanted in spec.items():
         column = _SEARCH_FIELDS.get(field)
         if column is None:
@@ -278,6 +288,12 @@ def search(context: Context, spec: dict, operator: str) -> list:
         values = wanted if isinstance(wanted, list) else [wanted]
         if not values or not all(isinstance(value, str) for value in values):
             raise Fault(INVALID_PARAMS, f"client error; spec: {field} must be a string or an array of strings")
+        _check_search_values(field, values)
+        total += len(values)
+        if total > SEARCH_MAX_VALUES:
+            raise Fault(
+                INVALID_PARAMS, f"client error; spec: more than {SEARCH_MAX_VALUES} values in all; search for fewer"
+            )
         field_query = Q()
         for value in values:
             field_query |= Q(**{f"{column}__icontains": value})
@@ -296,6 +312,21 @@ def search(context: Context, spec: dict, operator: str) -> list:
     return [
         {"name": name, "version": version, "summary": summary, "_pypi_ordering": 0} for name, version, summary in rows
     ]
+
+
+def _check_search_values(field: str, values: list[str]) -> None:
+    if len(values) > SEARCH_MAX_VALUES_PER_FIELD:
+        raise Fault(
+            INVALID_PARAMS,
+            f"client error; spec: {field} has {len(values)} values; at most {SEARCH_MAX_VALUES_PER_FIELD} per field",
+        )
+    longest = max(len(value) for value in values)
+    if longest > SEARCH_MAX_VALUE_LENGTH:
+        raise Fault(
+            INVALID_PARAMS,
+            f"client error; spec: a {field} value is {longest} characters long; "
+            f"at most {SEARCH_MAX_VALUE_LENGTH} per value",
+        )
 
 
 @method(Param("classifiers", list))

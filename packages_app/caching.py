@@ -10,7 +10,12 @@ message has to reach anyone, which is what keeps several server processes
 Two layers: a byte-bounded LRU in each process (a hit is a dict lookup and
 no copy of a multi-megabyte body) in front of the shared Django cache named
 by ``SIMPLE_SHARED_CACHE`` (Redis in production, so one process's build
-serves the others). Each entry holds the body and its gzip form, made once
+serves the others). Pages of the time-travel URLs (``/snapshot/<time>/``,
+``/cooldown/<duration>/``) are the exception: the client picks the moment, and
+each of countless moments would be a page of its own, kept for a day in Redis (a
+big project's is megabytes). They live only in a small store of their own in each
+process, bounded in bytes and in count, where they can neither fill Redis nor
+push out the live pages. Each entry holds the body and its gzip form, made once
 rather than on every response: in a background thread after the build, so the
 first request after a change does not wait for it (it gets the plain body;
 every later one the gzip form).
@@ -61,10 +66,11 @@ def with_gzip(page: Page) -> Page:
 
 
 class LocalPages:
-    """A least-recently-used store bounded by total bytes; safe across threads."""
+    """A least-recently-used store bounded by total bytes (and, if given, a number of pages); thread-safe."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_pages: int | None = None) -> None:
         self.max_bytes = max_bytes
+        self.max_pages = max_pages
         self._pages: OrderedDict[str, Page] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -85,7 +91,7 @@ class LocalPages:
                 self._bytes -= old.size
             self._pages[key] = page
             self._bytes += page.size
-            while self._bytes > self.max_bytes:
+            while self._bytes > self.max_bytes or (self.max_pages is not None and len(self._pages) > self.max_pages):
                 _, evicted = self._pages.popitem(last=False)
                 self._bytes -= evicted.size
 
@@ -97,8 +103,16 @@ class LocalPages:
     def __len__(self) -> int:
         return len(self._pages)
 
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
 
 local_pages = LocalPages(settings.SIMPLE_MEMORY_CACHE_BYTES)
+# A count as well as bytes: small pages (an empty snapshot of a project) cost more in
+# bookkeeping than their bytes say.
+TIME_TRAVEL_MAX_PAGES = 1000
+time_travel_pages = LocalPages(settings.TIME_TRAVEL_MEMORY_CACHE_BYTES, TIME_TRAVEL_MAX_PAGES)
 
 
 def _shared_cache():
@@ -106,11 +120,14 @@ def _shared_cache():
     return caches[alias] if alias else None
 
 
-def _store(key: str, page: Page) -> None:
-    shared = _shared_cache()
-    if shared is not None:
+def _store(key: str, page: Page, shared: bool) -> None:
+    if not shared:
+        time_travel_pages.put(key, page)
+        return
+    cache = _shared_cache()
+    if cache is not None:
         # A day is plenty: a page that is still current is rebuilt in milliseconds.
-        shared.set(key, page, timeout=86400)
+        cache.set(key, page, timeout=86400)
     local_pages.put(key, page)
 
 
@@ -119,8 +136,8 @@ _compressor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-gzip")
 _pending: set[Future] = set()
 
 
-def _compress_and_store(key: str, page: Page) -> None:
-    _store(key, with_gzip(page))
+def _compress_and_store(key: str, page: Page, shared: bool) -> None:
+    _store(key, with_gzip(page), shared)
 
 
 def wait_for_compressions() -> None:
@@ -128,23 +145,26 @@ def wait_for_compressions() -> None:
     wait(list(_pending))
 
 
-def get_or_build(key: str, build: Callable[[], Page]) -> Page:
-    """The page stored under ``key``, building and storing it on a miss."""
-    page = local_pages.get(key)
+def get_or_build(key: str, build: Callable[[], Page], *, shared: bool = True) -> Page:
+    """The page stored under ``key``, building and storing it on a miss.
+
+    ``shared=False`` (time travel): only this process's small ``time_travel_pages`` keeps it.
+    """
+    page = (local_pages if shared else time_travel_pages).get(key)
     if page is not None:
         return page
-    shared = _shared_cache()
-    if shared is not None:
-        page = shared.get(key)
+    cache = _shared_cache() if shared else None
+    if cache is not None:
+        page = cache.get(key)
     if page is None:
         page = build()
         if page.gzipped is None and not settings.SIMPLE_GZIP_IN_BACKGROUND:
             page = with_gzip(page)
-        _store(key, page)
+        _store(key, page, shared)
     else:
         local_pages.put(key, page)
     if page.gzipped is None:  # built here, or shared by a process that had not compressed it yet
-        future = _compressor.submit(_compress_and_store, key, page)
+        future = _compressor.submit(_compress_and_store, key, page, shared)
         _pending.add(future)
         future.add_done_callback(_pending.discard)
     return page

@@ -35,6 +35,14 @@ from packages_app.storage import (
 
 _CHUNK = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
+# Past any file's size: a position with more digits than this means "beyond the end". (Python refuses to
+# read a number of more than 4,300 digits, and a Range header may be 8 KiB of them.)
+_BEYOND_ANY_FILE = 10**18
+
+
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) < 19 else _BEYOND_ANY_FILE
 
 
 def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
@@ -49,10 +57,10 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
         return None
     first_text, last_text = match.groups()
     if not first_text:  # a suffix: the last N bytes
-        length = int(last_text)
+        length = _position(last_text)
         return (max(size - length, 0), size - 1) if length and size else False
-    first = int(first_text)
-    last = min(int(last_text), size - 1) if last_text else size - 1
+    first = _position(first_text)
+    last = min(_position(last_text), size - 1) if last_text else size - 1
     if first >= size:
         return False
     return (first, last) if first <= last else None

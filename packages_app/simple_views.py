@@ -115,7 +115,7 @@ class SimpleView(APIView):
             body = renderer.render(build_data(layout), renderer.media_type, context)
             return caching.make_page(body, last_modified() if view.dated else None)
 
-        page = caching.get_or_build(key, build)
+        page = caching.get_or_build(key, build, shared=view.shared)
         content_type = renderer.media_type + (f"; charset={renderer.charset}" if renderer.charset else "")
         return caching.page_response(
             self.request,

@@ -37,10 +37,11 @@ from packages_app.naming import canonical_version, normalize_name
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_FORMS = (
-    "an ISO 8601 time in UTC (2024-05-01T12:00:00Z, with up to 6 decimals of seconds; "
+    "an ISO 8601 time in UTC (2024-05-01T12:00:00Z, with up to 6 decimals of seconds, which are dropped; "
     "no offset means UTC; a date alone, 2024-05-01, means its midnight UTC) "
     "or a Unix timestamp in seconds (1714564800 or 1714564800.25)"
 )
+TIME_RANGE = "in UTC it must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
 DURATION_FORMS = (
     "a whole number and a unit: w (weeks), d (days), h (hours), m (minutes) or s (seconds), "
     "e.g. 3d, 12h, 30m, 45s; units may be combined, largest first: 1d12h"
@@ -81,9 +82,17 @@ def parse_moment(text: str) -> datetime:
             seconds, fraction = unix.groups()
             return EPOCH + timedelta(seconds=int(seconds), microseconds=int((fraction or "0").ljust(6, "0")))
         moment = datetime.fromisoformat(text)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise BadTime(f"Cannot read the time {text!r}: use {TIME_FORMS}.") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise BadTime(f"The time {text!r} is out of range: {TIME_RANGE}.") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        # 0001-01-01T00:00:00+05:00 is a valid datetime whose UTC form is not.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadTime(f"The time {text!r} is out of range: {TIME_RANGE}.") from None
 
 
 def parse_duration(text: str) -> timedelta:
@@ -208,6 +217,9 @@ class View:
     max_age: int
     dated: bool = True
     exempt: frozenset[str] = frozenset()
+    # False when the client picks the moment (/snapshot/, /cooldown/): any of countless URLs could
+    # each fill the shared cache with a page, so theirs are kept in a small store per process only.
+    shared: bool = True
 
     def for_project(self, normalized_name: str) -> View:
         """Exempt projects are served as they are, under the live page's key."""
@@ -219,26 +231,32 @@ def live() -> View:
 
 
 def snapshot(text: str) -> View:
-    """``/snapshot/<text>/simple/``. A time still to come is now: served as a cool-down of zero.
+    """``/snapshot/<text>/simple/``, as of the start of the second ``<text>`` falls in.
 
-    (A page for a future moment could still change without the index changing, as
-    files are uploaded before that moment; keyed and cached as a snapshot it
-    would be wrong by then.)
+    Snapshots are read to the second: the fraction is dropped (rounded down, so never showing
+    more than asked), and every spelling of times within one second shares one stored page,
+    rather than each of a million microseconds building its own.
+
+    A time still to come is now: served as a cool-down of zero. (A page for a future moment
+    could still change without the index changing, as files are uploaded before that
+    moment; keyed and cached as a snapshot it would be wrong by then.)
     """
-    moment = parse_moment(text)
+    moment = parse_moment(text).replace(microsecond=0)
     current = now()
     if moment > current:
-        return cooled(timedelta(0), current)
-    micros = (moment - EPOCH) // timedelta(microseconds=1)
-    return View(AsOf(moment, yanks_from_journal=True), f"at:{micros}", settings.SIMPLE_MAX_AGE)
+        return cooled(timedelta(0), current, shared=False)
+    seconds = (moment - EPOCH) // timedelta(seconds=1)
+    return View(AsOf(moment, yanks_from_journal=True), f"at:{seconds}", settings.SIMPLE_MAX_AGE, shared=False)
 
 
 def cooldown(text: str) -> View:
     """``/cooldown/<text>/simple/``: exempt projects (``COOLDOWN_EXEMPT_PROJECTS``) are not held back."""
-    return cooled(parse_duration(text), now(), exempt_projects())
+    return cooled(parse_duration(text), now(), exempt_projects(), shared=False)
 
 
-def cooled(duration: timedelta, current: datetime, exempt: frozenset[str] = frozenset()) -> View:
+def cooled(
+    duration: timedelta, current: datetime, exempt: frozenset[str] = frozenset(), *, shared: bool = True
+) -> View:
     """Nothing younger than ``duration``: the cut-off rounded *down* to its step, so never less strict.
 
     Clients may keep such a page for one step at most (and never longer than ``SIMPLE_MAX_AGE``).
@@ -246,9 +264,10 @@ def cooled(duration: timedelta, current: datetime, exempt: frozenset[str] = froz
     step = SHORT_STEP if duration < SHORT_COOLDOWN else LONG_STEP
     since_epoch = max(current - EPOCH - duration, timedelta(0))
     cutoff = EPOCH + (since_epoch // step) * step
-    micros = (cutoff - EPOCH) // timedelta(microseconds=1)
+    seconds = (cutoff - EPOCH) // timedelta(seconds=1)
     max_age = min(settings.SIMPLE_MAX_AGE, int(step.total_seconds()))
-    return View(AsOf(cutoff, yanks_from_journal=False), f"cool:{micros}", max_age, dated=False, exempt=exempt)
+    as_of = AsOf(cutoff, yanks_from_journal=False)
+    return View(as_of, f"cool:{seconds}", max_age, dated=False, exempt=exempt, shared=shared)
 
 
 def default_view() -> View:

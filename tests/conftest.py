@@ -28,8 +28,10 @@ def fresh_page_store():
     from packages_app import caching
 
     caching.local_pages.clear()
+    caching.time_travel_pages.clear()
     json_pages.forget_file_entries()
     cache.clear()
     yield
     caching.local_pages.clear()
+    caching.time_travel_pages.clear()
     json_pages.forget_file_entries()

@@ -6,12 +6,19 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from packages_app.services.errors import Conflict, NotFound, ServiceError
 
 PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(status: int, detail: str) -> JsonResponse:
+    """A problem document answered before any API view runs (by a middleware)."""
+    problem = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return JsonResponse(problem, status=status, content_type=PROBLEM_JSON)
 
 
 def _status_of(error: ServiceError) -> int:

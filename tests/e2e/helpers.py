@@ -45,6 +45,7 @@ E2E_MAX_FILE_SIZE = 2 * 1024**2
 # server to their files, bucket or cache.
 _INDEX_SETTINGS = {
     "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_STATEMENT_TIMEOUT_MS",
     "FILE_STORAGE",
     "FILES_ROOT",
     "REDIS_URL",

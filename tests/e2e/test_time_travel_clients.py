@@ -40,8 +40,11 @@ def at(year: int, month: int = 1, day: int = 1) -> str:
     return datetime(year, month, day, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def next_second_text() -> str:
+    """A whole second after everything done so far (snapshots are read to the second), once it has passed."""
+    moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep((moment - datetime.now(UTC)).total_seconds() + 0.05)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def import_with_times(index_server, folder: Path, dists: dict[Path, str]) -> None:
@@ -198,12 +201,9 @@ def test_a_yank_shows_in_snapshots_after_it_and_not_before(index_server, clients
     import_with_times(
         index_server, folder, {build_wheel(folder, name, "1.0"): at(2021), build_wheel(folder, name, "2.0"): at(2022)}
     )
-    time.sleep(0.05)
-    before_yank = now_text()
-    time.sleep(0.05)
+    before_yank = next_second_text()
     index_server.manage("yank", name, "2.0", "--reason", "broken")
-    time.sleep(0.05)
-    after_yank = now_text()
+    after_yank = next_second_text()
 
     def version_from(index: str, label: str) -> str | None:
         return install(clients, "pip", f"{clients.index_url}{index}", name, label)[0]

@@ -107,3 +107,10 @@ def test_a_malformed_release_closing_age_stops_the_start(tmp_path):
         assert result.returncode != 0
         assert f"CLOSE_RELEASES_AFTER_DAYS={value!r}: {reason}" in result.stderr
     assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", CLOSE_RELEASES_AFTER_DAYS="30").returncode == 0
+
+
+def test_a_negative_statement_timeout_is_refused(tmp_path):
+    result = django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", DATABASE_STATEMENT_TIMEOUT_MS="-1")
+    assert result.returncode != 0
+    assert "DATABASE_STATEMENT_TIMEOUT_MS='-1': Must be 0 (no bound) or more milliseconds." in result.stderr
+    assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", DATABASE_STATEMENT_TIMEOUT_MS="0").returncode == 0

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from packages_app import timetravel
+from packages_app import caching, timetravel
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases
 from packages_app.timetravel import moment_text
@@ -31,10 +31,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def between() -> datetime:
-    """A moment strictly after everything written so far and before anything written next."""
-    time.sleep(0.002)
-    moment = timezone.now()
-    time.sleep(0.002)
+    """A whole second (snapshots are read to the second) strictly after everything written so far
+    and before anything written next."""
+    moment = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep((moment - timezone.now()).total_seconds() + 0.002)
     return moment
 
 
@@ -170,6 +170,59 @@ def test_one_moment_in_any_spelling_is_one_page(client, history):
     iso = client.get(snapshot(history.then, "demo-pkg/"), HTTP_ACCEPT=JSON_V1)
     unix = client.get(f"/snapshot/{unix_text(history.then)}/simple/demo-pkg/", HTTP_ACCEPT=JSON_V1)
     assert (unix.content, unix["ETag"]) == (iso.content, iso["ETag"])
+
+
+def test_times_within_one_second_share_one_stored_page(client, history, django_assert_num_queries):
+    """Snapshots are read to the second: a million spellings of one second are one page, built once."""
+    early, late = history.then + timedelta(microseconds=250_000), history.then + timedelta(microseconds=999_999)
+    first = client.get(f"/snapshot/{unix_text(early)}/simple/demo-pkg/", HTTP_ACCEPT=JSON_V1)
+    with django_assert_num_queries(1):  # the project; the page is the one stored for the first
+        second = client.get(f"/snapshot/{moment_text(late)}/simple/demo-pkg/", HTTP_ACCEPT=JSON_V1)
+    whole = client.get(snapshot(history.then, "demo-pkg/"), HTTP_ACCEPT=JSON_V1)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.content == second.content == whole.content
+    assert first["ETag"] == second["ETag"] == whole["ETag"]
+
+
+def _stored_key(response) -> str:
+    """The page store's key of a simple page (its ETag is the key without the "simple:" prefix)."""
+    assert response.status_code == 200, response.content
+    return "simple:" + response["ETag"].strip('"')
+
+
+def test_time_travel_pages_stay_out_of_the_shared_cache(client, history, settings, monkeypatch):
+    """Each moment a URL names would be a page kept for a day in Redis: megabytes for a big project.
+
+    They are kept in a small store of each process's own, bounded in count and bytes, instead.
+    """
+    from django.core.cache import caches
+
+    settings.SIMPLE_SHARED_CACHE = "default"  # Redis on a run with Redis, else a memory cache standing in
+    shared = caches["default"]
+    redis_keys = _redis_key_count()
+    monkeypatch.setattr(caching, "time_travel_pages", caching.LocalPages(64 * 1024**2, max_pages=5))
+    live = _stored_key(client.get("/simple/demo-pkg/"))
+    assert shared.get(live) is not None  # the live page is shared, as before
+    urls = [f"/snapshot/{unix_text(history.then - timedelta(seconds=n))}/simple/demo-pkg/" for n in range(12)]
+    urls += [f"/cooldown/{n}s/simple/demo-pkg/" for n in range(1, 9)]
+    urls += [f"/snapshot/{unix_text(history.then - timedelta(seconds=n))}/simple/" for n in range(4)]
+    stored = [_stored_key(client.get(url)) for url in urls]
+    assert len(set(stored)) == len(urls)  # each its own page
+    assert [key for key in stored if shared.get(key) is not None] == []
+    assert len(caching.time_travel_pages) == 5  # the bound, not 24
+    assert all(caching.time_travel_pages.get(key) is not None for key in stored[-5:])
+    if redis_keys is not None:
+        assert _redis_key_count() == redis_keys + 1  # the live page alone
+
+
+def _redis_key_count() -> int | None:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    return len(redis.Redis.from_url(settings.REDIS_URL).keys(f"{settings.CACHE_KEY_PREFIX}:*"))
 
 
 @pytest.mark.parametrize(
@@ -450,7 +503,7 @@ def test_root_query_count_is_constant(client, db, django_assert_num_queries, clo
 
 def test_file_rows_are_read_once_per_page(client, history):
     # Every listed file is a File row of the project: no row is listed twice through the filters' joins.
-    page = get_json(client, snapshot(timezone.now(), "demo-pkg/"))
+    page = get_json(client, snapshot(between(), "demo-pkg/"))
     assert sorted(filenames(page)) == sorted(
         File.objects.filter(release__project=history.project).values_list("filename", flat=True)
     )

@@ -384,6 +384,43 @@ def test_search_refuses_bad_specs(client, scene, spec, operator, names):
     assert names in fault.faultString
 
 
+def test_search_takes_up_to_its_limits(client, scene):
+    """10 values in a field, 20 in all, 200 characters each: answered as before."""
+    ten = ["nothing"] * 9 + ["demo"]
+    spec = {"name": ten, "summary": ["x" * 200] * 9 + ["next"]}
+    assert len(ten) == rpc.SEARCH_MAX_VALUES_PER_FIELD
+    assert sum(map(len, spec.values())) == rpc.SEARCH_MAX_VALUES
+    assert _found(call(client, "search", spec, "and")) == {("Demo_Pkg", "3.0b1")}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": ["demo"] * 11}, "name has 11 values; at most 10 per field"),
+        ({"name": ["demo"] * 10, "summary": ["next"] * 10, "author": "ann"}, "more than 20 values in all"),
+        ({"keywords": "x" * 201}, "a keywords value is 201 characters long; at most 200 per value"),
+    ],
+)
+def test_search_past_its_limits_is_a_fault_that_says_the_limit(client, scene, spec, message):
+    fault = fault_of(client, "search", spec)
+    assert fault.faultCode == rpc.INVALID_PARAMS
+    assert message in fault.faultString
+
+
+def test_a_search_of_a_thousand_values_is_refused_before_the_database(client, scene, django_assert_num_queries):
+    """The attack: 1,000 values, each a scan of a column, took 41 s on PostgreSQL."""
+    spec = {"summary": [f"text {number}" for number in range(1000)]}
+    with django_assert_num_queries(0):
+        fault = fault_of(client, "search", spec, "or")
+    assert "summary has 1000 values; at most 10 per field" in fault.faultString
+
+
+def test_search_help_states_the_limits(client, db):
+    text = call(client, "system.methodHelp", "search")
+    assert f"At most {rpc.SEARCH_MAX_VALUES_PER_FIELD} texts per field and {rpc.SEARCH_MAX_VALUES} in all" in text
+    assert f"{rpc.SEARCH_MAX_VALUE_LENGTH} characters" in text
+
+
 @pytest.mark.parametrize(
     ("classifiers", "expected"),
     [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import gzip
 import tarfile
+import xmlrpc.client
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ CATEGORIES = {
     "credentials": "Credentials",
     "api-body": "Metadata API request bodies",
     "xml-rpc": "XML-RPC request bodies",
+    "read": "Read URLs, query strings and headers",
 }
 
 
@@ -865,8 +867,23 @@ def _xml(body: str | bytes) -> Callable[[], bytes]:
     return lambda: body.encode() if isinstance(body, str) else body
 
 
+def _call_with_string(method: str, string: bytes) -> Callable[[], bytes]:
+    return _xml(
+        b"<methodCall><methodName>"
+        + method.encode()
+        + b"</methodName><params><param><value><string>"
+        + string
+        + b"</string></value></param></params></methodCall>"
+    )
+
+
 _ENTITIES = "XML with entity declarations is not accepted"
 _NOT_A_CALL = "the body is not an XML-RPC method call"
+
+
+def _search(spec: dict) -> Callable[[], bytes]:
+    return lambda: xmlrpc.client.dumps((spec,), "search").encode()
+
 
 XMLRPC_KINDS = [
     Kind(
@@ -941,6 +958,218 @@ XMLRPC_KINDS = [
             Case("gzip-bomb", _xml(gzip.compress(b"<" * (10 * p.MiB))), _NOT_A_CALL),
         ),
     ),
+    Kind(
+        "nul-in-xml-rpc",
+        "xml-rpc",
+        "A NUL in a string argument, as a raw byte or a character reference (XML 1.0 cannot carry one).",
+        (
+            Case("raw-byte-name", _call_with_string("package_releases", b"de\x00mo"), "parse error"),
+            Case("reference-name", _call_with_string("package_roles", b"de&#0;mo"), "parse error"),
+            Case("raw-byte-user", _call_with_string("user_packages", b"owner\x00"), "parse error"),
+            Case(
+                "search-value",
+                _xml(
+                    "<methodCall><methodName>search</methodName><params><param><value><struct><member>"
+                    "<name>name</name><value><string>de&#0;mo</string></value></member></struct></value>"
+                    "</param></params></methodCall>"
+                ),
+                "parse error",
+            ),
+        ),
+    ),
+    Kind(
+        "oversized-search",
+        "xml-rpc",
+        "A search of more values than it answers: each is a scan of a column (1,000 took 41 s on PostgreSQL).",
+        (
+            Case(
+                "11-values-in-one-field",
+                _search({"name": [f"n{i}" for i in range(11)]}),
+                "spec: name has 11 values; at most 10 per field",
+            ),
+            Case(
+                "21-values-in-all",
+                _search({field: [f"v{i}" for i in range(7)] for field in ("name", "summary", "author")}),
+                "spec: more than 20 values in all; search for fewer",
+            ),
+            Case(
+                "201-characters",
+                _search({"description": "x" * 201}),
+                "spec: a description value is 201 characters long; at most 200 per value",
+            ),
+            Case(
+                "1000-values",
+                _search({"summary": [f"v{i}" for i in range(1000)]}),
+                "spec: summary has 1000 values; at most 10 per field",
+            ),
+            Case(
+                "2-values-in-each-of-12-fields",
+                _search(
+                    {
+                        field: ["a", "b"]
+                        for field in (
+                            *("name", "version", "summary", "description", "keywords", "author", "author_email"),
+                            *("maintainer", "maintainer_email", "home_page", "license", "download_url"),
+                        )
+                    }
+                ),
+                "spec: more than 20 values in all; search for fewer",
+            ),
+        ),
+    ),
+]
+
+
+# --- Reads: URLs, query strings and headers -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Read:
+    """A request to an endpoint that reads, and the same request without the hostile part (``sound``).
+
+    ``{file}`` and ``{sha256}`` in the URLs stand for a stored wheel's path and digest.
+    """
+
+    url: str
+    sound: str
+    headers: dict[str, str]
+    method: str = "GET"
+    sound_status: int = 200
+
+
+def _get(url: str, sound: str, sound_status: int = 200, **headers: str) -> Callable[[], Read]:
+    return lambda: Read(url, sound, headers, sound_status=sound_status)
+
+
+def _post(url: str, sound: str, sound_status: int) -> Callable[[], Read]:
+    return lambda: Read(url, sound, {}, "POST", sound_status)
+
+
+_NUL_URL = "The URL contains a NUL character (%00)"
+_OUT_OF_RANGE = "is out of range: in UTC it must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+
+READ_KINDS = [
+    Kind(
+        "nul-in-url",
+        "read",
+        "A NUL (%00) in a project name, version, file path, time, cursor or filter, on every endpoint that reads one.",
+        (
+            Case("simple-project", _get("/simple/demo%00/", "/simple/demo/"), _NUL_URL),
+            Case("simple-project-no-slash", _get("/simple/demo%00", "/simple/demo", 301), _NUL_URL),
+            Case("simple-query", _get("/simple/?format=%00", "/simple/?format=json"), _NUL_URL),
+            Case("snapshot-time", _get("/snapshot/2024%00/simple/", "/snapshot/2024-05-01/simple/"), _NUL_URL),
+            Case(
+                "snapshot-project",
+                _get("/snapshot/2999-01-01/simple/demo%00/", "/snapshot/2999-01-01/simple/demo/"),
+                _NUL_URL,
+            ),
+            Case("cooldown-duration", _get("/cooldown/3d%00/simple/", "/cooldown/3d/simple/"), _NUL_URL),
+            Case("cooldown-project", _get("/cooldown/0s/simple/demo%00/", "/cooldown/0s/simple/demo/"), _NUL_URL),
+            Case("legacy-json-name", _get("/pypi/demo%00/json", "/pypi/demo/json"), _NUL_URL),
+            Case("legacy-json-version", _get("/pypi/demo/1.0%00/json", "/pypi/demo/1.0/json"), _NUL_URL),
+            Case("api-project", _get("/api/v1/projects/demo%00/", "/api/v1/projects/demo/"), _NUL_URL),
+            Case(
+                "api-projects-prefix", _get("/api/v1/projects/?prefix=de%00", "/api/v1/projects/?prefix=de"), _NUL_URL
+            ),
+            Case("api-projects-text", _get("/api/v1/projects/?q=%00", "/api/v1/projects/?q=demo"), _NUL_URL),
+            Case(
+                "api-projects-cursor",
+                _get("/api/v1/projects/?cursor=cD1k%00", "/api/v1/projects/?cursor=cD1k"),
+                _NUL_URL,
+            ),
+            Case(
+                "api-releases", _get("/api/v1/projects/demo%00/releases/", "/api/v1/projects/demo/releases/"), _NUL_URL
+            ),
+            Case(
+                "api-releases-filter",
+                _get("/api/v1/projects/demo/releases/?files=%00", "/api/v1/projects/demo/releases/?files=with"),
+                _NUL_URL,
+            ),
+            Case(
+                "api-releases-cursor",
+                _get("/api/v1/projects/demo/releases/?cursor=%00", "/api/v1/projects/demo/releases/?order=created"),
+                _NUL_URL,
+            ),
+            Case(
+                "api-release-version",
+                _get("/api/v1/projects/demo/releases/1.0%00/", "/api/v1/projects/demo/releases/1.0/"),
+                _NUL_URL,
+            ),
+            Case(
+                "api-yank-name",
+                _post("/api/v1/projects/demo%00/releases/1.0/yank/", "/api/v1/projects/demo/releases/1.0/yank/", 401),
+                _NUL_URL,
+            ),
+            Case("api-file", _get("/api/v1/files/{sha256}%00/", "/api/v1/files/{sha256}/"), _NUL_URL),
+            Case("api-user", _get("/api/v1/users/owner%00/projects/", "/api/v1/users/owner/projects/"), _NUL_URL),
+            Case(
+                "api-user-cursor",
+                _get("/api/v1/users/owner/projects/?cursor=%00", "/api/v1/users/owner/projects/?page_size=1"),
+                _NUL_URL,
+            ),
+            Case("api-events-since", _get("/api/v1/events/?since=1%00", "/api/v1/events/?since=1"), _NUL_URL),
+            Case(
+                "api-events-page-size", _get("/api/v1/events/?page_size=%00", "/api/v1/events/?page_size=1"), _NUL_URL
+            ),
+            Case("packages-file", _get("/packages/{file}%00", "/packages/{file}"), _NUL_URL),
+            Case("packages-metadata", _get("/packages/{file}%00.metadata", "/packages/{file}.metadata"), _NUL_URL),
+            Case("admin-login-next", _get("/admin/login/?next=/admin/%00", "/admin/login/?next=/admin/"), _NUL_URL),
+        ),
+    ),
+    Kind(
+        "extreme-time",
+        "read",
+        "Snapshot times and cool-downs at the limits of what Python's datetime holds, once turned into UTC.",
+        (
+            Case(
+                "year-1-east",
+                _get("/snapshot/0001-01-01T00:00:00+05:00/simple/", "/snapshot/0001-01-01T00:00:00Z/simple/"),
+                _OUT_OF_RANGE,
+            ),
+            Case(
+                "year-1-east-project",
+                _get("/snapshot/0001-01-01T00:00:00+05:00/simple/demo/", "/snapshot/0001-01-01T00:00:00Z/simple/demo/"),
+                _OUT_OF_RANGE,
+            ),
+            Case(
+                "year-9999-west",
+                _get("/snapshot/9999-12-31T23:59:59-05:00/simple/", "/snapshot/9999-12-31T23:59:59Z/simple/"),
+                _OUT_OF_RANGE,
+            ),
+            Case(
+                "year-9999-west-project",
+                _get("/snapshot/9999-12-31T23:59:59-05:00/simple/demo/", "/snapshot/9999-12-31T23:59:59Z/simple/demo/"),
+                _OUT_OF_RANGE,
+            ),
+            Case(
+                "unix-12-digits", _get("/snapshot/999999999999/simple/", "/snapshot/99999999999/simple/"), _OUT_OF_RANGE
+            ),
+            Case(
+                "cooldown-overflow",
+                _get("/cooldown/999999999w999999999d/simple/", "/cooldown/999999999d/simple/"),
+                "is too long",
+            ),
+        ),
+    ),
+    Kind(
+        "huge-range",
+        "read",
+        "A Range header of thousands of digits (Python reads numbers of at most 4,300).",
+        (
+            Case(
+                "start-5000-digits",
+                _get("/packages/{file}", "/packages/{file}", HTTP_RANGE="bytes=" + "9" * 5000 + "-"),
+                "416 Requested Range Not Satisfiable",
+                416,
+            ),
+            Case(
+                "start-zeros-then-5000-digits",
+                _get("/packages/{file}", "/packages/{file}", HTTP_RANGE="bytes=" + "0" * 10 + "9" * 5000 + "-"),
+                "416 Requested Range Not Satisfiable",
+                416,
+            ),
+        ),
+    ),
 ]
 
 
@@ -954,6 +1183,7 @@ KINDS: list[Kind] = [
     *CREDENTIAL_KINDS,
     *API_KINDS,
     *XMLRPC_KINDS,
+    *READ_KINDS,
     # Drawn by hypothesis (tests/hostile/test_properties.py); no fixed cases.
     Kind(
         "fuzzed-field",

@@ -58,6 +58,7 @@ ANSWERS = {
     "credentials": "401 with the reason, nothing written",
     "api-body": "4xx problem details, no row",
     "xml-rpc": "fault or 413, nothing parsed further",
+    "read": "4xx with the reason, nothing logged as an error",
 }
 UPLOAD_ANSWER = "4xx with the reason, no row, no file"
 DRAWN_ANSWER = "never 5xx: 4xx with the reason and nothing kept, or, when valid, kept exactly as sent"

@@ -46,6 +46,14 @@ def test_local_pages_replace_an_entry_without_double_counting():
     assert len(pages) == 2
 
 
+def test_local_pages_can_be_bounded_by_count_too():
+    pages = LocalPages(max_bytes=10_000, max_pages=2)
+    for key in "abc":
+        pages.put(key, page_of(10))
+    assert (len(pages), pages.bytes) == (2, 20)
+    assert pages.get("a") is None
+
+
 def test_a_page_larger_than_the_budget_is_not_kept():
     pages = LocalPages(max_bytes=50)
     pages.put("big", page_of(100))
@@ -110,3 +118,13 @@ def test_a_shared_page_without_gzip_is_compressed_here_too(shared_redis, setting
     assert get_or_build("half", lambda: pytest.fail("shared")).gzipped is None
     caching.wait_for_compressions()
     assert gzip.decompress(get_or_build("half", lambda: pytest.fail("shared")).gzipped) == b"x" * 5000
+
+
+def test_time_travel_pages_are_kept_apart_and_never_shared(shared_redis, settings):
+    settings.SIMPLE_GZIP_IN_BACKGROUND = True
+    built = get_or_build("moment", lambda: make_page(b"x" * 5000, MOMENT), shared=False)
+    caching.wait_for_compressions()
+    assert caching._shared_cache().get("moment") is None
+    assert caching.local_pages.get("moment") is None  # live pages keep their own memory
+    kept = get_or_build("moment", lambda: pytest.fail("kept in this process"), shared=False)
+    assert (kept.body, gzip.decompress(kept.gzipped)) == (built.body, built.body)

@@ -49,6 +49,34 @@ def test_parse_moment(text, moment):
 @pytest.mark.parametrize(
     "text",
     [
+        "999999999999",  # past the year 9999
+        "0001-01-01T00:00:00+05:00",  # a valid datetime, before the year 1 in UTC
+        "9999-12-31T23:59:59-05:00",  # after the year 9999 in UTC
+    ],
+)
+def test_parse_moment_refuses_times_out_of_range(text):
+    with pytest.raises(BadTime) as error:
+        parse_moment(text)
+    assert str(error.value) == (
+        f"The time {text!r} is out of range: in UTC it must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+        ("0001-01-01T05:00:00+05:00", datetime(1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_parse_moment_reads_the_limits(text, moment):
+    assert parse_moment(text) == moment
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "",
         "yesterday",
         "now",
@@ -58,7 +86,6 @@ def test_parse_moment(text, moment):
         "1714564800.1234567",  # more than microseconds
         "-1",
         "1e9",
-        "999999999999",  # past the year 9999
         "1714564800,5",
     ],
 )
@@ -121,9 +148,24 @@ def test_a_snapshot_is_keyed_by_its_moment_whatever_its_spelling(clock):
     unix = timetravel.snapshot("1714564800")
     assert iso == unix
     assert iso.as_of == AsOf(MAY_FIRST_NOON, yanks_from_journal=True)
-    assert iso.tag == "at:1714564800000000"
+    assert iso.tag == "at:1714564800"
     assert iso.dated
-    assert timetravel.snapshot("1714564800.000001").tag != iso.tag
+    assert not iso.shared  # the client picks the moment: kept out of the shared cache
+
+
+@pytest.mark.parametrize("text", ["1714564800.000001", "1714564800.999999", "2024-05-01T12:00:00.5Z"])
+def test_a_snapshot_is_read_to_the_second(clock, text):
+    """The fraction is dropped (never showing more than asked), so one second is one stored page."""
+    assert timetravel.snapshot(text) == timetravel.snapshot("2024-05-01T12:00:00Z")
+
+
+def test_only_the_default_view_shares_its_pages(clock, settings):
+    assert timetravel.cooldown("3d").shared is False
+    assert timetravel.snapshot("2999-01-01").shared is False
+    assert timetravel.live().shared is True
+    settings.SIMPLE_DEFAULT_COOLDOWN = "3d"
+    # The operator's own cool-down on /simple/: one page per step, the same for every client.
+    assert timetravel.default_view().shared is True
 
 
 @override_settings(SIMPLE_MAX_AGE=600)
@@ -137,7 +179,7 @@ def test_a_future_snapshot_is_now_with_a_short_life(clock):
     assert view.as_of.moment == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)  # now, down to the second
     assert view.tag.startswith("cool:")
     assert (view.max_age, view.dated) == (1, False)
-    assert view == timetravel.cooled(timedelta(0), clock.moment)
+    assert view == timetravel.cooled(timedelta(0), clock.moment, shared=False)
 
 
 @pytest.mark.parametrize(
