@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError, EnvValidationError
 from marshmallow.validate import Range
@@ -197,6 +198,8 @@ MIDDLEWARE = [
     # A query stopped by DATABASE_STATEMENT_TIMEOUT_MS is a 503 with Retry-After, not a 500.
     "packages_app.statement_timeout.StatementTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and the API docs' pages only; see indexsite/content_security_policy.py.
+    "indexsite.content_security_policy.PeoplePagesCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -310,6 +313,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The admin and the API docs (Swagger UI, Redoc) run only the index's own scripts and styles,
+# and inline ones only with this answer's nonce (the docs' templates set it), so an injected
+# script has nowhere to come from. Applied by indexsite.content_security_policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # Swagger UI's and Redoc's stylesheets draw their icons as data: URLs.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -14,7 +14,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, Sum
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -34,25 +34,40 @@ from packages_app.services import projects as project_services
 from packages_app.services import releases as release_services
 from packages_app.services import roles as role_services
 from packages_app.services import tokens as token_services
+from packages_app.services.errors import ServiceError
+from packages_app.upload.errors import UploadError
+from packages_app.upload.metadata import validate_raw
 
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
 DASHBOARD_ROWS = 10
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
-_NEW_TOKEN_SESSION_KEY = "new-api-token"  # noqa: S105 - a session key name, not a secret
 
 
-def dashboard() -> dict:
-    """The admin's front page: totals, the latest uploads and the newest journal entries."""
+def dashboard(request) -> dict:
+    """The admin's front page: totals, the latest uploads and the newest journal entries.
+
+    Uploads and journal entries are shown only to those who may view them; token events
+    (who made or revoked which token) only to superusers, as on the journal's own page.
+    """
     totals = File.objects.aggregate(files=Count("pk"), storage=Sum("size"))
+    may_view = {model: admin.site.get_model_admin(model).has_view_permission(request) for model in (File, JournalEntry)}
+    latest_files = journal = None
+    if may_view[File]:
+        latest_files = File.objects.select_related("uploaded_by").order_by("-upload_time")[:DASHBOARD_ROWS]
+    if may_view[JournalEntry]:
+        entries = JournalEntry.objects.select_related("submitted_by").order_by("-id")
+        if not request.user.is_superuser:
+            entries = entries.exclude(token_services.journal_entries_about_tokens())
+        journal = entries[:DASHBOARD_ROWS]
     return {
         "projects": Project.objects.count(),
         "releases": Release.objects.count(),
         "files": totals["files"],
         "storage": totals["storage"] or 0,
         "last_serial": JournalEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0,
-        "latest_files": File.objects.select_related("uploaded_by").order_by("-upload_time")[:DASHBOARD_ROWS],
-        "journal": JournalEntry.objects.select_related("submitted_by").order_by("-id")[:DASHBOARD_ROWS],
+        "latest_files": latest_files,
+        "journal": journal,
     }
 
 
@@ -60,7 +75,7 @@ _plain_index = admin.site.index
 
 
 def _index_with_dashboard(request, extra_context=None):
-    return _plain_index(request, {**(extra_context or {}), "dashboard": dashboard()})
+    return _plain_index(request, {**(extra_context or {}), "dashboard": dashboard(request)})
 
 
 admin.site.index = _index_with_dashboard
@@ -122,6 +137,7 @@ class ServiceDeleteMixin:
 
 
 def _set_status_action(status: str):
+    @admin.action(permissions=["change"], description=f"Set status: {status} (with the reason above)")
     def action(modeladmin, request, queryset):
         reason = request.POST.get("reason", "")
         for project in queryset:
@@ -129,7 +145,6 @@ def _set_status_action(status: str):
         modeladmin.message_user(request, f"Set {queryset.count()} project(s) to {status}.", messages.SUCCESS)
 
     action.__name__ = f"set_status_{status}"
-    action.short_description = f"Set status: {status} (with the reason above)"
     return action
 
 
@@ -246,7 +261,16 @@ class ReleaseAddForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         project, version = cleaned.get("project"), cleaned.get("version")
-        if project and version and release_services.find_release(project, version):
+        if not (project and version):
+            return cleaned
+        # The rules of an upload and of the API's new release: a version no installer could
+        # use (or one like "1/0" that breaks the release's URLs) never gets in this way either.
+        given = {field: cleaned[field] for field in ("summary", "requires_python") if cleaned.get(field)}
+        try:
+            validate_raw({"metadata_version": "2.4", "name": project.name, "version": version, **given})
+        except UploadError as error:
+            raise forms.ValidationError(error.message) from error
+        if release_services.find_release(project, version):
             raise forms.ValidationError(f"{project.name} already has a release {version}.")
         return cleaned
 
@@ -315,20 +339,22 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             more = format_html('<a href="{}">All files</a>', _changelist_url(File, release__id__exact=obj.pk))
         return format_html("{}{}", rows, more) if files else "No files."
 
-    @admin.action(description="Yank (with the reason above)")
+    @admin.action(permissions=["change"], description="Yank (with the reason above)")
     def yank(self, request, queryset):
         reason = request.POST.get("reason", "")
         for release in queryset:
             release_services.yank_release(release, reason, user=request.user)
         self.message_user(request, f"Yanked {queryset.count()} release(s).", messages.SUCCESS)
 
-    @admin.action(description="Unyank")
+    @admin.action(permissions=["change"], description="Unyank")
     def unyank(self, request, queryset):
         for release in queryset:
             release_services.unyank_release(release, user=request.user)
         self.message_user(request, f"Unyanked {queryset.count()} release(s).", messages.SUCCESS)
 
-    @admin.action(description="Delete releases and their files (their filenames can never be reused)")
+    @admin.action(
+        permissions=["delete"], description="Delete releases and their files (their filenames can never be reused)"
+    )
     def delete_releases(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "release(s)", release_services.delete_release)
 
@@ -355,7 +381,7 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         # The project page links to "all files of this project".
         return lookup == "release__project__id__exact" or super().lookup_allowed(lookup, value, request)
 
-    @admin.action(description="Delete files (their filenames can never be reused)")
+    @admin.action(permissions=["delete"], description="Delete files (their filenames can never be reused)")
     def delete_files(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "file(s)", file_services.delete_file)
 
@@ -380,14 +406,47 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def delete_service(role, *, user):
         role_services.revoke_role(role.project, role.user, user=user)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Another user or project makes another role: add that one and remove this one.
+        return ["project", "user"] if obj is not None else []
+
     def save_model(self, request, obj, form, change):
+        if change and "role_name" not in form.changed_data:
+            return
         role = role_services.grant_role(obj.project, obj.user, obj.role_name, user=request.user)
         obj.pk = role.pk
 
-    @admin.action(description="Revoke selected roles")
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceError as refusal:
+            return self._refused(request, refusal, object_id)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceError as refusal:
+            return self._refused(request, refusal, object_id)
+
+    def _refused(self, request, refusal: ServiceError, object_id) -> HttpResponseRedirect:
+        """The service's reason (such as keeping a project's last Owner), back on the role's page."""
+        self.message_user(request, str(refusal), messages.ERROR)
+        if object_id is None:
+            return HttpResponseRedirect(reverse("admin:packages_app_role_add"))
+        return HttpResponseRedirect(reverse("admin:packages_app_role_change", args=[object_id]))
+
+    @admin.action(permissions=["delete"], description="Revoke selected roles")
     def revoke_roles(self, request, queryset):
-        self.delete_queryset(request, queryset)
-        self.message_user(request, "Revoked.", messages.SUCCESS)
+        revoked = 0
+        for role in queryset.select_related("project", "user"):
+            try:
+                self.delete_service(role, user=request.user)
+            except ServiceError as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+            else:
+                revoked += 1
+        if revoked:
+            self.message_user(request, f"Revoked {revoked} role(s).", messages.SUCCESS)
 
 
 class TokenAddForm(forms.ModelForm):
@@ -465,48 +524,32 @@ class ApiTokenAdmin(admin.ModelAdmin):
         plaintext = getattr(request, "_new_token_plaintext", None)
         if plaintext is None:
             return super().response_add(request, obj, post_url_continue)
-        # Post/redirect/get: reloading the page that shows the secret must not post the
-        # form again (and make a second token). The secret waits in the session for the
-        # one GET that shows it, and is dropped from it there.
-        request.session[_NEW_TOKEN_SESSION_KEY] = {"pk": obj.pk, "plaintext": plaintext}
-        return HttpResponseRedirect(reverse("admin:packages_app_apitoken_created", args=[obj.pk]))
-
-    def get_urls(self):
-        created = path(
-            "<int:pk>/created/", self.admin_site.admin_view(self.created_view), name="packages_app_apitoken_created"
-        )
-        return [created, *super().get_urls()]
-
-    def created_view(self, request, pk: int):
-        shown = request.session.pop(_NEW_TOKEN_SESSION_KEY, None)
-        token = self.get_queryset(request).filter(pk=pk).first()
-        if token is None or shown is None or shown["pk"] != pk:
-            self.message_user(request, "A token's secret is shown only once, right after it is made.", messages.INFO)
-            return HttpResponseRedirect(reverse("admin:packages_app_apitoken_changelist"))
+        # The secret goes out in this answer and nowhere else: not to a session or a table
+        # where it would wait for a later page. The page's script turns a reload into a GET
+        # of the empty form, so a reload cannot make a second token; no-store keeps the
+        # secret out of the browser's cache.
         context = {
             **self.admin_site.each_context(request),
             "title": "Token created",
-            "token": token,
-            "plaintext": shown["plaintext"],
+            # The saved row: a non-superuser's token is theirs, whoever the form named.
+            "token": ApiToken.objects.select_related("user").get(pk=obj.pk),
+            "plaintext": plaintext,
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/packages_app/token_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(permissions=["change"], description="Revoke selected tokens")
     def revoke(self, request, queryset):
         for token in queryset:
             token_services.revoke_token(token, user=request.user)
         self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
 
 
-@admin.register(JournalEntry)
-class JournalEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
-    list_select_related = ["submitted_by"]
-    search_fields = ["name", "action", "filename"]
-    ordering = ["-id"]
+class RecordAdmin(admin.ModelAdmin):
+    """Records of what happened: read, never written, in the admin."""
+
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -519,9 +562,22 @@ class JournalEntryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(JournalEntry)
+class JournalEntryAdmin(RecordAdmin):
+    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
+    list_select_related = ["submitted_by"]
+    search_fields = ["name", "action", "filename"]
+    ordering = ["-id"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.exclude(token_services.journal_entries_about_tokens())
+
+
 @admin.register(FilenameRegistry)
-class FilenameRegistryAdmin(JournalEntryAdmin):
+class FilenameRegistryAdmin(RecordAdmin):
     list_display = ["filename", "created"]
-    list_select_related = []
     search_fields = ["filename"]
     ordering = ["filename"]

@@ -1,11 +1,26 @@
 """Routes of the metadata API, under /api/v1/."""
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from packages_app.api import views
 
 app_name = "api"
+
+# What Redoc needs beyond the docs' policy (indexsite/settings.py): its bundle adds one
+# stylesheet (perfect-scrollbar's) and an empty <style> as it loads, before the page can
+# hand it the nonce, so those two are allowed by their sha256 (a new Redoc in
+# drf-spectacular-sidecar may change the first: tests/browser/test_content_security_policy.py
+# reports it); and its search runs in a worker that it builds from a blob: URL.
+REDOC_POLICY = {
+    "style-src": [
+        "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+        "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    ],
+    "worker-src": [SELF, "blob:"],
+}
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="root"),
@@ -21,5 +36,5 @@ urlpatterns = [
     path("users/<str:username>/projects/", views.UserRoles.as_view(), name="user-projects"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("redoc/", csp_update(REDOC_POLICY)(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
 ]

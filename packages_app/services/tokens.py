@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 
 from packages_app import tokens
 from packages_app.models import ApiToken, Project
 from packages_app.services import journal
+
+
+def journal_entries_about_tokens() -> Q:
+    """Journal entries about tokens: who holds which key id is for superusers' eyes only."""
+    return Q(kind__in=[journal.TOKEN_CREATED, journal.TOKEN_REVOKED])
 
 
 @journal.write_transaction()

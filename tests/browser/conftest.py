@@ -119,6 +119,8 @@ def driver(tmp_path_factory: pytest.TempPathFactory, index_server: IndexServer) 
         "--hide-scrollbars",  # steadier screenshots
     ):
         options.add_argument(argument)
+    # The console log, for the CSP violations Chromium reports there (test_content_security_policy).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # No password-manager bubbles or leak checks after the login form.
     options.add_experimental_option(
         "prefs",

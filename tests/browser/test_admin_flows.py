@@ -178,13 +178,19 @@ def test_create_token_in_the_admin_and_upload_with_twine(admin, clients, dist_di
 
 
 def test_reloading_the_token_page_makes_no_second_token(admin):
-    """The secret page is reached by a redirect: a reload is a GET, not the form again."""
+    """The secret page is the answer to the form's POST (the secret is kept nowhere to be shown
+    later); its script makes a reload a GET of the empty form, not the form posted again."""
     admin.open("/admin/packages_app/apitoken/add/")
     admin.pick_in_lookup("id_user", ADMIN_USERNAME)
     admin.fill("id_name", "reload check")
     admin.save()
     assert admin.driver.find_element(By.CSS_SELECTOR, "#content h1").text == "Token created"
+    secret = admin.driver.find_element(By.ID, "new-token").get_attribute("value")
     admin.driver.refresh()
+    admin.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert admin.path == "/admin/packages_app/apitoken/add/"
+    assert admin.driver.find_element(By.CSS_SELECTOR, "#content h1").text == "Add api token"
+    assert secret not in admin.driver.page_source
     admin.search("apitoken", "reload check")
     assert admin.row_links() == ["reload check"]
 

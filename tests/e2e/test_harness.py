@@ -2,8 +2,11 @@
 
 import json
 import os
+import subprocess
+import sys
 
 from tests.builders import build_wheel
+from tests.e2e.helpers import COMMAND_TIMEOUT, REPO_ROOT
 
 # Where this machine's own pip configuration points; none of it may reach the clients.
 MACHINE_PIP_SOURCES = ("/opt/wheels", "/opt/pypi")
@@ -36,6 +39,27 @@ def test_manage_commands_share_the_servers_database(index_server):
     admin = {"ADMIN_USERNAME": "harness-admin", "ADMIN_PASSWORD": "x-long-passw0rd"}
     assert "Created admin user 'harness-admin'" in index_server.manage("bootstrap_admin", extra_env=admin)
     assert "already exists" in index_server.manage("bootstrap_admin", extra_env=admin)
+
+
+def test_bootstrap_admin_refuses_a_weak_password_in_one_line(index_server):
+    """What ./scripts/serve shows when ADMIN_PASSWORD is weak: the reason, not a traceback."""
+    weak = {"ADMIN_USERNAME": "harness-weak", "ADMIN_PASSWORD": "password"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bootstrap_admin"],
+        cwd=REPO_ROOT,
+        env={**index_server.env, **weak},
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: ADMIN_PASSWORD is too weak, no admin user made: This password is too common."
+    ]
+    assert "harness-weak" not in index_server.shell(
+        "from django.contrib.auth import get_user_model; "
+        "print(list(get_user_model().objects.values_list('username', flat=True)))"
+    )
 
 
 def test_pip_sees_none_of_the_machine_configuration(clients):

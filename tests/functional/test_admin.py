@@ -1,15 +1,19 @@
 """Admin pages over HTTP: bounded queries on a big project, and writes that go
 through the services (so they are journaled)."""
 
+import html
+import json
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.urls import reverse
 
 from packages_app import naming, versions
-from packages_app.models import ApiToken, File, JournalEntry, Project, Release
-from packages_app.services import projects, releases
-from tests.factories import FileFactory
+from packages_app.models import ApiToken, File, JournalEntry, Project, Release, Role
+from packages_app.services import projects, releases, roles
+from tests.factories import FileFactory, UserFactory
 
 BIG = 5000
 # Session, user, and the page's own queries; the point is that it does not grow with BIG.
@@ -189,24 +193,39 @@ def test_project_page_links_to_its_pages(admin_client):
         assert f'href="{url}"' in page
 
 
+def new_token_page(admin_client, admin_user, **fields):
+    """Create a token through the admin's add form: the answer to the POST shows the secret."""
+    posted = admin_client.post(reverse("admin:packages_app_apitoken_add"), {"user": admin_user.pk, **fields})
+    assert posted.status_code == 200
+    return posted, re.search(r'value="(pyidx_[^"]+)"', posted.content.decode()).group(1)
+
+
 def test_token_secret_is_shown_once(admin_client, admin_user):
-    posted = admin_client.post(
-        reverse("admin:packages_app_apitoken_add"), {"user": admin_user.pk, "name": "laptop", "expires_in_days": "30"}
-    )
-    assert posted.status_code == 302  # post/redirect/get: a reload cannot make a second token
-    response = admin_client.get(posted["Location"])
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    plaintext = re.search(r'value="(pyidx_[^"]+)"', response.content.decode()).group(1)
-    again = admin_client.get(posted["Location"], follow=True)
+    posted, plaintext = new_token_page(admin_client, admin_user, name="laptop", expires_in_days="30")
+    assert "no-store" in posted["Cache-Control"]
+    assert "Token created" in posted.content.decode()
+    again = admin_client.get(reverse("admin:packages_app_apitoken_add"))  # what a reload asks for
     assert plaintext not in again.content.decode()
-    assert "shown only once" in again.content.decode()
     token = ApiToken.objects.get()
     assert token.expires is not None
     detail = admin_client.get(reverse("admin:packages_app_apitoken_change", args=[token.pk])).content.decode()
     assert token.key_id in detail
     assert plaintext not in detail
     assert plaintext.split("_", 2)[2] not in detail
+
+
+def test_a_new_tokens_secret_is_kept_nowhere(admin_client, admin_user):
+    """Not in the session (where it once waited for the page that showed it), nor in any table."""
+    _posted, plaintext = new_token_page(admin_client, admin_user, name="laptop")
+    secret = plaintext.split("_", 2)[2]
+    sessions = [json.dumps(session.get_decoded()) for session in Session.objects.all()]
+    assert sessions  # the admin's own session is there to look into
+    assert not any(secret in session for session in sessions)
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - names from the database
+            for row in cursor.fetchall():
+                assert not any(secret in str(cell) for cell in row), table
 
 
 def test_journal_is_read_only(admin_client):
@@ -265,3 +284,76 @@ def test_yank_and_unyank_on_the_release_page_go_through_the_services(admin_clien
     entries = JournalEntry.objects.count()
     admin_client.post(url, {"yanked_reason": ""})  # saved unchanged: nothing to record
     assert JournalEntry.objects.count() == entries
+
+
+@pytest.fixture
+def owned_project(db):
+    """demo: amy its only Owner, bob a Maintainer."""
+    project = projects.create_project("demo")
+    amy, bob = UserFactory(username="amy"), UserFactory(username="bob")
+    return project, roles.grant_role(project, amy, "Owner"), roles.grant_role(project, bob, "Maintainer")
+
+
+def test_a_roles_user_and_project_cannot_be_changed_only_its_name(admin_client, owned_project):
+    project, _amy, bob = owned_project
+    other, carl = projects.create_project("other"), UserFactory(username="carl")
+    url = reverse("admin:packages_app_role_change", args=[bob.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="project"' not in page
+    assert 'name="user"' not in page
+    response = admin_client.post(url, {"project": other.pk, "user": carl.pk, "role_name": "Owner"})
+    assert response.status_code == 302
+    assert list(
+        Role.objects.order_by("user__username").values_list("project__name", "user__username", "role_name")
+    ) == [
+        ("demo", "amy", "Owner"),
+        ("demo", "bob", "Owner"),
+    ]
+    entry = JournalEntry.objects.order_by("-id").first()
+    assert (entry.name, entry.action, entry.submitted_by.username) == ("demo", "add Owner bob", "root")
+    entries = JournalEntry.objects.count()
+    admin_client.post(url, {"role_name": "Owner"})  # saved unchanged: nothing to record
+    assert JournalEntry.objects.count() == entries
+
+
+@pytest.mark.parametrize("how", ["role page", "delete page", "revoke action"])
+def test_the_last_owner_stays_whatever_the_admin_tries(admin_client, owned_project, how):
+    _project, amy, bob = owned_project
+    entries = JournalEntry.objects.count()
+    if how == "role page":
+        url = reverse("admin:packages_app_role_change", args=[amy.pk])
+        response = admin_client.post(url, {"role_name": "Maintainer"}, follow=True)
+    elif how == "delete page":
+        url = reverse("admin:packages_app_role_delete", args=[amy.pk])
+        response = admin_client.post(url, {"post": "yes"}, follow=True)
+    else:
+        url = reverse("admin:packages_app_role_changelist")
+        response = admin_client.post(url, {"action": "revoke_roles", "_selected_action": [amy.pk, bob.pk]}, follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert "amy is the last Owner of demo; make another user an Owner first." in shown
+    assert Role.objects.get(pk=amy.pk).role_name == "Owner"
+    if how == "revoke action":  # the others selected with it go
+        assert not Role.objects.filter(pk=bob.pk).exists()
+        assert "Revoked 1 role(s)." in shown
+    else:
+        assert JournalEntry.objects.count() == entries
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("1/0", "'1/0' is invalid for 'version'"),
+        ("1.0+local", "The use of local versions in '1.0+local' is not allowed"),
+    ],
+)
+def test_add_release_refuses_a_version_uploads_would_refuse(admin_client, client, version, message):
+    project = projects.create_project("demo")
+    response = admin_client.post(
+        reverse("admin:packages_app_release_add"),
+        {"project": project.pk, "version": version, "summary": "", "requires_python": ""},
+    )
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    assert not Release.objects.exists()
+    assert client.get(reverse("api:releases", args=["demo"])).status_code == 200

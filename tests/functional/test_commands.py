@@ -69,6 +69,30 @@ def test_yank_errors(db, args, message):
         run("yank", *args)
 
 
+@pytest.mark.parametrize(
+    ("password", "reasons"),
+    [
+        ("qz7!kw", "This password is too short. It must contain at least 8 characters."),
+        ("password123", "This password is too common."),
+        ("8675309123", "This password is entirely numeric."),
+        (
+            "1234567",
+            "This password is too short. It must contain at least 8 characters. This password is too common. "
+            "This password is entirely numeric.",
+        ),
+        ("boss-boss", "The password is too similar to the username."),
+    ],
+)
+def test_bootstrap_admin_refuses_a_weak_password(db, settings, password, reasons):
+    from django.contrib.auth import get_user_model
+
+    settings.ADMIN_USERNAME, settings.ADMIN_PASSWORD = "boss-boss", password
+    with pytest.raises(CommandError) as refused:
+        run("bootstrap_admin")
+    assert str(refused.value) == f"ADMIN_PASSWORD is too weak, no admin user made: {reasons}"
+    assert not get_user_model().objects.exists()
+
+
 def test_bootstrap_admin_creates_the_admin_once(db, settings):
     from django.contrib.auth import get_user_model
 

@@ -1,28 +1,62 @@
 import hashlib
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from packages_app import tokens
 from packages_app.models import ApiToken, Role
 from packages_app.services import projects, roles
 from packages_app.services import tokens as token_services
+from packages_app.services.errors import Conflict
 from tests.factories import UserFactory
 
 
 def test_grant_and_revoke_role_journal_once_each(journal, user):
     project = projects.create_project("demo")
+    roles.grant_role(project, UserFactory(username="amy"), "Owner")
     journal.new_entries()
     roles.grant_role(project, user, "Owner")
     [grant] = journal.new_entries()
     assert grant.action == "add Owner alice"
     roles.grant_role(project, user, "Maintainer")
-    assert Role.objects.get().role_name == "Maintainer"
+    assert Role.objects.get(user=user).role_name == "Maintainer"
     journal.new_entries()
     roles.revoke_role(project, user)
     [revoke] = journal.new_entries()
     assert revoke.action == "remove Maintainer alice"
-    assert not Role.objects.exists()
+    assert not Role.objects.filter(user=user).exists()
+
+
+@pytest.mark.parametrize("change", ["revoke", "demote"])
+def test_the_last_owner_can_be_neither_removed_nor_demoted(journal, user, change):
+    project = projects.create_project("demo")
+    roles.grant_role(project, user, "Owner")
+    roles.grant_role(project, UserFactory(username="bob"), "Maintainer")
+    journal.new_entries()
+    changes = {
+        "revoke": lambda: roles.revoke_role(project, user),
+        "demote": lambda: roles.grant_role(project, user, "Maintainer"),
+    }
+    with pytest.raises(Conflict, match="alice is the last Owner of demo; make another user an Owner first"):
+        changes[change]()
+    assert Role.objects.get(user=user).role_name == "Owner"
+    assert journal.new_entries() == []
+
+
+@pytest.mark.parametrize("change", ["revoke", "demote"])
+def test_an_owner_can_go_while_another_owner_stays(journal, user, change):
+    project = projects.create_project("demo")
+    roles.grant_role(project, user, "Owner")
+    roles.grant_role(project, UserFactory(username="amy"), "Owner")
+    if change == "revoke":
+        roles.revoke_role(project, user)
+        assert not Role.objects.filter(user=user).exists()
+    else:
+        roles.grant_role(project, user, "Maintainer")
+        assert Role.objects.get(user=user).role_name == "Maintainer"
+    with pytest.raises(Conflict, match="amy is the last Owner"):
+        roles.revoke_role(project, UserFactory(username="amy"))
 
 
 def test_token_is_stored_only_as_a_hash(journal, user):
@@ -61,6 +95,9 @@ def test_revoke_token(journal, user):
 def test_serials_strictly_increase(db, user):
     project = projects.create_project("demo")
     serials = [project.last_serial]
+    roles.grant_role(project, UserFactory(username="amy"), "Owner")
+    project.refresh_from_db()
+    serials.append(project.last_serial)
     for role in ["Owner", "Maintainer", "Owner"]:
         roles.grant_role(project, user, role)
         project.refresh_from_db()
