@@ -575,6 +575,10 @@ class JournalEntryAdmin(RecordAdmin):
             return queryset
         return queryset.exclude(token_services.journal_entries_about_tokens())
 
+    def get_exclude(self, request, obj=None):
+        # Which token made a change is told to superusers only, as everywhere else.
+        return [] if request.user.is_superuser else ["token_key_id", "token_name"]
+
 
 @admin.register(FilenameRegistry)
 class FilenameRegistryAdmin(RecordAdmin):

@@ -19,7 +19,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from packages_app.models import ApiToken, File, JournalEntry, Project, ProjectStatus, Release, Role
-from packages_app.services import projects, releases, roles
+from packages_app.services import journal, projects, releases, roles
 from packages_app.services import tokens as token_services
 from tests.factories import FileFactory, UserFactory
 
@@ -218,3 +218,20 @@ def test_token_events_show_to_superusers_only(client, busy_index):
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
     assert token.key_id in dashboard_of(client, root)
     assert token.key_id in client.get(journal_url).content.decode()
+
+
+def test_a_journal_entrys_page_names_its_token_to_superusers_only(client, busy_index):
+    file, token = busy_index
+    with journal.acting_token(token):
+        releases.yank_release(file.release, "broken", user=token.user)
+    entry = JournalEntry.objects.get(kind=journal.RELEASE_YANKED)
+    assert entry.token_key_id == token.key_id
+    entry_url = reverse("admin:packages_app_journalentry_change", args=[entry.pk])
+    client.force_login(staff_with("journalentry", "view", username="reader"))
+    page = client.get(entry_url)
+    assert page.status_code == 200
+    assert "yank release" in page.content.decode()
+    assert token.key_id not in page.content.decode()
+    assert "Token name" not in page.content.decode()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    assert token.key_id in client.get(entry_url).content.decode()
