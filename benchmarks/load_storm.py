@@ -679,8 +679,8 @@ def run_storm(config: Config) -> StormResult:
 
 
 JOURNAL_MAX = """
-from packages_app.services import journal
-print(journal.last_serial())
+from packages_app.models import JournalEntry
+print(JournalEntry.objects.last_serial())
 """
 
 

@@ -191,6 +191,7 @@ class Change:
     when: datetime
     project: int
     action: str
+    kind: str  # services.journal's vocabulary, as the services write it
     version: str = ""
     filename: str = ""
 
@@ -241,23 +242,21 @@ class Seeder:
     def _project(self, name: str, created: datetime) -> int:
         self.projects.append(Project(name=name, normalized_name=naming.normalize_name(name), created=created))
         index = len(self.projects) - 1
-        self.changes.append(Change(created, index, "create"))
+        self.changes.append(Change(created, index, "create", journal.PROJECT_CREATED))
         return index
 
     def _release(self, project: int, version: str, created: datetime, requires_python: str, **fields) -> Release:
         release = Release(
             project=self.projects[project],
             version=version,
-            canonical_version=naming.canonical_version(version),
-            sort_key=versions.sort_key(version),
-            is_prerelease=versions.is_prerelease(version),
+            **versions.release_columns(version),
             created=created,
             metadata_version="2.1",
             requires_python=requires_python,
             **fields,
         )
         self.releases.append(release)
-        self.changes.append(Change(created, project, "new release", version))
+        self.changes.append(Change(created, project, "new release", journal.RELEASE_CREATED, version))
         return release
 
     def _file(
@@ -293,7 +292,11 @@ class Seeder:
             file.metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()
             file.metadata_blake2_256 = hashlib.blake2b(core_metadata, digest_size=32).hexdigest()
         self.files.append(file)
-        self.changes.append(Change(when, project, f"add {python_version} file {filename}", release.version, filename))
+        self.changes.append(
+            Change(
+                when, project, f"add {python_version} file {filename}", journal.FILE_ADDED, release.version, filename
+            )
+        )
         if self.with_files:
             self.blobs.append((path, data))
             if core_metadata is not None:
@@ -364,7 +367,9 @@ class Seeder:
                 release.yanked = True
                 # One yanked without a reason, which the API shows as a plain ``true``.
                 release.yanked_reason = "" if i == 123 else YANK_REASONS[(i // 500) % len(YANK_REASONS)]
-                self.changes.append(Change(moment + timedelta(days=1), project, "yank release", version))
+                self.changes.append(
+                    Change(moment + timedelta(days=1), project, "yank release", journal.RELEASE_YANKED, version)
+                )
 
     def plan_small_projects(self) -> None:
         span = (LAST_UPLOAD - FIRST_UPLOAD).total_seconds()
@@ -426,9 +431,11 @@ class Seeder:
                 [
                     JournalEntry(
                         name=self.projects[change.project].name,
+                        normalized_name=self.projects[change.project].normalized_name,
                         version=change.version,
                         filename=change.filename,
                         action=change.action,
+                        kind=change.kind,
                         submitted_date=change.when,
                     )
                     for change in self.changes

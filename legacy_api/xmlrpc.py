@@ -21,12 +21,11 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import monkey_patch
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Q, When
+from django.db.models import Q
 
 from legacy_api import json_pages
-from packages_app import naming
-from packages_app.models import JournalEntry, Project, ProjectStatus, Release, Role, RoleName
-from packages_app.services import journal
+from packages_app import core_metadata
+from packages_app.models import JournalEntry, Project, Release, Role
 
 # xmlrpc.client.loads goes through expat; this swaps in defusedxml's parser, which
 # forbids entity declarations, and bounds gzip-decoded bodies.
@@ -145,26 +144,21 @@ def _timestamp(moment) -> int:
 
 
 def _project(name: str) -> Project | None:
-    project = Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
-    return project if project is not None and project.offers_files else None
+    return Project.objects.offering_files().by_name(name).first()
 
 
 def _release(name: str, version: str) -> Release | None:
     project = _project(name)
     if project is None:
         return None
-    release = Release.objects.filter(project=project, canonical_version=naming.canonical_version(version)).first()
+    release = project.releases.by_version(version).first()
     if release is not None:
         release.project = project
     return release
 
 
-def _visible_projects():
-    return Project.objects.exclude(status=ProjectStatus.QUARANTINED)
-
-
 def _changelog_rows(queryset):
-    return queryset.exclude(name="").order_by("id").values_list("name", "version", "submitted_date", "action", "id")
+    return queryset.published().order_by("id").values_list("name", "version", "submitted_date", "action", "id")
 
 
 # ---------------------------------------------------------------- mirror methods
@@ -173,7 +167,7 @@ def _changelog_rows(queryset):
 @method()
 def changelog_last_serial(context: Context) -> int:
     """The newest serial of the journal."""
-    return journal.last_serial()
+    return JournalEntry.objects.last_serial()
 
 
 @method(Param("since_serial", int))
@@ -203,13 +197,13 @@ def changelog(context: Context, since: int, with_ids: bool) -> list:
 @method()
 def list_packages_with_serial(context: Context) -> dict:
     """{project name: last serial} for every project that offers files."""
-    return dict(_visible_projects().order_by("normalized_name").values_list("name", "last_serial"))
+    return dict(Project.objects.offering_files().order_by("normalized_name").values_list("name", "last_serial"))
 
 
 @method()
 def list_packages(context: Context) -> list:
     """Every project's name."""
-    return list(_visible_projects().order_by("normalized_name").values_list("name", flat=True))
+    return list(Project.objects.offering_files().order_by("normalized_name").values_list("name", flat=True))
 
 
 # ---------------------------------------------------------------- read methods
@@ -222,9 +216,9 @@ def package_releases(context: Context, package_name: str, show_hidden: bool) -> 
     if project is None:
         return []
     if not show_hidden:
-        latest = json_pages.latest_release(project)
+        latest = project.releases.latest()
         return [latest.version] if latest is not None else []
-    return list(Release.objects.filter(project=project).order_by("-sort_key").values_list("version", flat=True))
+    return list(project.releases.newest_first().values_list("version", flat=True))
 
 
 @method(Param("package_name", str), Param("version", str))
@@ -255,20 +249,7 @@ def release_data(context: Context, package_name: str, version: str) -> dict:
     return data
 
 
-_SEARCH_FIELDS = {
-    "name": "project__name",
-    "version": "version",
-    "summary": "summary",
-    "description": "description",
-    "keywords": "keywords",
-    "author": "author",
-    "author_email": "author_email",
-    "maintainer": "maintainer",
-    "maintainer_email": "maintainer_email",
-    "home_page": "home_page",
-    "license": "license",
-    "download_url": "download_url",
-}
+_SEARCH_FIELDS = core_metadata.SEARCH_COLUMNS
 
 
 @method(Param("spec", dict), Param("operator", str, "and"))
@@ -305,7 +286,7 @@ def search(context: Context, spec: dict, operator: str) -> list:
         combined = (combined & condition) if operator == "and" else (combined | condition)
     rows = (
         Release.objects.filter(combined)
-        .exclude(project__status=ProjectStatus.QUARANTINED)
+        .offering_files()
         .order_by("project__normalized_name", "-sort_key")
         .values_list("project__name", "version", "summary")[:SEARCH_LIMIT]
     )
@@ -336,7 +317,7 @@ def browse(context: Context, classifiers: list) -> list:
     if not wanted:
         return []
     rows = (
-        Release.objects.exclude(project__status=ProjectStatus.QUARANTINED)
+        Release.objects.offering_files()
         .order_by("project__normalized_name", "-sort_key")
         .values_list("project__name", "version", "classifiers")
     )
@@ -363,8 +344,8 @@ def user_packages(context: Context, user: str) -> list:
         return []
     rows = (
         Role.objects.filter(user__username=user)
-        .exclude(project__status=ProjectStatus.QUARANTINED)
-        .order_by(Case(When(role_name=RoleName.OWNER, then=0), default=1), "project__normalized_name")
+        .offering_files()
+        .owners_first("project__normalized_name")
         .values_list("role_name", "project__name")
     )
     return [list(row) for row in rows]

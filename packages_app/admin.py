@@ -65,7 +65,7 @@ def dashboard(request) -> dict:
         "releases": Release.objects.count(),
         "files": totals["files"],
         "storage": totals["storage"] or 0,
-        "last_serial": JournalEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        "last_serial": JournalEntry.objects.last_serial(),
         "latest_files": latest_files,
         "journal": journal,
     }
@@ -159,7 +159,7 @@ class ProjectAddForm(forms.ModelForm):
             raise forms.ValidationError(
                 "Start and end with a letter or digit, and use only ASCII letters, digits, '.', '_' and '-'."
             )
-        existing = Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+        existing = Project.objects.by_name(name).first()
         if existing is not None:
             raise forms.ValidationError(f"The name conflicts with the existing project '{existing.name}'.")
         return name
@@ -213,7 +213,7 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description=f"Newest {LATEST_RELEASES_SHOWN} releases")
     def latest_releases(self, obj):
-        rows = obj.releases.order_by("-sort_key").annotate(file_count=Count("files"))[:LATEST_RELEASES_SHOWN]
+        rows = obj.releases.newest_first().annotate(file_count=Count("files"))[:LATEST_RELEASES_SHOWN]
         return (
             format_html_join(
                 "",

@@ -263,7 +263,7 @@ def _check_database() -> list[Problem]:
     """Rows that storage cannot show: an unregistered filename, a file the journal never recorded."""
     problems = []
     unregistered = File.objects.exclude(filename__in=Subquery(FilenameRegistry.objects.values("filename")))
-    journaled = JournalEntry.objects.filter(action__startswith="add ").exclude(filename="").values("filename")
+    journaled = JournalEntry.objects.filter(kind=journal.FILE_ADDED).values("filename")
     unjournaled = File.objects.exclude(filename__in=Subquery(journaled))
     for kind, queryset, detail in (
         (UNREGISTERED, unregistered, "the filename is not in the filename registry"),

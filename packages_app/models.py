@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from packages_app.querysets import JournalQuerySet, ProjectQuerySet, ReleaseQuerySet, RoleQuerySet
 from packages_app.storage import metadata_path
 
 
@@ -32,6 +33,8 @@ class Project(models.Model):
     last_serial = models.BigIntegerField(default=0, help_text="Serial of the newest journal entry for this project.")
     status = models.CharField(max_length=16, choices=ProjectStatus.choices, default=ProjectStatus.ACTIVE)
     status_reason = models.TextField(blank=True, default="")
+
+    objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["normalized_name"]
@@ -101,6 +104,8 @@ class Release(models.Model):
 
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")
+
+    objects = ReleaseQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -199,6 +204,8 @@ class JournalEntry(models.Model):
     token_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     submitted_date = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = JournalQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "journal entries"
@@ -217,6 +224,8 @@ class Role(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="roles")
     role_name = models.CharField(max_length=16, choices=RoleName.choices)
+
+    objects = RoleQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_role_per_user_and_project")]

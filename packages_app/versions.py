@@ -17,6 +17,8 @@ from __future__ import annotations
 from packaging.version import InvalidVersion, Version
 from packaging_legacy.version import LegacyVersion
 
+from packages_app import naming
+
 _PRE_LETTER = {"a": "1", "b": "2", "rc": "3"}
 
 
@@ -81,3 +83,12 @@ def _legacy_key(version: str) -> str:
 def sort_key(version: str) -> str:
     parsed = parse(version)
     return _pep440_key(parsed) if parsed is not None else _legacy_key(version)
+
+
+def release_columns(version: str) -> dict[str, str | bool]:
+    """The release columns derived from its version string, for ``Release(**release_columns(v))``."""
+    return {
+        "canonical_version": naming.canonical_version(version),
+        "sort_key": sort_key(version),
+        "is_prerelease": is_prerelease(version),
+    }

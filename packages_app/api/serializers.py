@@ -10,6 +10,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from packages_app import core_metadata
 from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role
 from packages_app.services.journal import ACTIONS
 from packages_app.simple import upload_time_text
@@ -182,33 +183,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "is_prerelease",
             "yanked",
             "yanked_reason",
-            "metadata_version",
-            "summary",
-            "description",
-            "description_content_type",
-            "author",
-            "author_email",
-            "maintainer",
-            "maintainer_email",
-            "license",
-            "license_expression",
-            "license_files",
-            "keywords",
-            "classifiers",
-            "platform",
-            "supported_platform",
-            "home_page",
-            "download_url",
-            "project_urls",
-            "requires_python",
-            "requires_dist",
-            "provides_extra",
-            "requires_external",
-            "provides_dist",
-            "obsoletes_dist",
-            "dynamic",
-            "import_names",
-            "import_namespaces",
+            *core_metadata.COLUMNS,
             "files",
             "links",
         ]

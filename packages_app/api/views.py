@@ -12,8 +12,7 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +31,8 @@ from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
 from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
 from packages_app.api.problems import problem_exception_handler
-from packages_app.models import File, JournalEntry, Project, Release, Role, RoleName
+from packages_app.models import File, JournalEntry, Project, Release, Role
+from packages_app.querysets import count_of
 from packages_app.services import journal, projects, releases
 from packages_app.simple_views import url_layout
 from packages_app.upload.errors import UploadError
@@ -71,7 +71,7 @@ class ApiMixin:
 
 
 def find_project(name: str) -> Project:
-    project = Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+    project = Project.objects.by_name(name).first()
     if project is None:
         raise NotFound(f"There is no project named '{name}'.")
     return project
@@ -79,7 +79,7 @@ def find_project(name: str) -> Project:
 
 def find_release(project: Project, version: str, queryset=None) -> Release:
     queryset = (queryset if queryset is not None else Release.objects).filter(project=project)
-    release = queryset.filter(canonical_version=naming.canonical_version(version)).first()
+    release = queryset.by_version(version).first()
     if release is None:
         raise NotFound(f"Project '{project.name}' has no release '{version}'.")
     release.project = project
@@ -172,30 +172,8 @@ class ProjectList(ApiMixin, generics.ListAPIView):
         return queryset
 
 
-def _count(queryset, **outer):
-    counted = queryset.filter(**outer).order_by().values(*outer).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 def project_with_details(name: str) -> Project:
-    roles = Role.objects.select_related("user").order_by(
-        Case(When(role_name=RoleName.OWNER, then=0), default=1), "user__username"
-    )
-    latest = (
-        Release.objects.filter(project=OuterRef("pk"))
-        .order_by("yanked", "is_prerelease", "-sort_key")
-        .values("version")
-    )
-    project = (
-        Project.objects.filter(normalized_name=naming.normalize_name(name))
-        .annotate(
-            release_count=_count(Release.objects, project=OuterRef("pk")),
-            file_count=_count(File.objects, release__project=OuterRef("pk")),
-            latest_version=Subquery(latest[:1]),
-        )
-        .prefetch_related(Prefetch("roles", queryset=roles))
-        .first()
-    )
+    project = Project.objects.by_name(name).with_details().first()
     if project is None:
         raise NotFound(f"There is no project named '{name}'.")
     return project
@@ -287,7 +265,7 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
         # A correlated count, not a GROUP BY: only the page's rows are counted, so
         # page 1 of a 5,000-release project costs what page 1 of a small one does.
         queryset = Release.objects.filter(project=self.project).annotate(
-            file_count=_count(File.objects, release=OuterRef("pk"))
+            file_count=count_of(File.objects, release=OuterRef("pk"))
         )
         having = self.request.query_params.get("files")
         has_files = Exists(File.objects.filter(release=OuterRef("pk")))
@@ -396,13 +374,12 @@ class EventList(ApiMixin, generics.ListAPIView):
     pagination_class = SerialPagination
 
     def get_queryset(self):
-        entries = JournalEntry.objects.exclude(name="").select_related("submitted_by")  # tokens: no project
+        entries = JournalEntry.objects.published().select_related("submitted_by")
         project = self.request.query_params.get("project")
         if project is not None:
             if not naming.is_valid_project_name(project):
                 raise ParseError(f"'project' must be a project name, not {project[:100]!r}.")
-            # By the name kept on each entry, so a deleted project's history is found too.
-            entries = entries.filter(normalized_name=naming.normalize_name(project))
+            entries = entries.of_project(project)
         return entries
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -414,7 +391,7 @@ class EventList(ApiMixin, generics.ListAPIView):
         return response
 
     def list(self, request, *args, **kwargs):
-        last_serial = journal.last_serial()
+        last_serial = JournalEntry.objects.last_serial()
         page = self.paginate_queryset(self.get_queryset())
         return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data, last_serial)
 

@@ -124,16 +124,10 @@ def record(
     return entry
 
 
-def last_serial() -> int:
-    entry = JournalEntry.objects.order_by("-id").values_list("id", flat=True).first()
-    return entry or 0
-
-
 def last_entry() -> tuple[int, datetime | None]:
     """The newest serial and when it was written; ``(0, None)`` for an empty journal."""
-    row = JournalEntry.objects.order_by("-id").values_list("id", "submitted_date").first()
-    return row or (0, None)
+    return JournalEntry.objects.last_entry()
 
 
 def submitted_at(serial: int) -> datetime | None:
-    return JournalEntry.objects.filter(id=serial).values_list("submitted_date", flat=True).first()
+    return JournalEntry.objects.submitted_at(serial)

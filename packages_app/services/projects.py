@@ -25,7 +25,7 @@ def create_project(name: str, *, user=None) -> Project:
     except IntegrityError as exc:
         # Only a real clash is a Conflict; any other constraint failing is a fault, and
         # "conflicts" would tell the client that retrying is pointless.
-        if Project.objects.filter(normalized_name=naming.normalize_name(name)).exists():
+        if Project.objects.by_name(name).exists():
             raise Conflict(f"The name '{name}' conflicts with an existing project.") from exc
         raise
     return project
@@ -37,14 +37,26 @@ def get_or_create_project(name: str, *, user=None) -> tuple[Project, bool]:
     Safe against a concurrent creator: whoever loses the unique-constraint race
     reads the winner's row.
     """
-    normalized = naming.normalize_name(name)
-    project = Project.objects.filter(normalized_name=normalized).first()
+    project = Project.objects.by_name(name).first()
     if project is not None:
         return project, False
     try:
         return create_project(name, user=user), True
     except Conflict:
-        return Project.objects.get(normalized_name=normalized), False
+        return Project.objects.by_name(name).get(), False
+
+
+def respell(project: Project, name: str) -> Project:
+    """Make ``name``, another spelling of the project's name, its display name (the newest upload's, as on PyPI).
+
+    Not journaled on its own: only an upload respells, inside its write transaction, and
+    the upload's own entry carries the new spelling.
+    """
+    if naming.normalize_name(name) != project.normalized_name:
+        raise ServiceError(f"'{name}' is not a spelling of the project name '{project.name}'.")
+    Project.objects.filter(pk=project.pk).update(name=name)
+    project.name = name
+    return project
 
 
 @journal.write_transaction()

@@ -6,22 +6,13 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from packages_app import naming, versions
+from packages_app import core_metadata, versions
 from packages_app.models import Project, Release
 from packages_app.services import journal
 from packages_app.services.errors import Conflict, ServiceError
 
 # Release fields a caller may set from core metadata.
-METADATA_FIELDS = frozenset(
-    {
-        "metadata_version", "summary", "description", "description_content_type", "author",
-        "author_email", "maintainer", "maintainer_email", "license", "license_expression",
-        "license_files", "keywords", "classifiers", "platform", "supported_platform", "home_page",
-        "download_url", "project_urls", "requires_python", "requires_dist", "provides_extra",
-        "requires_external", "provides_dist", "obsoletes_dist", "dynamic", "import_names",
-        "import_namespaces",
-    }
-)  # fmt: skip
+METADATA_FIELDS = frozenset(core_metadata.COLUMNS)
 
 
 def create_release(
@@ -41,9 +32,7 @@ def create_release(
             release = Release.objects.create(
                 project=project,
                 version=version,
-                canonical_version=naming.canonical_version(version),
-                sort_key=versions.sort_key(version),
-                is_prerelease=versions.is_prerelease(version),
+                **versions.release_columns(version),
                 created_by=user if user is not None and user.is_authenticated else None,
                 **metadata,
                 **extra,
@@ -58,7 +47,7 @@ def create_release(
 
 
 def find_release(project: Project, version: str) -> Release | None:
-    return project.releases.filter(canonical_version=naming.canonical_version(version)).first()
+    return project.releases.by_version(version).first()
 
 
 @journal.write_transaction()

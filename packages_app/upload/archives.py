@@ -28,12 +28,13 @@ from packaging.metadata import parse_email
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
-    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
+from packages_app.models import PackageType
+from packages_app.naming import normalize_name
 from packages_app.upload.errors import UploadError, bad_request
 
 MiB = 1024 * 1024
@@ -74,11 +75,11 @@ def inspect_distribution(path: Path, filename: str, packagetype: str) -> bytes |
     an egg's EGG-INFO/PKG-INFO bytes, or None for legacy binary types that are not inspected."""
     if packagetype in UNINSPECTED_PACKAGETYPES:
         return None
-    if packagetype == "bdist_wheel" and filename.endswith(".whl"):
+    if packagetype == PackageType.BDIST_WHEEL and filename.endswith(".whl"):
         return _inspect_wheel(path, filename)
-    if packagetype == "sdist" and filename.endswith(".tar.gz"):
+    if packagetype == PackageType.SDIST and filename.endswith(".tar.gz"):
         return _inspect_tar_sdist(path, filename)
-    if packagetype == "sdist" and filename.endswith(".zip"):
+    if packagetype == PackageType.SDIST and filename.endswith(".zip"):
         return _inspect_zip_sdist(path, filename)
     if packagetype == "bdist_egg" and filename.endswith(".egg"):
         return _inspect_egg(path, filename)
@@ -176,7 +177,7 @@ def _check_identity(data: bytes, label: str, what: str, expected_name: str, expe
         raise _invalid(f"{label} has no single Name field.")
     if not version:
         raise _invalid(f"{label} has no single Version field.")
-    if canonicalize_name(name) != canonicalize_name(expected_name):
+    if normalize_name(name) != normalize_name(expected_name):
         raise _invalid(f"{what} is for project '{expected_name}', but its {label} has Name '{name}'.")
     try:
         parsed = Version(version)
@@ -361,7 +362,7 @@ def _dist_info_matches(directory: str, name: str, version: Version) -> bool:
     stem = directory.removesuffix(".dist-info")
     # Try every '-' as the separator: unescaped names may contain '-' too.
     for index, char in enumerate(stem):
-        if char != "-" or canonicalize_name(stem[:index]) != name:
+        if char != "-" or normalize_name(stem[:index]) != name:
             continue
         try:
             if Version(stem[index + 1 :]) == version:

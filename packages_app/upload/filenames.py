@@ -15,19 +15,19 @@ from django.conf import settings
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
-    canonicalize_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import Version
 
-from packages_app.naming import wheel_name_part
+from packages_app.models import PackageType
+from packages_app.naming import normalize_name, wheel_name_part
 from packages_app.upload import platforms
 from packages_app.upload.errors import bad_request
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXTENSION = re.compile(r"\.(tar\.gz|zip|whl)\Z", re.IGNORECASE)
-_EXTENSIONS_FOR = {"sdist": (".tar.gz",), "bdist_wheel": (".whl",)}
+_EXTENSIONS_FOR = {PackageType.SDIST: (".tar.gz",), PackageType.BDIST_WHEEL: (".whl",)}
 MAX_FILENAME = 255
 
 
@@ -80,7 +80,7 @@ def check_extension(filename: str, filetype: str) -> None:
 
 
 def check_matches_metadata(filename: str, filetype: str, name: str, version: str) -> None:
-    if filetype == "sdist":
+    if filetype == PackageType.SDIST:
         _check_sdist(filename, name, version)
     else:
         _check_wheel(filename, name, version)
@@ -95,7 +95,7 @@ def _check_sdist(filename: str, name: str, version: str) -> None:
         file_name, _file_version = parse_sdist_filename(filename)
     except InvalidSdistFilename:
         raise bad_request(f"Invalid source distribution filename: {filename}") from None
-    if file_name != canonicalize_name(name):
+    if file_name != normalize_name(name):
         raise _start_with(name)
     expected = f"{wheel_name_part(name)}-{Version(version)}.tar.gz"
     if filename != expected:
@@ -107,7 +107,7 @@ def _check_wheel(filename: str, name: str, version: str) -> None:
         file_name, file_version, _build, _tags = parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
         raise bad_request(f"Invalid wheel filename: {exc}") from None
-    if file_name != canonicalize_name(name):
+    if file_name != normalize_name(name):
         raise _start_with(name)
     literal = filename.split("-", 1)[0]
     if literal != wheel_name_part(name):

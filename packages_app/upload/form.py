@@ -13,60 +13,30 @@ from dataclasses import dataclass, field
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
+from packages_app import core_metadata
+from packages_app.models import PackageType
 from packages_app.upload.errors import UploadError, bad_request
 from packages_app.upload.receive import DISTRIBUTION_FIELD, ReceivedFile
 
 FILE_FIELDS = frozenset({DISTRIBUTION_FIELD, "gpg_signature"})
 # The multiple-use core metadata fields (and project_urls): the only keys sent more than once.
-REPEATABLE_FIELDS = frozenset(
-    {
-        "classifiers",
-        "platform",
-        "supported_platform",
-        "requires_dist",
-        "provides_dist",
-        "obsoletes_dist",
-        "requires_external",
-        "provides_extra",
-        "dynamic",
-        "license_file",
-        "requires",
-        "provides",
-        "obsoletes",
-        "project_urls",
-        "import_names",
-        "import_namespaces",
-    }
-)
+REPEATABLE_FIELDS = core_metadata.MULTIPLE_USE_FORM_KEYS
 # Fields that take one value; sent twice, which one counts would be a guess. Keys
 # this index does not know are ignored whatever their count (a newer client may send them).
-SINGLE_FIELDS = frozenset(
-    {
-        ":action",
-        "protocol_version",
-        "filetype",
-        "pyversion",
-        "comment",
-        "md5_digest",
-        "sha256_digest",
-        "blake2_256_digest",
-        "metadata_version",
-        "name",
-        "version",
-        "summary",
-        "description",
-        "description_content_type",
-        "keywords",
-        "home_page",
-        "download_url",
-        "author",
-        "author_email",
-        "maintainer",
-        "maintainer_email",
-        "license",
-        "license_expression",
-        "requires_python",
-    }
+SINGLE_FIELDS = (
+    frozenset(
+        {
+            ":action",
+            "protocol_version",
+            "filetype",
+            "pyversion",
+            "comment",
+            "md5_digest",
+            "sha256_digest",
+            "blake2_256_digest",
+        }
+    )
+    | core_metadata.SINGLE_FORM_KEYS
 )
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 _HEX32 = re.compile(r"^[0-9a-f]{32}\Z")
@@ -172,9 +142,9 @@ def _check_filetype(form: UploadForm) -> None:
     """Fields the metadata parser does not know about, checked in PyPI's order."""
     if not form.filetype:
         raise bad_request("Invalid value for filetype. Error: This field is required.")
-    if form.filetype not in ("sdist", "bdist_wheel"):
+    if form.filetype not in (PackageType.SDIST, PackageType.BDIST_WHEEL):
         raise bad_request("Invalid value for filetype. Error: Use a known file type.")
-    if form.filetype == "sdist":
+    if form.filetype == PackageType.SDIST:
         if form.pyversion and form.pyversion != "source":
             raise bad_request("Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
         form.values["pyversion"] = ["source"]

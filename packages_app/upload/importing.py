@@ -15,24 +15,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from packaging.metadata import parse_email
-from packaging.utils import canonicalize_name
 
 from packages_app import hashing, naming
+from packages_app.models import PackageType
 from packages_app.upload import archives, filenames, metadata, pipeline
 from packages_app.upload.errors import UploadError, bad_request
 
 # Extension -> package type. Longest first, so ".tar.gz" wins over ".gz".
 PACKAGE_TYPES = (
-    (".whl", "bdist_wheel"),
-    (".tar.gz", "sdist"),
-    (".tar.bz2", "sdist"),
-    (".tgz", "sdist"),
-    (".zip", "sdist"),
-    (".egg", "bdist_egg"),
-    (".exe", "bdist_wininst"),
-    (".msi", "bdist_msi"),
-    (".rpm", "bdist_rpm"),
-    (".dmg", "bdist_dmg"),
+    (".whl", PackageType.BDIST_WHEEL),
+    (".tar.gz", PackageType.SDIST),
+    (".tar.bz2", PackageType.SDIST),
+    (".tgz", PackageType.SDIST),
+    (".zip", PackageType.SDIST),
+    (".egg", PackageType.BDIST_EGG),
+    (".exe", PackageType.BDIST_WININST),
+    (".msi", PackageType.BDIST_MSI),
+    (".rpm", PackageType.BDIST_RPM),
+    (".dmg", PackageType.BDIST_DMG),
 )
 # name-version.platform.ext, for installers that carry no readable metadata.
 _INSTALLER_NAME = re.compile(
@@ -66,9 +66,9 @@ def find_distributions(directory: Path) -> Iterator[Path]:
 
 
 def _python_version(path: Path, packagetype: str) -> str:
-    if packagetype == "sdist":
+    if packagetype == PackageType.SDIST:
         return "source"
-    if packagetype == "bdist_wheel":
+    if packagetype == PackageType.BDIST_WHEEL:
         return path.name[:-4].split("-")[-3]
     egg = _EGG_NAME.match(path.name)
     return f"{egg.group('py')}" if egg else "any"
@@ -91,12 +91,12 @@ def _metadata_from_installer_name(filename: str) -> metadata.ValidatedMetadata:
 
 
 def _check_name_agrees(filename: str, packagetype: str, validated: metadata.ValidatedMetadata) -> None:
-    if packagetype == "bdist_wheel":
+    if packagetype == PackageType.BDIST_WHEEL:
         filenames.check_matches_metadata(filename, packagetype, validated.name, validated.version)
         return
     # Old sdists and eggs: "<name>-<version>..." with the name spelled as its author liked.
-    prefix = canonicalize_name(filename.split(f"-{validated.version}", 1)[0])
-    if prefix != canonicalize_name(validated.name):
+    prefix = naming.normalize_name(filename.split(f"-{validated.version}", 1)[0])
+    if prefix != naming.normalize_name(validated.name):
         raise bad_request(f"The filename '{filename}' does not start with the project name '{validated.name}'.")
 
 

@@ -20,6 +20,8 @@ from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
 from packaging.requirements import InvalidRequirement, Requirement
 from trove_classifiers import all_classifiers, deprecated_classifiers
 
+from packages_app import core_metadata
+from packages_app.core_metadata import Shape
 from packages_app.models import Release
 from packages_app.naming import is_valid_project_name
 from packages_app.upload.errors import bad_request
@@ -36,42 +38,9 @@ MAX_URL_LABEL = 32
 _FIRST_FIELDS = ("metadata_version", "name", "version")
 
 # Upload form key -> RawMetadata key, for the single-use fields.
-_SINGLE = {
-    "metadata_version": "metadata_version",
-    "name": "name",
-    "version": "version",
-    "summary": "summary",
-    "description": "description",
-    "description_content_type": "description_content_type",
-    "home_page": "home_page",
-    "download_url": "download_url",
-    "author": "author",
-    "author_email": "author_email",
-    "maintainer": "maintainer",
-    "maintainer_email": "maintainer_email",
-    "license": "license",
-    "license_expression": "license_expression",
-    "requires_python": "requires_python",
-}
+_SINGLE = {field.form_key: field.raw_key for field in core_metadata.FIELDS if field.shape is Shape.TEXT}
 # Multiple-use fields: form key -> RawMetadata key.
-_MULTI = {
-    "classifiers": "classifiers",
-    "platform": "platforms",
-    "supported_platform": "supported_platforms",
-    "requires_dist": "requires_dist",
-    "provides_dist": "provides_dist",
-    "obsoletes_dist": "obsoletes_dist",
-    "requires_external": "requires_external",
-    "provides_extra": "provides_extra",
-    "dynamic": "dynamic",
-    "license_file": "license_files",
-    "requires": "requires",
-    "provides": "provides",
-    "obsoletes": "obsoletes",
-    # PEP 794, as uv publish sends them.
-    "import_names": "import_names",
-    "import_namespaces": "import_namespaces",
-}
+_MULTI = {field.form_key: field.raw_key for field in core_metadata.FIELDS if field.shape is Shape.LIST}
 
 
 # Valid metadata can still be longer than the columns that keep it (a requires_python
@@ -240,32 +209,8 @@ def _is_url(value: str) -> bool:
 
 def release_fields(raw: RawMetadata) -> dict[str, Any]:
     """Release model fields from raw metadata (the first upload's form, as on PyPI)."""
-    return {
-        "metadata_version": raw.get("metadata_version", ""),
-        "summary": raw.get("summary", ""),
-        "description": raw.get("description", ""),
-        "description_content_type": raw.get("description_content_type", ""),
-        "author": raw.get("author", ""),
-        "author_email": raw.get("author_email", ""),
-        "maintainer": raw.get("maintainer", ""),
-        "maintainer_email": raw.get("maintainer_email", ""),
-        "license": raw.get("license", ""),
-        "license_expression": raw.get("license_expression", ""),
-        "license_files": raw.get("license_files", []),
-        "keywords": ",".join(raw.get("keywords", [])),
-        "classifiers": raw.get("classifiers", []),
-        "platform": raw.get("platforms", []),
-        "supported_platform": raw.get("supported_platforms", []),
-        "home_page": raw.get("home_page", ""),
-        "download_url": raw.get("download_url", ""),
-        "project_urls": raw.get("project_urls", {}),
-        "requires_python": raw.get("requires_python", ""),
-        "requires_dist": raw.get("requires_dist", []),
-        "provides_extra": raw.get("provides_extra", []),
-        "requires_external": raw.get("requires_external", []),
-        "provides_dist": raw.get("provides_dist", []),
-        "obsoletes_dist": raw.get("obsoletes_dist", []),
-        "dynamic": raw.get("dynamic", []),
-        "import_names": raw.get("import_names", []),
-        "import_namespaces": raw.get("import_namespaces", []),
-    }
+    fields: dict[str, Any] = {}
+    for field in core_metadata.KEPT:
+        value = raw.get(field.raw_key, core_metadata.empty_value(field))
+        fields[field.column] = ",".join(value) if field.shape is Shape.KEYWORDS else value
+    return fields

@@ -32,7 +32,7 @@ from django.db import DatabaseError
 from django.db.models import Sum
 from django.utils import timezone
 
-from packages_app import access, hashing, integrity, naming, storage
+from packages_app import access, hashing, integrity, storage
 from packages_app.authentication import Identity
 from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
 from packages_app.services import files as file_services
@@ -107,7 +107,7 @@ def check_digests(supplied: dict[str, str], dist: Distribution) -> None:
 
 
 def _existing_project(name: str) -> Project | None:
-    return Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+    return Project.objects.by_name(name).first()
 
 
 def _check_permission(pub: Publication, project: Project | None) -> None:
@@ -235,9 +235,7 @@ def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: b
             if owner is not None:
                 role_services.grant_role(project, owner, "Owner", user=user)
         elif project.name != pub.metadata.name:
-            # The newest spelling of the name becomes the display name, as on PyPI.
-            Project.objects.filter(pk=project.pk).update(name=pub.metadata.name)
-            project.name = pub.metadata.name
+            project_services.respell(project, pub.metadata.name)
         release = _release_for(pub, project, user)
         file = file_services.add_file(
             release,

@@ -258,10 +258,11 @@ def make_account(index_server) -> tuple[str, str, int]:
     output = index_server.shell(
         "import json\n"
         "from django.contrib.auth import get_user_model\n"
-        "from packages_app.services import journal, tokens\n"
+        "from packages_app.models import JournalEntry\n"
+        "from packages_app.services import tokens\n"
         f"user = get_user_model().objects.create_user({username!r}, password={PASSWORD!r})\n"
         "_, token = tokens.create_token(user, name='concurrency')\n"
-        "print(json.dumps({'token': token, 'serial': journal.last_serial()}))\n"
+        "print(json.dumps({'token': token, 'serial': JournalEntry.objects.last_serial()}))\n"
     )
     answer = json.loads(output.strip().splitlines()[-1])
     return username, answer["token"], answer["serial"]

@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.urls import reverse
 
-from packages_app import naming, versions
+from packages_app import versions
 from packages_app.models import ApiToken, File, JournalEntry, Project, Release, Role
 from packages_app.services import projects, releases, roles
 from tests.factories import FileFactory, UserFactory
@@ -28,13 +28,12 @@ def big_project(db):
         Release(
             project=project,
             version=v,
-            canonical_version=naming.canonical_version(v),
-            sort_key=versions.sort_key(v),
+            **versions.release_columns(v),
             summary="bulk",
         )
         for v in versions_list[:BIG]
     )
-    newest = project.releases.order_by("-sort_key").first()
+    newest = project.releases.newest_first().first()
     FileFactory(release=newest)
     FileFactory(release=newest, filename=f"big_project-{newest.version}.tar.gz", packagetype="sdist")
     return project

@@ -14,9 +14,9 @@ from django.test import Client
 from packaging.version import InvalidVersion, Version
 from packaging_legacy.version import LegacyVersion
 
-from packages_app import naming, versions
+from packages_app import versions
 from packages_app.models import File, JournalEntry, Project, Release
-from packages_app.services import journal, projects, releases, roles, tokens
+from packages_app.services import projects, releases, roles, tokens
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory
 from tests.functional.upload_client import publish
 
@@ -97,9 +97,7 @@ def add_releases(project: Project, versions_and_times: list[tuple[str, datetime]
         Release(
             project=project,
             version=version,
-            canonical_version=naming.canonical_version(version),
-            sort_key=versions.sort_key(version),
-            is_prerelease=versions.is_prerelease(version),
+            **versions.release_columns(version),
             created=created,
         )
         for version, created in versions_and_times
@@ -220,7 +218,7 @@ def test_project_resource(client, demo):
             "simple": "/simple/demo-pkg/",
         },
     }
-    assert demo.last_serial == journal.last_serial()
+    assert demo.last_serial == JournalEntry.objects.last_serial()
     assert get_json(client, data["links"]["self"])["name"] == "Demo_Pkg"
     assert len(get_json(client, data["links"]["releases"])["results"]) == 3
     assert get_json(client, data["links"]["simple"], HTTP_ACCEPT=SIMPLE_JSON)["name"] == "demo-pkg"
@@ -503,7 +501,7 @@ def test_events_list_every_project_change_ascending(client, demo):
     serials = [event["serial"] for event in page["results"]]
     assert serials == feed_serials()
     assert len(serials) < JournalEntry.objects.count()
-    assert page["last_serial"] == journal.last_serial()
+    assert page["last_serial"] == JournalEntry.objects.last_serial()
     assert page["next"] is None
     for event in page["results"]:
         entry = JournalEntry.objects.get(id=event["serial"])

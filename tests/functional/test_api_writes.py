@@ -8,7 +8,7 @@ import json
 import pytest
 
 from packages_app.models import JournalEntry, Project, Release
-from packages_app.services import journal, projects, releases, roles, tokens
+from packages_app.services import projects, releases, roles, tokens
 from tests.factories import ProjectFactory, UserFactory
 from tests.functional.upload_client import basic_auth, publish
 
@@ -83,7 +83,7 @@ class Journal:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.before = journal.last_serial()
+        self.before = JournalEntry.objects.last_serial()
 
     def new_entries(self) -> list[tuple[str, str]]:
         entries = JournalEntry.objects.filter(id__gt=self.before).exclude(name="").order_by("id")

@@ -20,7 +20,7 @@ from django.urls import reverse
 from packages_app import tokens
 from packages_app.authentication import Identity
 from packages_app.models import ApiToken, JournalEntry, Project
-from packages_app.services import journal, projects, roles
+from packages_app.services import projects, roles
 from packages_app.services import tokens as token_services
 from tests.builders import build_wheel
 from tests.factories import UserFactory
@@ -59,7 +59,7 @@ def test_a_token_whose_projects_are_deleted_is_revoked_and_refused(client, admin
     auth = basic_auth("__token__", plaintext)
     assert upload(client, tmp_path, "pkg-p", "1.0", auth).status_code == 200
     assert upload(client, tmp_path, "pkg-q", "1.0", auth).status_code == 403
-    mark = journal.last_serial()
+    mark = JournalEntry.objects.last_serial()
 
     deleted = admin_client.post(reverse("admin:packages_app_project_delete", args=[owned["p"].pk]), {"post": "yes"})
     assert deleted.status_code == 302
@@ -94,7 +94,7 @@ def test_a_token_keeps_its_remaining_projects(client, owner, owned, tmp_path):
     """Deleting one of a token's projects leaves it limited to the others, and not revoked."""
     token, plaintext = token_services.create_token(owner, projects=[owned["p"], owned["r"]])
     auth = basic_auth("__token__", plaintext)
-    mark = journal.last_serial()
+    mark = JournalEntry.objects.last_serial()
     projects.delete_project(owned["p"])
     token.refresh_from_db()
     assert token.revoked is None
@@ -115,7 +115,7 @@ def test_deleting_a_project_leaves_unlimited_and_other_tokens_alone(owner, owned
     elsewhere, _ = token_services.create_token(owner, projects=[owned["q"]])
     already, _ = token_services.create_token(owner, projects=[owned["p"]])
     token_services.revoke_token(already)
-    mark = journal.last_serial()
+    mark = JournalEntry.objects.last_serial()
     projects.delete_project(owned["p"])
     assert [entry.action for entry in JournalEntry.objects.filter(id__gt=mark)] == ["remove project"]
     assert ApiToken.objects.filter(pk__in=[unlimited.pk, elsewhere.pk], revoked__isnull=True).count() == 2

@@ -4,7 +4,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from packages_app import naming
 from packages_app.models import Project
 from packages_app.services.tokens import create_token
 
@@ -24,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user named '{options['user']}'.")
         projects = []
         for name in options["project"]:
-            project = Project.objects.filter(normalized_name=naming.normalize_name(name)).first()
+            project = Project.objects.by_name(name).first()
             if project is None:
                 raise CommandError(f"No project named '{name}'.")
             projects.append(project)

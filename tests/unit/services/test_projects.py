@@ -1,6 +1,7 @@
 import pytest
 
 from packages_app.models import JournalEntry, Project, ProjectStatus
+from packages_app.services import journal as journal_module
 from packages_app.services import projects
 from packages_app.services.errors import Conflict, ServiceError
 
@@ -53,3 +54,14 @@ def test_delete_project_journals_once(journal):
     [entry] = journal.new_entries()
     assert (entry.name, entry.action) == ("demo", "remove project")
     assert not Project.objects.exists()
+
+
+def test_respell_takes_only_another_spelling_of_the_name(journal):
+    project = projects.create_project("Foo_Bar")
+    journal.new_entries()
+    with journal_module.write_transaction():
+        with pytest.raises(ServiceError, match="not a spelling"):
+            projects.respell(project, "foo-baz")
+        projects.respell(project, "FOO.bar")
+    assert Project.objects.get(pk=project.pk).name == "FOO.bar"
+    assert journal.new_entries() == []  # the upload that respells journals the change
