@@ -119,7 +119,9 @@ SIMPLE_GZIP_IN_BACKGROUND = True
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", "")
-_explicit = {name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if env.str(name, "").strip()}
+_explicit = {
+    name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT") if env.str(name, "").strip()
+}
 
 
 def _configuration_error(errors: dict[str, list[str]]) -> ImproperlyConfigured:
@@ -141,6 +143,15 @@ if PRODUCTION:
         raise ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)} set in the environment.")
     if DEBUG:
         raise ImproperlyConfigured("PRODUCTION=true and DEBUG=true cannot go together.")
+    if BEHIND_TLS_PROXY and "TRUSTED_PROXY_COUNT" not in _explicit:
+        # Left at 0 behind a proxy, every client has the proxy's address, and failed
+        # sign-ins are counted per address: anyone could lock any user out.
+        raise ImproperlyConfigured(
+            "PRODUCTION=true with BEHIND_TLS_PROXY=true needs TRUSTED_PROXY_COUNT: the number of proxies in "
+            "front that append the client's address to X-Forwarded-For (1 for one reverse proxy). Without it "
+            "every client has the proxy's address, and anyone can lock any user out of signing in for "
+            "AUTH_LOCKOUT_SECONDS. TRUSTED_PROXY_COUNT=0 keeps that, if you must."
+        )
 
 if not SECRET_KEY and not PRODUCTION and SECRET_KEY_FILE.is_file():
     SECRET_KEY = SECRET_KEY_FILE.read_text().strip()

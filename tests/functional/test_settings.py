@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The run's own choices (S3, Redis, PostgreSQL) must not decide what these tests see.
 _RUN_SETTINGS = {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS", "PRODUCTION"}
 _RUN_SETTINGS |= {"FILE_STORAGE", "REDIS_URL", "S3_BUCKET", "S3_DOWNLOADS", "LOG_FORMAT", "BEHIND_TLS_PROXY"}
-_RUN_SETTINGS |= {"SIMPLE_DEFAULT_COOLDOWN"}
+_RUN_SETTINGS |= {"SIMPLE_DEFAULT_COOLDOWN", "TRUSTED_PROXY_COUNT", "TLS_CERT_FILE", "TLS_KEY_FILE"}
 
 
 def django_check(*args: str, **env_overrides) -> subprocess.CompletedProcess:
@@ -64,6 +64,18 @@ def test_production_refuses_debug(tmp_path):
     result = django_check(**production(tmp_path, DEBUG="true"))
     assert result.returncode != 0
     assert "PRODUCTION=true and DEBUG=true cannot go together." in result.stderr
+
+
+def test_production_behind_a_proxy_needs_the_proxy_count(tmp_path):
+    """Left at 0 behind a proxy, every client shares the proxy's address: anyone could lock
+    any user out of signing in (issue 16, item 12)."""
+    result = django_check(**production(tmp_path, BEHIND_TLS_PROXY="true"))
+    assert result.returncode != 0
+    assert "PRODUCTION=true with BEHIND_TLS_PROXY=true needs TRUSTED_PROXY_COUNT" in result.stderr
+    assert "Traceback" not in result.stderr
+    for count in ("1", "0"):  # 0 as a choice made on purpose
+        result = django_check(**production(tmp_path, BEHIND_TLS_PROXY="true", TRUSTED_PROXY_COUNT=count))
+        assert result.returncode == 0, result.stderr
 
 
 def test_the_deploy_check_is_clean_in_production(tmp_path):
