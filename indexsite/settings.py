@@ -102,6 +102,10 @@ AUTH_LOCKOUT_SECONDS = env.int("AUTH_LOCKOUT_SECONDS", 300)
 # Reverse proxies in front that append the address they saw to X-Forwarded-For; 0 (the
 # default) trusts no forwarded header and takes the connection's address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
+# Read by gunicorn.conf.py, which then serves https itself (no proxy in front); here for
+# what https-only serving implies: secure cookies and HSTS.
+TLS_CERT_FILE = env.str("TLS_CERT_FILE", "")
+TLS_KEY_FILE = env.str("TLS_KEY_FILE", "")
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
 # uses 600), and each process's memory for built pages (keyed by serial, never stale).
@@ -366,6 +370,10 @@ if PRODUCTION:
     # What `manage.py check --deploy` asks for. The index is served over https only;
     # a health probe is answered before these apply (packages_app.health).
     SECURE_SSL_REDIRECT = True
+if PRODUCTION or TLS_CERT_FILE or TLS_KEY_FILE:
+    # https only: behind a TLS proxy in production, or gunicorn serving TLS itself (it
+    # does with either file set). Cookies never go out over plain http, and browsers are
+    # told to come back over https only.
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = HSTS_SECONDS

@@ -344,8 +344,10 @@ class IndexServer:
         command += ["--bind", bind]
         if self.workers is not None:
             command += ["--workers", str(self.workers)]
+        env = dict(self.env)
         if self.tls is not None:
-            command += ["--certfile", str(self.tls.cert_path), "--keyfile", str(self.tls.key_path)]
+            # As an operator does it: the settings read these too (HSTS, secure cookies).
+            env.update(TLS_CERT_FILE=str(self.tls.cert_path), TLS_KEY_FILE=str(self.tls.key_path))
         command += self.extra_args
         # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, one path
         # shared by every gunicorn of the user: parallel test servers (and a developer's own
@@ -354,7 +356,7 @@ class IndexServer:
         with open(self.log_path, "ab") as log:
             # A session of its own, so a stuck master and its workers can be killed together.
             self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
     def _wait_until_ready(self) -> None:

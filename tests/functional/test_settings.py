@@ -78,6 +78,19 @@ def test_production_behind_a_proxy_needs_the_proxy_count(tmp_path):
         assert result.returncode == 0, result.stderr
 
 
+_HTTPS_ONLY_CHECKS = ("security.W004", "security.W012", "security.W016")  # HSTS, session and CSRF cookies
+
+
+def test_gunicorn_serving_tls_means_secure_cookies_and_hsts(tmp_path):
+    """TLS_CERT_FILE/TLS_KEY_FILE make gunicorn serve https only, with or without PRODUCTION."""
+    key = {"INDEX_DATA_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50)}
+    plain = django_check("--deploy", **key)
+    assert all(check in plain.stderr for check in _HTTPS_ONLY_CHECKS), plain.stderr
+    tls_files = {"TLS_CERT_FILE": str(tmp_path / "cert.pem"), "TLS_KEY_FILE": str(tmp_path / "key.pem")}
+    served_over_tls = django_check("--deploy", **key, **tls_files)
+    assert not any(check in served_over_tls.stderr for check in _HTTPS_ONLY_CHECKS), served_over_tls.stderr
+
+
 def test_the_deploy_check_is_clean_in_production(tmp_path):
     result = django_check("--deploy", "--fail-level", "WARNING", **production(tmp_path))
     assert result.returncode == 0, result.stderr
