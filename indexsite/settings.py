@@ -222,6 +222,8 @@ TEMPLATES = [
 # than the whole of a cached simple-page request. Health checks drop a dead one.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's, but a new database file is its owner's only (0600, in a 0700 folder if new).
+    DATABASES["default"]["ENGINE"] = "indexsite.private_sqlite3"
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE makes concurrent writers queue on the lock instead of
         # failing with "database is locked" when they upgrade a read lock.

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,33 @@ def test_a_malformed_default_cooldown_stops_the_start(tmp_path):
     assert result.returncode != 0
     assert "SIMPLE_DEFAULT_COOLDOWN:" in result.stderr
     assert django_check(INDEX_DATA_DIR=str(tmp_path), DEBUG="true", SIMPLE_DEFAULT_COOLDOWN="3d").returncode == 0
+
+
+def migrate(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _RUN_SETTINGS}
+    env.update(INDEX_DATA_DIR=str(data_dir), DEBUG="true")
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        umask=0o022,  # the usual one, which leaves new files and folders readable by everyone
+    )
+    assert migrated.returncode == 0, migrated.stderr
+
+
+def test_a_new_sqlite_database_and_its_folder_are_their_owners_only(tmp_path):
+    """Password and token hashes, sessions: not for other users of the machine (issue 16, item 13)."""
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    existing.chmod(0o755)
+    migrate(existing)
+    assert stat.S_IMODE((existing / "index.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # the operator's folder keeps its mode
+
+    new = tmp_path / "new" / "data"
+    migrate(new)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o700
+    assert stat.S_IMODE((new / "index.sqlite3").stat().st_mode) == 0o600
