@@ -1,7 +1,7 @@
 """gunicorn settings for the index (command-line flags override these).
 
 Environment: ``WEB_CONCURRENCY`` (worker processes, default two per core),
-``GUNICORN_THREADS`` (threads per worker, default 1), ``BIND`` (default
+``GUNICORN_THREADS`` (threads per worker, default 16), ``BIND`` (default
 127.0.0.1:8000), ``LOG_FORMAT`` (``json`` for one JSON object per access-log
 line), ``TLS_CERT_FILE``/``TLS_KEY_FILE`` (serve https directly).
 """
@@ -13,11 +13,16 @@ import os
 bind = [os.environ.get("BIND", "127.0.0.1:8000")]
 # Two workers per core keeps both cores busy while one worker waits on I/O.
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2)
-# Sync workers by default: every request is short except uploads and downloads, and a
-# thread per worker keeps a slow client from holding up more than its own request.
-threads = int(os.environ.get("GUNICORN_THREADS") or 1)
-# Uploads of large files stream for a while; do not kill a worker mid-upload.
-timeout = 600
+# Threads, each with a time limit on its client (indexsite/gunicorn_worker.py): a sync
+# worker reads and writes for one client at a time with no limit but `timeout`, so a few
+# clients sending a byte a second, or not reading a download, stopped the whole index.
+# Threads wait on the network, the database and the store; each keeps its own database
+# connection (CONN_MAX_AGE), so workers x threads must fit the database's connections.
+worker_class = "indexsite.gunicorn_worker.BoundedThreadWorker"
+threads = int(os.environ.get("GUNICORN_THREADS") or 16)
+# For threaded workers this is the worker process's heartbeat (its main loop beats every
+# second whatever its threads do), not a limit on a request: that is the worker's own.
+timeout = 30
 graceful_timeout = 30
 keepalive = 5
 # Request size: gunicorn bounds the request line and headers; bodies are bounded by the

@@ -300,7 +300,7 @@ def faults_section(runs: dict[str, list[Outcome]], command: str) -> str:
 
 
 LOAD_INTRO = """\
-`benchmarks/load_storm.py` starts the real server (gunicorn, two sync workers per core,
+`benchmarks/load_storm.py` starts the real server (gunicorn, `gunicorn.conf.py`'s workers,
 production settings) on a throw-away PostgreSQL database on 127.0.0.1. Eight upload
 clients each post 100 small valid wheels as twine does: most to four projects all
 clients share, every fifth to a project of its own (created by that upload), every tenth

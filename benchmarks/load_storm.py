@@ -472,7 +472,7 @@ class StormResult:
     def markdown(self) -> str:
         lines = [
             f"{self.clients} upload clients x {self.uploads_per_client} uploads and {self.readers} readers, "
-            f"{self.database}, gunicorn with {self.workers} sync workers on {os.cpu_count()} cores; "
+            f"{self.database}, gunicorn with {self.workers} workers on {os.cpu_count()} cores; "
             f"load average {self.load_before[0]:.1f} before, {self.load_after[0]:.1f} after. "
             f"{self.planned} uploads planned, {self.accepted} answered 200 ({self.created} created a file) "
             f"in {self.seconds:.1f} s.",

@@ -116,7 +116,7 @@ def header(results: dict) -> list[str]:
         f"Machine: {meta['cores']} cores ({meta.get('cpu', '?')}), {meta.get('memory', '?')} RAM, "
         f"{meta['platform']}. Load average {meta['load_before']:.2f} before, {meta.get('load_after', 0):.2f} after.",
         f"Ours: commit {meta.get('commit', '?')}, Python {meta['python']}, Django {meta.get('django', '?')}, "
-        f"gunicorn {meta.get('gunicorn', '?')} ({ours.get('workers', '?')} sync workers from `gunicorn.conf.py`), "
+        f"gunicorn {meta.get('gunicorn', '?')} ({ours.get('workers', '?')} workers from `gunicorn.conf.py`), "
         f"{meta['database']}" + (f" {meta['sqlite']}" if meta["database"] == "SQLite" else "") + ", local files. "
         f"Peers: {peers or 'none'}. Load: {meta['load_tool']}.",
         "",

@@ -119,6 +119,10 @@ AUTH_LOCKOUT_SECONDS = env.int("AUTH_LOCKOUT_SECONDS", 300)
 # Reverse proxies in front that append the address they saw to X-Forwarded-For; 0 (the
 # default) trusts no forwarded header and takes the connection's address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
+# Read by gunicorn.conf.py, which then serves https itself (no proxy in front); here for
+# what https-only serving implies: secure cookies and HSTS.
+TLS_CERT_FILE = env.str("TLS_CERT_FILE", "")
+TLS_KEY_FILE = env.str("TLS_KEY_FILE", "")
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
 # uses 600), and each process's memory for built pages (keyed by serial, never stale).
@@ -139,7 +143,9 @@ SIMPLE_GZIP_IN_BACKGROUND = True
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", "")
-_explicit = {name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if env.str(name, "").strip()}
+_explicit = {
+    name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT") if env.str(name, "").strip()
+}
 
 
 def _configuration_error(errors: dict[str, list[str]]) -> ImproperlyConfigured:
@@ -161,6 +167,15 @@ if PRODUCTION:
         raise ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)} set in the environment.")
     if DEBUG:
         raise ImproperlyConfigured("PRODUCTION=true and DEBUG=true cannot go together.")
+    if BEHIND_TLS_PROXY and "TRUSTED_PROXY_COUNT" not in _explicit:
+        # Left at 0 behind a proxy, every client has the proxy's address, and failed
+        # sign-ins are counted per address: anyone could lock any user out.
+        raise ImproperlyConfigured(
+            "PRODUCTION=true with BEHIND_TLS_PROXY=true needs TRUSTED_PROXY_COUNT: the number of proxies in "
+            "front that append the client's address to X-Forwarded-For (1 for one reverse proxy). Without it "
+            "every client has the proxy's address, and anyone can lock any user out of signing in for "
+            "AUTH_LOCKOUT_SECONDS. TRUSTED_PROXY_COUNT=0 keeps that, if you must."
+        )
 
 if not SECRET_KEY and not PRODUCTION and SECRET_KEY_FILE.is_file():
     SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
@@ -233,6 +248,8 @@ TEMPLATES = [
 # than the whole of a cached simple-page request. Health checks drop a dead one.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's, but a new database file is its owner's only (0600, in a 0700 folder if new).
+    DATABASES["default"]["ENGINE"] = "indexsite.private_sqlite3"
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE makes concurrent writers queue on the lock instead of
         # failing with "database is locked" when they upgrade a read lock.
@@ -398,6 +415,10 @@ if PRODUCTION:
     # What `manage.py check --deploy` asks for. The index is served over https only;
     # a health probe is answered before these apply (packages_app.health).
     SECURE_SSL_REDIRECT = True
+if PRODUCTION or TLS_CERT_FILE or TLS_KEY_FILE:
+    # https only: behind a TLS proxy in production, or gunicorn serving TLS itself (it
+    # does with either file set). Cookies never go out over plain http, and browsers are
+    # told to come back over https only.
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = HSTS_SECONDS

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousMultipartForm, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
@@ -51,7 +52,15 @@ def legacy_upload(request: HttpRequest) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     try:
-        outcome = _upload(request)
+        identity, declared = _admit(request)
+    except UploadError as error:
+        # Refused on the headers alone, before a byte of the body was read: close the
+        # connection rather than have the server wait for (or drain) a body nobody wants.
+        response = error_response(error)
+        response["Connection"] = "close"
+        return response
+    try:
+        outcome = _upload(request, identity, declared)
     except UploadError as error:
         return error_response(error)
     if outcome.created:
@@ -109,16 +118,28 @@ _FORM_ERRORS = (
 )
 
 
-def _read_body(request: HttpRequest) -> _Body:
+def _admit(request: HttpRequest) -> tuple[Identity, int]:
+    """What the headers alone decide: the declared size, the credentials and the lockout.
+
+    Django reads the body only when asked, so a client refused here never gets to make
+    the server wait for its body (a byte a second, or gigabytes).
+    """
     declared = _content_length(request)
     if declared > settings.MAX_FILE_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE + _SLACK:
         raise pipeline.file_too_large()
+    return _authenticate(request), declared
+
+
+def _read_body(request: HttpRequest, declared: int) -> _Body:
     stream = CountingReader(request)
     try:
         parser = UploadParser(
             request.META, stream, [HashingUploadHandler(request, max_file_size=settings.MAX_FILE_SIZE)]
         )
         post, files = parser.parse()
+    except UnreadablePostError:
+        # The connection failed or the body stopped arriving (the server's time limit).
+        raise _ended_early(stream.received, declared) or bad_request("The upload could not be read.") from None
     except _FORM_ERRORS as exc:
         _drain(stream)
         raise _ended_early(stream.received, declared) or _form_error(exc) from None
@@ -160,8 +181,9 @@ def _drain(stream: CountingReader) -> None:
 
     Bounded: the declared length was checked before parsing began.
     """
-    while stream.read(64 * 1024):
-        pass
+    with contextlib.suppress(UnreadablePostError):  # the client went away or stalled: nobody to answer
+        while stream.read(64 * 1024):
+            pass
 
 
 def _check_file_parts(body: _Body) -> None:
@@ -176,10 +198,9 @@ def _check_file_parts(body: _Body) -> None:
                 raise bad_request(f"The '{key}' part is larger than {OTHER_PART_LIMIT // 1024**2} MiB.")
 
 
-def _upload(request: HttpRequest) -> pipeline.Outcome:
-    body = _read_body(request)
+def _upload(request: HttpRequest, identity: Identity, declared: int) -> pipeline.Outcome:
+    body = _read_body(request, declared)
     form.read_action(body.post)
-    identity = _authenticate(request)
     upload_form = form.read_form(body.post, body.files)
     validated = metadata.validate(upload_form)
     _check_file_parts(body)

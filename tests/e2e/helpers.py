@@ -283,6 +283,10 @@ class IndexServer:
     process: subprocess.Popen | None = field(default=None, repr=False)
     # When set, gunicorn serves TLS with it (``url`` must then be https://).
     tls: TlsCertificate | None = None
+    # Worker processes; None: as many as gunicorn.conf.py starts on this machine.
+    workers: int | None = 2
+    # More gunicorn command-line flags (they override gunicorn.conf.py).
+    extra_args: tuple[str, ...] = ()
 
     def manage(self, *args: str, input: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
         """Run ``manage.py`` in the server's environment; return stdout, raise with stderr on failure."""
@@ -342,9 +346,14 @@ class IndexServer:
     def _start(self) -> None:
         bind = urllib.parse.urlsplit(self.url).netloc
         command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        command += ["--bind", bind, "--workers", "2"]
+        command += ["--bind", bind]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
+        env = dict(self.env)
         if self.tls is not None:
-            command += ["--certfile", str(self.tls.cert_path), "--keyfile", str(self.tls.key_path)]
+            # As an operator does it: the settings read these too (HSTS, secure cookies).
+            env.update(TLS_CERT_FILE=str(self.tls.cert_path), TLS_KEY_FILE=str(self.tls.key_path))
+        command += self.extra_args
         # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, one path
         # shared by every gunicorn of the user: parallel test servers (and a developer's own
         # ./scripts/serve) would take it from each other.
@@ -352,7 +361,7 @@ class IndexServer:
         with open(self.log_path, "ab") as log:
             # A session of its own, so a stuck master and its workers can be killed together.
             self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
     def _wait_until_ready(self) -> None:
@@ -380,7 +389,7 @@ class IndexServer:
                 process.wait()
                 warnings.warn(f"gunicorn ignored SIGTERM for {STOP_TIMEOUT}s:\n{self.log_tail()}", stacklevel=1)
                 return
-        # A master that died hard leaves workers behind, serving the port until their 600 s timeout.
+        # A master that died hard leaves workers behind, serving the port until they notice.
         self._kill_group()
         if process.returncode != 0:
             # Tests may have passed against a dead server only by accident; make it loud.
@@ -524,18 +533,28 @@ class Clients:
 
 
 @contextlib.contextmanager
-def started_index_server(base: Path, *, first_admin: tuple[str, str] | None = None) -> Iterator[IndexServer]:
+def started_index_server(
+    base: Path,
+    *,
+    first_admin: tuple[str, str] | None = None,
+    workers: int | None = 2,
+    extra_env: Mapping[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[IndexServer]:
     """A migrated index with its own throw-away database under ``base``, served by gunicorn.
 
     ``first_admin`` (user name, password) is made by ``bootstrap_admin``, as ./scripts/serve does.
+    ``workers=None`` starts as many workers as gunicorn.conf.py does on this machine.
     """
     data_dir = base / "data"
     with throwaway_database(data_dir) as database_url:
         server = IndexServer(
             url=f"http://127.0.0.1:{free_port()}",
-            env=server_environment(data_dir, database_url),
+            env={**server_environment(data_dir, database_url), **(extra_env or {})},
             data_dir=data_dir,
             log_path=base / "gunicorn.log",
+            workers=workers,
+            extra_args=extra_args,
         )
         server.prepare()
         if first_admin is not None:

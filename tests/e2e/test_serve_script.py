@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -43,7 +44,13 @@ def test_serve_summary_then_manage_py_with_the_same_settings(tmp_path):
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            ["./scripts/serve"], cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            ["./scripts/serve"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=0o022,  # the usual one: what the script makes owner-only, it makes so itself
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT * 4  # migrations and collectstatic first
@@ -66,6 +73,9 @@ def test_serve_summary_then_manage_py_with_the_same_settings(tmp_path):
         # manage.py finds it there: no SECRET_KEY in the environment, no traceback.
         key_file = data_dir / "secret-key"
         assert key_file.stat().st_mode & 0o077 == 0
+        # So are the folder and the database (issue 16, item 13).
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE((data_dir / "index.sqlite3").stat().st_mode) == 0o600
         token = manage(script_environment(data_dir), "create_token", "admin")
         assert token.returncode == 0, token.stderr
         assert "pyidx_" in token.stdout

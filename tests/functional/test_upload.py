@@ -4,6 +4,7 @@ which words, and that a refusal leaves no row and no file."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from datetime import timedelta
 
@@ -135,6 +136,48 @@ def test_wrong_password_gets_401(client, owner, wheel):
     assert_refused(response, 401, "Invalid or non-existent authentication information.")
     assert not Project.objects.exists()
     assert stored_files() == []
+
+
+def head_only_upload(client, auth: str | None):
+    """An upload whose Content-Length promises 40 MiB of which a few bytes ever come.
+
+    Read, such a body is refused as one that ended early: a refusal that names the
+    credentials was made before reading it.
+    """
+    extra = {"CONTENT_LENGTH": str(40 * 1024**2), "wsgi.input": io.BytesIO(b"--boundary\r\n")}
+    if auth:
+        extra["HTTP_AUTHORIZATION"] = auth
+    return client.generic("POST", "/legacy/", b"", content_type="multipart/form-data; boundary=boundary", **extra)
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        (None, "Invalid or non-existent authentication information."),
+        (basic_auth("owner", "wrong"), "Invalid or non-existent authentication information."),
+        (basic_auth("__token__", "pyidx_0000_unknown"), "Invalid API Token: the token is not recognised."),
+    ],
+    ids=["none", "wrong password", "unknown token"],
+)
+def test_credentials_are_refused_before_the_body_is_read(client, owner, auth, message):
+    response = head_only_upload(client, auth)
+    assert_refused(response, 401, message)
+    # The server must not wait for (or drain) a body nobody will read.
+    assert response["Connection"] == "close"
+
+
+def test_a_locked_out_client_is_refused_before_the_body_is_read(client, owner, owner_auth):
+    for _ in range(10):  # AUTH_FAILURE_LIMIT
+        assert head_only_upload(client, basic_auth("owner", "wrong")).status_code == 401
+    response = head_only_upload(client, owner_auth)
+    assert_refused(response, 429, "Too many failed authentication attempts")
+    assert response["Connection"] == "close"
+
+
+def test_a_refusal_after_the_body_keeps_the_connection(client, owner_auth, wheel):
+    response = post_upload(client, twine_fields(wheel, "Demo_Pkg", "1.0", sha256_digest="0" * 64), owner_auth)
+    assert response.status_code == 400
+    assert "Connection" not in response
 
 
 def test_password_uploads_can_be_disabled(client, owner, owner_auth, wheel, settings):
