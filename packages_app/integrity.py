@@ -360,7 +360,7 @@ def repair(report: Report, storage=None, *, quarantine: bool = False, user=None)
 
 def _remove_orphan(storage, problem: Problem, result: RepairResult) -> None:
     # Under the write lock: an upload storing these very bytes commits its row under
-    # the same lock, after putting back bytes that vanished (pipeline._restore_if_missing).
+    # the same lock, after putting back bytes that vanished (upload.storing.restore_if_missing).
     try:
         with journal.write_transaction():
             if problem.kind == ORPHAN and _referenced_now(problem.path):

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from packages_app.authentication import Identity, InvalidCredentials, identify
 from packages_app.models import File
 from packages_app.throttling import TooManyFailures
-from packages_app.upload import filenames, form, metadata, pipeline
+from packages_app.upload import checks, filenames, form, metadata, pipeline
 from packages_app.upload.errors import UploadError, bad_request
 from packages_app.upload.receive import (
     DISTRIBUTION_FIELD,
@@ -126,7 +126,7 @@ def _admit(request: HttpRequest) -> tuple[Identity, int]:
     """
     declared = _content_length(request)
     if declared > settings.MAX_FILE_SIZE + settings.DATA_UPLOAD_MAX_MEMORY_SIZE + _SLACK:
-        raise pipeline.file_too_large()
+        raise checks.file_too_large()
     return _authenticate(request), declared
 
 
@@ -213,7 +213,7 @@ def _upload(request: HttpRequest, identity: Identity, declared: int) -> pipeline
     if (content.content_type or "").startswith("image/"):
         raise bad_request("Invalid distribution file.")
     if content.too_large:
-        raise pipeline.file_too_large(validated.name)
+        raise checks.file_too_large(validated.name)
     form.require_digest(upload_form)
     filenames.check_matches_metadata(content.name, upload_form.filetype, validated.name, validated.version)
     filenames.check_platform_tags(content.name)
@@ -227,7 +227,7 @@ def _upload(request: HttpRequest, identity: Identity, declared: int) -> pipeline
         sha256=content.sha256,
         blake2_256=content.blake2_256,
     )
-    pipeline.check_digests(upload_form.digests, dist)
+    checks.check_digests(upload_form.digests, dist)
     return pipeline.publish(
         pipeline.Publication(
             metadata=validated,

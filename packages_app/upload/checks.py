@@ -1,0 +1,137 @@
+"""Stage 4's checks: everything an upload is refused for that writes nothing.
+
+They run twice: before the bytes are stored (cheap ones first, the archive last) and
+again under the write lock (``recheck``), for what a concurrent upload could change.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from packages_app import access
+from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
+from packages_app.services import releases as release_services
+from packages_app.upload import archives
+from packages_app.upload.errors import UploadError, bad_request
+
+if TYPE_CHECKING:
+    from packages_app.upload.pipeline import Distribution, Publication
+
+
+def human_size(size: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size} bytes"
+
+
+def _project_size_error(project_name: str) -> UploadError:
+    limit = human_size(settings.MAX_PROJECT_SIZE)
+    return bad_request(f"Project size too large. Limit for project '{project_name}' total size is {limit}.")
+
+
+def file_too_large(project_name: str | None = None) -> UploadError:
+    limit = human_size(settings.MAX_FILE_SIZE)
+    if project_name is None:
+        return bad_request(f"File too large. The limit is {limit}.")
+    return bad_request(f"File too large. Limit for project '{project_name}' is {limit}.")
+
+
+def check_digests(supplied: dict[str, str], dist: Distribution) -> None:
+    computed = {"md5_digest": dist.md5, "sha256_digest": dist.sha256, "blake2_256_digest": dist.blake2_256}
+    for key, value in supplied.items():
+        if not hmac.compare_digest(value.lower(), computed[key]):
+            raise bad_request("The digest supplied does not match a digest calculated from the uploaded file.")
+
+
+def _check_permission(pub: Publication, project: Project | None) -> None:
+    if pub.identity is None:
+        return  # import_dists runs as the operator
+    refusal = access.upload_refusal(pub.identity, project, pub.metadata.name)
+    if refusal:
+        raise UploadError(403, refusal)
+
+
+def _duplicate(pub: Publication) -> File | None:
+    """The identical file when it is already there; an error when the name or bytes clash."""
+    dist = pub.dist
+    clash = (
+        File.objects.filter(filename=dist.filename).first()
+        or File.objects.filter(blake2_256_digest=dist.blake2_256).first()
+    )
+    if clash is None:
+        clash = File.objects.filter(sha256_digest=dist.sha256).first()
+    if clash is not None:
+        identical = (clash.filename, clash.sha256_digest, clash.blake2_256_digest)
+        if identical == (dist.filename, dist.sha256, dist.blake2_256):
+            return clash
+        raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
+    if FilenameRegistry.objects.filter(filename=dist.filename).exists():
+        raise bad_request(
+            "This filename was previously used by a file that has since been deleted. Use a different version."
+        )
+    return None
+
+
+def _check_release_open(pub: Publication, project: Project, release: Release | None) -> None:
+    """``CLOSE_RELEASES_AFTER_DAYS``: a release takes files only while it is young.
+
+    The operator's import (no identity) brings back files a release had before, so it is exempt.
+    """
+    limit = settings.CLOSE_RELEASES_AFTER_DAYS
+    if limit is None or release is None or pub.identity is None:
+        return
+    age = timezone.now() - release.created
+    if age > timedelta(days=limit):
+        raise bad_request(
+            f"Release '{project.name} {release.version}' was created {age.days} days ago; this index takes no "
+            f"new files on a release older than {limit} days (CLOSE_RELEASES_AFTER_DAYS). Upload a new version instead."
+        )
+
+
+def _check_release_rules(pub: Publication, project: Project | None) -> None:
+    if project is None:
+        return
+    release = release_services.find_release(project, pub.metadata.version)
+    _check_release_open(pub, project, release)
+    is_sdist = pub.dist.packagetype == PackageType.SDIST
+    if is_sdist and release is not None and release.files.filter(packagetype=PackageType.SDIST).exists():
+        raise bad_request("Only one sdist may be uploaded per release.")
+    used = File.objects.filter(release__project=project).aggregate(total=Sum("size"))["total"] or 0
+    if used + pub.dist.size > settings.MAX_PROJECT_SIZE:
+        raise _project_size_error(project.name)
+
+
+def check(pub: Publication) -> tuple[File | None, bytes | None]:
+    """Every check that writes nothing.
+
+    Returns the identical file when it is already there, else the core
+    metadata to serve beside the new file.
+    """
+    project = Project.objects.by_name(pub.metadata.name).first()
+    _check_permission(pub, project)
+    existing = _duplicate(pub)
+    if existing is not None:
+        return existing, None
+    _check_release_rules(pub, project)
+    core_metadata = archives.inspect_distribution(pub.dist.path, pub.dist.filename, pub.dist.packagetype)
+    # PEP 658 metadata is served for wheels only: an sdist's PKG-INFO may leave fields dynamic.
+    return None, core_metadata if pub.dist.packagetype == PackageType.BDIST_WHEEL else None
+
+
+def recheck(pub: Publication, project: Project | None) -> File | None:
+    """Under the write lock: the checks a concurrent upload could have changed the answer of.
+
+    Returns the identical file when it is there now (then nothing is to be written).
+    """
+    _check_permission(pub, project)
+    existing = _duplicate(pub)
+    if existing is None:
+        _check_release_rules(pub, project)
+    return existing
