@@ -10,6 +10,7 @@ and 9,264 files is built in a handful of queries. Pages are stored by serial
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
 from django.db.models import Case, When
@@ -123,14 +124,18 @@ def ownership(project: Project) -> dict:
 # filenames are never reused), so each process keeps the file-level part of every
 # entry it has built: after a change only new files are read in full, and the
 # release-level keys (which a yank does change) are added afresh. Bounded; cleared
-# whole when full, which costs one slower build.
+# whole when full, which costs one slower build. Server threads share it: a build
+# works from its own copy of the entries it needs, so a clear (its own or another
+# thread's) cannot take them away mid-build, and the lock keeps the bound exact.
 _ENTRIES: dict[tuple[str, int], dict] = {}
+_ENTRIES_LOCK = threading.Lock()
 _MAX_ENTRIES = 200_000
 _RELEASE_COLUMNS = ("pk", "release_id", "release__requires_python", "release__yanked", "release__yanked_reason")
 
 
 def forget_file_entries() -> None:
-    _ENTRIES.clear()
+    with _ENTRIES_LOCK:
+        _ENTRIES.clear()
 
 
 def _files_of(project: Project, urls: Urls, release: Release | None = None) -> dict[int, list[dict]]:
@@ -141,33 +146,51 @@ def _files_of(project: Project, urls: Urls, release: Release | None = None) -> d
     # No ORDER BY: sorting every file of a big project in SQL cost more than sorting
     # each release's two or three here.
     rows = list(files.order_by().values_list(*_RELEASE_COLUMNS))
-    base = urls.files_base
-    missing = [row[0] for row in rows if (base, row[0]) not in _ENTRIES]
-    if missing:
-        if len(_ENTRIES) + len(missing) > _MAX_ENTRIES:
-            _ENTRIES.clear()
-        full = (
-            File.objects.filter(pk__in=missing)
-            .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
-            .order_by()
-            .values_list(*_FILE_COLUMNS)
-        )
-        for pk, *columns in full:
-            _ENTRIES[base, pk] = _file_entry(base, *columns)
+    entries = _file_entries(urls.files_base, [row[0] for row in rows])
     for pk, release_id, requires_python, yanked, yanked_reason in rows:
+        entry = entries.get(pk)
+        if entry is None:  # deleted between the two reads (they are not one transaction)
+            continue
         grouped[release_id].append(
             {
-                **_ENTRIES[base, pk],
+                **entry,
                 # Release-level keys, which PyPI repeats on every file.
                 "requires_python": requires_python or None,
                 "yanked": yanked,
                 "yanked_reason": yanked_reason or None,
             }
         )
-    for entries in grouped.values():
-        if len(entries) > 1:
-            entries.sort(key=_by_filename)
+    for entries_of_release in grouped.values():
+        if len(entries_of_release) > 1:
+            entries_of_release.sort(key=_by_filename)
     return grouped
+
+
+def _file_entries(base: str, pks: list[int]) -> dict[int, dict]:
+    """The file-level entry of each file in ``pks``, from the process's cache or read once."""
+    entries = {}
+    missing = []
+    for pk in pks:
+        entry = _ENTRIES.get((base, pk))
+        if entry is None:
+            missing.append(pk)
+        else:
+            entries[pk] = entry
+    if not missing:
+        return entries
+    full = (
+        File.objects.filter(pk__in=missing)
+        .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
+        .order_by()
+        .values_list(*_FILE_COLUMNS)
+    )
+    read = {pk: _file_entry(base, *columns) for pk, *columns in full}
+    entries.update(read)
+    with _ENTRIES_LOCK:
+        if len(_ENTRIES) + len(read) > _MAX_ENTRIES:
+            _ENTRIES.clear()
+        _ENTRIES.update(((base, pk), entry) for pk, entry in read.items())
+    return entries
 
 
 def _by_filename(entry: dict) -> str:
