@@ -17,9 +17,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from legacy_api import json_pages, xmlrpc
-from packages_app import caching, naming, simple
+from packages_app import caching, naming
 from packages_app.models import Project, Release
-from packages_app.simple_views import files_base_url
+from packages_app.simple.builders import last_change
+from packages_app.simple.views import files_base_url
 
 # RFC 9745: when these became deprecated (the metadata API's first release here).
 DEPRECATED_SINCE = "@1795219200"  # 2026-11-21
@@ -87,7 +88,7 @@ def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse
             raise _NotFound
         page = json_pages.project_page(project, release, _urls(base), with_releases=version is None)
         body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-        return caching.make_page(body, simple.last_change(project.last_serial, project.created))
+        return caching.make_page(body, last_change(project.last_serial, project.created))
 
     try:
         page = caching.get_or_build(key, build)

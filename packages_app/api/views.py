@@ -34,7 +34,7 @@ from packages_app.api.pagination import ProjectPagination, ReleasePagination, Ro
 from packages_app.api.problems import problem_exception_handler
 from packages_app.models import File, JournalEntry, Project, Release, Role, RoleName
 from packages_app.services import journal, projects, releases
-from packages_app.simple_views import url_layout
+from packages_app.simple.views import url_layout
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
 

@@ -16,10 +16,11 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from packages_app import caching, timetravel
+from packages_app import caching
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases
-from packages_app.timetravel import moment_text
+from packages_app.simple import timetravel
+from packages_app.simple.timetravel import moment_text
 from tests.builders import build_wheel
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
 from tests.functional.upload_client import publish

@@ -16,35 +16,23 @@ import functools
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpResponse
 from django.urls import get_script_prefix, reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from packages_app import caching, simple, timetravel
+from packages_app import caching
 from packages_app.models import Project
 from packages_app.naming import normalize_name
-from packages_app.negotiation import SimpleContentNegotiation
-from packages_app.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
 from packages_app.services import journal
+from packages_app.simple import builders, timetravel
+from packages_app.simple.negotiation import SimpleContentNegotiation
+from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
+from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # Last-Modified of an index with no history
 _NAME_SLOT = "__name__"
 _PATH_SLOT = "__path__"
-
-
-def plain_text(status: int, message: str) -> HttpResponse:
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-
-
-def not_found() -> HttpResponse:
-    # PyPI's lightweight 404 for everything under /simple/; never a fall-through elsewhere.
-    return plain_text(404, "404 Not Found")
-
-
-def redirect_keeping_query(request, url: str) -> HttpResponse:
-    query = request.META.get("QUERY_STRING", "")
-    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
 def page_url(page: str, horizon: str | None, when: str | None, *args: str) -> str:
@@ -137,7 +125,7 @@ class ProjectListView(SimpleView):
             "index",
             serial,
             view,
-            lambda layout: simple.index_page(serial, view.as_of, view.exempt),
+            lambda layout: builders.index_page(serial, view.as_of, view.exempt),
             lambda: changed_at or _EPOCH,
         )
 
@@ -161,8 +149,8 @@ class ProjectDetailView(SimpleView):
             f"project:{project.pk}",
             project.last_serial,
             view,
-            lambda layout: simple.project_page(project, layout.files_base, view.as_of),
-            lambda: simple.last_change(project.last_serial, project.created),
+            lambda layout: builders.project_page(project, layout.files_base, view.as_of),
+            lambda: builders.last_change(project.last_serial, project.created),
         )
 
 

@@ -16,7 +16,7 @@ in every view), and a deleted file stays deleted: its bytes are gone.
 
 Everything about time lives here: parsing, the :class:`View` a request gets
 (what to filter, how to key and cache the page) and the filters of
-:class:`AsOf`, which the builders in ``simple.py`` apply to their queries.
+:class:`AsOf`, which the builders in ``builders.py`` apply to their queries.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def moment_text(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class AsOf:
-    """The index at ``moment``: what the builders in ``simple.py`` filter by.
+    """The index at ``moment``: what the builders in ``builders.py`` filter by.
 
     Each filter is one condition inside a query the builder makes anyway, so a
     page costs the same number of queries whatever the moment; only the journal's
