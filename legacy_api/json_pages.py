@@ -5,7 +5,8 @@ as PyPI's), built from the Release table so releases without files appear in
 ``releases`` as empty lists. Rows are read with ``values_list`` and turned
 into dicts directly: the unversioned page of a project with 4,632 releases
 and 9,264 files is built in a handful of queries. Pages are stored by serial
-(``packages_app.caching``), so a repeat costs one query.
+(``packages_app.pages``), so a repeat costs one query: ``build_page`` is what the
+view hands to ``serve_page``, under ``page_key``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+import orjson
 from django.db.models import Case, When
 
-from packages_app import timestamps
+from packages_app import naming, timestamps
+from packages_app.links import AbsoluteUrls, absolute_urls
 from packages_app.models import File, Project, Release, Role, RoleName
+from packages_app.pages import store
+from packages_app.simple.builders import last_change
 
 _DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
 
@@ -36,13 +41,41 @@ _FILE_COLUMNS = (
 )
 
 
-class Urls:
-    """Absolute URLs for one deployment (PyPI's are absolute, and bandersnatch needs them so)."""
+class NoSuchRelease(Exception):
+    """The page asked for has no release to show: a 404, and nothing stored."""
 
-    def __init__(self, files_base: str, project_page: str, release_page: str) -> None:
-        self.files_base = files_base
-        self.project_page = project_page  # with one {} for the normalised name
-        self.release_page = release_page  # with {} for the name and {} for the version
+
+def project_to_serve(normalized_name: str) -> Project | None:
+    """The project named, with what its pages' keys need; None when it offers no page (unknown, quarantined)."""
+    project = (
+        Project.objects.only("name", "normalized_name", "last_serial", "status", "created")
+        .filter(normalized_name=normalized_name)
+        .first()
+    )
+    return project if project is not None and project.offers_files else None
+
+
+def page_key(project: Project, version: str | None, base: str) -> str:
+    """A page changes with the project's serial; one is stored per version asked and per URL base."""
+    wanted = "" if version is None else naming.canonical_version(version)
+    return store.page_key("legacy-json", project.pk, project.last_serial, wanted, store.key_tag(base))
+
+
+def build_page(project: Project, version: str | None, base: str) -> store.Page:
+    """The unversioned page (``version`` None) or one release's, with URLs under ``base``, as stored bytes.
+
+    NoSuchRelease when there is no release to show.
+    """
+    if version is None:
+        release = latest_release(project)
+    else:
+        wanted = naming.canonical_version(version)
+        release = Release.objects.filter(project=project, canonical_version=wanted).first()
+    if release is None:
+        raise NoSuchRelease
+    page = project_page(project, release, absolute_urls(base), with_releases=version is None)
+    body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    return store.make_page(body, last_change(project.last_serial, project.created))
 
 
 def latest_release(project: Project) -> Release | None:
@@ -50,7 +83,7 @@ def latest_release(project: Project) -> Release | None:
     return Release.objects.filter(project=project).order_by("yanked", "is_prerelease", "-sort_key").first()
 
 
-def project_page(project: Project, release: Release, urls: Urls, *, with_releases: bool) -> dict:
+def project_page(project: Project, release: Release, urls: AbsoluteUrls, *, with_releases: bool) -> dict:
     """The whole page: ``info``, ``last_serial``, ``urls``, ``vulnerabilities``, ``ownership``
     and, for the unversioned page only, ``releases``."""
     release.project = project
@@ -73,7 +106,7 @@ def project_page(project: Project, release: Release, urls: Urls, *, with_release
     return page
 
 
-def info(release: Release, urls: Urls) -> dict:
+def info(release: Release, urls: AbsoluteUrls) -> dict:
     project = release.project
     project_page_url = urls.project_page.format(project.normalized_name)
     return {
@@ -138,7 +171,7 @@ def forget_file_entries() -> None:
         _ENTRIES.clear()
 
 
-def _files_of(project: Project, urls: Urls, release: Release | None = None) -> dict[int, list[dict]]:
+def _files_of(project: Project, urls: AbsoluteUrls, release: Release | None = None) -> dict[int, list[dict]]:
     files = File.objects.filter(release__project=project) if release is None else File.objects.filter(release=release)
     grouped: dict[int, list[dict]] = defaultdict(list)
     if not project.offers_files:

@@ -25,6 +25,7 @@ from django.db.models import Case, Q, When
 
 from legacy_api import json_pages
 from packages_app import naming
+from packages_app.links import AbsoluteUrls
 from packages_app.models import JournalEntry, Project, ProjectStatus, Release, Role, RoleName
 from packages_app.services import journal
 
@@ -87,7 +88,7 @@ class Method:
 
 @dataclass(frozen=True)
 class Context:
-    urls: json_pages.Urls
+    urls: AbsoluteUrls
 
 
 METHODS: dict[str, Method] = {}

@@ -10,10 +10,10 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from packages_app.links import files_base_url
 from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role
 from packages_app.services.journal import ACTIONS
 from packages_app.simple.builders import upload_time_text
-from packages_app.simple.views import files_base_url
 
 
 class UtcDateTimeField(serializers.DateTimeField):

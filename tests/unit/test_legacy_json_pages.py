@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 
 from legacy_api import json_pages
+from packages_app.links import AbsoluteUrls
 from packages_app.models import File, PackageType
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
 
-URLS = json_pages.Urls(
+URLS = AbsoluteUrls(
     files_base="https://idx.example/packages/",
     project_page="https://idx.example/p/{}/",
     release_page="https://idx.example/p/{}/r/{}/",
