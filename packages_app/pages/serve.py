@@ -87,7 +87,8 @@ def serve_page(
     turns out not to exist) reach the caller, and nothing is stored.
     """
     page = store.get_or_build(key, build, shared=policy.shared_store, compress=compress)
-    use_gzip = page.gzipped is not None and accepts_gzip(request)
+    # (Not by the gzip form alone: the API's pages used to be stored with an empty one.)
+    use_gzip = compress and page.gzipped is not None and accepts_gzip(request)
     body = page.gzipped if use_gzip else page.body
     # The key names the serial and representation; the gzip form is another representation.
     etag = '"' + key.removeprefix(store.KEY_PREFIX + ":") + ('-gzip"' if use_gzip else '"')

@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from packages_app.pages import store
-from packages_app.pages.serve import CachePolicy
+from packages_app.pages.serve import CachePolicy, serve_page
 from packages_app.pages.store import LocalPages, Page, get_or_build, make_page, with_gzip
 from tests import services
 
@@ -159,3 +159,19 @@ def test_a_capped_policy_never_exceeds_its_setting_or_its_cap(settings):
     assert step.at_most(600).max_age == 60  # a second cap cannot loosen the first
     settings.SIMPLE_MAX_AGE = 30
     assert step.max_age == 30
+
+
+def test_a_page_served_without_compression_ignores_a_stored_gzip_form(rf):
+    """Before serve_page, the API's project pages were stored with an empty gzip form; still shared after an upgrade."""
+    store.local_pages.put("api", Page(b'{"name":"a"}', b"", None))
+    request = rf.get("/api/v1/projects/a/", HTTP_ACCEPT_ENCODING="gzip")
+    response = serve_page(
+        request,
+        "api",
+        lambda: pytest.fail("stored"),
+        content_type="application/json",
+        policy=CachePolicy.API,
+        compress=False,
+    )
+    assert (response.content, response.has_header("Content-Encoding")) == (b'{"name":"a"}', False)
+    assert not response.has_header("Last-Modified")
