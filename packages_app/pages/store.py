@@ -38,8 +38,9 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import caches
 
-# Bump when the rendered form of any page changes, so old entries are not served.
-PAGE_FORMAT = 1
+# Bump when the rendered form of any page changes, or Page moves or changes shape (it is
+# pickled into the shared cache), so no version reads another's entries. 2: Page moved here.
+PAGE_FORMAT = 2
 # Of every key (the simple pages were the first stored; a new prefix would orphan every entry).
 KEY_PREFIX = "simple"
 # gzip's fast levels (1-3) cost a tenth of the default level 6 on a multi-megabyte

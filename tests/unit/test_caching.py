@@ -175,3 +175,18 @@ def test_a_page_served_without_compression_ignores_a_stored_gzip_form(rf):
     )
     assert (response.content, response.has_header("Content-Encoding")) == (b'{"name":"a"}', False)
     assert not response.has_header("Last-Modified")
+
+
+def test_pages_left_in_the_shared_cache_by_the_version_before_are_never_read(shared_redis):
+    """Stored pages are pickled, naming their class's module; that moved (caching -> pages.store).
+
+    The version before cannot read the new entries, nor this one the old, so during and after
+    an upgrade neither may find the other's under its keys."""
+    from django.core.cache import caches
+
+    shared = caches["pages"]
+    before = "simple:1:index:html:7:0123abcd"  # a key as the version before made it
+    pickled_by_the_version_before = b"cpackages_app.caching\nPage\n)\x81."
+    shared._cache.get_client(write=True).set(shared.make_and_validate_key(before), pickled_by_the_version_before)
+    page = get_or_build(store.page_key("index", "html", 7, "0123abcd"), lambda: make_page(b"built anew", MOMENT))
+    assert page.body == b"built anew"
