@@ -40,8 +40,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from benchmarks.seed import build_sdist, build_wheel  # noqa: E402
 from legacy_api import json_pages  # noqa: E402
-from packages_app import caching, naming  # noqa: E402
+from packages_app import naming  # noqa: E402
 from packages_app.models import File, Project, Release, RoleName  # noqa: E402
+from packages_app.pages import store  # noqa: E402
 from packages_app.services.roles import grant_role  # noqa: E402
 from packages_app.services.tokens import create_token  # noqa: E402
 from packages_app.storage import package_storage  # noqa: E402
@@ -86,7 +87,7 @@ def count_queries(args: argparse.Namespace) -> None:
     counts = {}
     for endpoint in endpoints:
         # Each endpoint's first request builds its page, as the first after a change does.
-        caching.local_pages.clear()
+        store.local_pages.clear()
         json_pages.forget_file_entries()
         found = []
         for _ in range(2):

@@ -131,10 +131,10 @@ SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)
 API_MAX_AGE = env.int("API_MAX_AGE", 0)
 SIMPLE_MEMORY_CACHE_BYTES = env.int("SIMPLE_MEMORY_CACHE_MB", 256) * 1024**2
 # Pages of /snapshot/ and /cooldown/ URLs (any moment a client names) are kept apart, in each
-# process only, never in Redis: this much memory, and at most 1,000 pages (packages_app/caching.py).
+# process only, never in Redis: this much memory, and at most 1,000 pages (packages_app/pages/store.py).
 TIME_TRAVEL_MEMORY_CACHE_BYTES = env.int("TIME_TRAVEL_MEMORY_CACHE_MB", 32) * 1024**2
 # A cool-down on /simple/ itself ("3d", "12h"; empty: none), and the projects it never holds
-# back (comma-separated; your own). Read by packages_app/timetravel.py; see docs/time-travel.md.
+# back (comma-separated; your own). Read by packages_app/simple/timetravel.py; see docs/time-travel.md.
 SIMPLE_DEFAULT_COOLDOWN = env.str("SIMPLE_DEFAULT_COOLDOWN", "").strip()
 COOLDOWN_EXEMPT_PROJECTS = _list(env.str("COOLDOWN_EXEMPT_PROJECTS", ""))
 # Not from the environment: the test settings turn it off so that gzip is there at once.

@@ -13,6 +13,6 @@ urlpatterns = [
     path("legacy", legacy_upload_without_slash),
     path("api/v1/", include("packages_app.api.urls")),
     path("", include("legacy_api.urls")),
-    path("", include("packages_app.urls")),
+    path("", include("packages_app.simple.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -5,17 +5,23 @@ as PyPI's), built from the Release table so releases without files appear in
 ``releases`` as empty lists. Rows are read with ``values_list`` and turned
 into dicts directly: the unversioned page of a project with 4,632 releases
 and 9,264 files is built in a handful of queries. Pages are stored by serial
-(``packages_app.caching``), so a repeat costs one query.
+(``packages_app.pages``), so a repeat costs one query: ``build_page`` is what the
+view hands to ``serve_page``, under ``page_key``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
+import orjson
 from django.db.models import Case, When
 
-from packages_app import timestamps
+from packages_app import naming, timestamps
+from packages_app.links import AbsoluteUrls, absolute_urls
 from packages_app.models import File, Project, Release, Role, RoleName
+from packages_app.pages import store
+from packages_app.simple.builders import last_change
 
 _DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
 
@@ -35,13 +41,41 @@ _FILE_COLUMNS = (
 )
 
 
-class Urls:
-    """Absolute URLs for one deployment (PyPI's are absolute, and bandersnatch needs them so)."""
+class NoSuchRelease(Exception):
+    """The page asked for has no release to show: a 404, and nothing stored."""
 
-    def __init__(self, files_base: str, project_page: str, release_page: str) -> None:
-        self.files_base = files_base
-        self.project_page = project_page  # with one {} for the normalised name
-        self.release_page = release_page  # with {} for the name and {} for the version
+
+def project_to_serve(normalized_name: str) -> Project | None:
+    """The project named, with what its pages' keys need; None when it offers no page (unknown, quarantined)."""
+    project = (
+        Project.objects.only("name", "normalized_name", "last_serial", "status", "created")
+        .filter(normalized_name=normalized_name)
+        .first()
+    )
+    return project if project is not None and project.offers_files else None
+
+
+def page_key(project: Project, version: str | None, base: str) -> str:
+    """A page changes with the project's serial; one is stored per version asked and per URL base."""
+    wanted = "" if version is None else naming.canonical_version(version)
+    return store.page_key("legacy-json", project.pk, project.last_serial, wanted, store.key_tag(base))
+
+
+def build_page(project: Project, version: str | None, base: str) -> store.Page:
+    """The unversioned page (``version`` None) or one release's, with URLs under ``base``, as stored bytes.
+
+    NoSuchRelease when there is no release to show.
+    """
+    if version is None:
+        release = latest_release(project)
+    else:
+        wanted = naming.canonical_version(version)
+        release = Release.objects.filter(project=project, canonical_version=wanted).first()
+    if release is None:
+        raise NoSuchRelease
+    page = project_page(project, release, absolute_urls(base), with_releases=version is None)
+    body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    return store.make_page(body, last_change(project.last_serial, project.created))
 
 
 def latest_release(project: Project) -> Release | None:
@@ -49,7 +83,7 @@ def latest_release(project: Project) -> Release | None:
     return Release.objects.filter(project=project).order_by("yanked", "is_prerelease", "-sort_key").first()
 
 
-def project_page(project: Project, release: Release, urls: Urls, *, with_releases: bool) -> dict:
+def project_page(project: Project, release: Release, urls: AbsoluteUrls, *, with_releases: bool) -> dict:
     """The whole page: ``info``, ``last_serial``, ``urls``, ``vulnerabilities``, ``ownership``
     and, for the unversioned page only, ``releases``."""
     release.project = project
@@ -72,7 +106,7 @@ def project_page(project: Project, release: Release, urls: Urls, *, with_release
     return page
 
 
-def info(release: Release, urls: Urls) -> dict:
+def info(release: Release, urls: AbsoluteUrls) -> dict:
     project = release.project
     project_page_url = urls.project_page.format(project.normalized_name)
     return {
@@ -123,17 +157,21 @@ def ownership(project: Project) -> dict:
 # filenames are never reused), so each process keeps the file-level part of every
 # entry it has built: after a change only new files are read in full, and the
 # release-level keys (which a yank does change) are added afresh. Bounded; cleared
-# whole when full, which costs one slower build.
+# whole when full, which costs one slower build. Server threads share it: a build
+# works from its own copy of the entries it needs, so a clear (its own or another
+# thread's) cannot take them away mid-build, and the lock keeps the bound exact.
 _ENTRIES: dict[tuple[str, int], dict] = {}
+_ENTRIES_LOCK = threading.Lock()
 _MAX_ENTRIES = 200_000
 _RELEASE_COLUMNS = ("pk", "release_id", "release__requires_python", "release__yanked", "release__yanked_reason")
 
 
 def forget_file_entries() -> None:
-    _ENTRIES.clear()
+    with _ENTRIES_LOCK:
+        _ENTRIES.clear()
 
 
-def _files_of(project: Project, urls: Urls, release: Release | None = None) -> dict[int, list[dict]]:
+def _files_of(project: Project, urls: AbsoluteUrls, release: Release | None = None) -> dict[int, list[dict]]:
     files = File.objects.filter(release__project=project) if release is None else File.objects.filter(release=release)
     grouped: dict[int, list[dict]] = defaultdict(list)
     if not project.offers_files:
@@ -141,33 +179,51 @@ def _files_of(project: Project, urls: Urls, release: Release | None = None) -> d
     # No ORDER BY: sorting every file of a big project in SQL cost more than sorting
     # each release's two or three here.
     rows = list(files.order_by().values_list(*_RELEASE_COLUMNS))
-    base = urls.files_base
-    missing = [row[0] for row in rows if (base, row[0]) not in _ENTRIES]
-    if missing:
-        if len(_ENTRIES) + len(missing) > _MAX_ENTRIES:
-            _ENTRIES.clear()
-        full = (
-            File.objects.filter(pk__in=missing)
-            .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
-            .order_by()
-            .values_list(*_FILE_COLUMNS)
-        )
-        for pk, *columns in full:
-            _ENTRIES[base, pk] = _file_entry(base, *columns)
+    entries = _file_entries(urls.files_base, [row[0] for row in rows])
     for pk, release_id, requires_python, yanked, yanked_reason in rows:
+        entry = entries.get(pk)
+        if entry is None:  # deleted between the two reads (they are not one transaction)
+            continue
         grouped[release_id].append(
             {
-                **_ENTRIES[base, pk],
+                **entry,
                 # Release-level keys, which PyPI repeats on every file.
                 "requires_python": requires_python or None,
                 "yanked": yanked,
                 "yanked_reason": yanked_reason or None,
             }
         )
-    for entries in grouped.values():
-        if len(entries) > 1:
-            entries.sort(key=_by_filename)
+    for entries_of_release in grouped.values():
+        if len(entries_of_release) > 1:
+            entries_of_release.sort(key=_by_filename)
     return grouped
+
+
+def _file_entries(base: str, pks: list[int]) -> dict[int, dict]:
+    """The file-level entry of each file in ``pks``, from the process's cache or read once."""
+    entries = {}
+    missing = []
+    for pk in pks:
+        entry = _ENTRIES.get((base, pk))
+        if entry is None:
+            missing.append(pk)
+        else:
+            entries[pk] = entry
+    if not missing:
+        return entries
+    full = (
+        File.objects.filter(pk__in=missing)
+        .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
+        .order_by()
+        .values_list(*_FILE_COLUMNS)
+    )
+    read = {pk: _file_entry(base, *columns) for pk, *columns in full}
+    entries.update(read)
+    with _ENTRIES_LOCK:
+        if len(_ENTRIES) + len(read) > _MAX_ENTRIES:
+            _ENTRIES.clear()
+        _ENTRIES.update(((base, pk), entry) for pk, entry in read.items())
+    return entries
 
 
 def _by_filename(entry: dict) -> str:

@@ -9,7 +9,8 @@ answer points at its successor in the metadata API (``Deprecation`` and
 
 from __future__ import annotations
 
-import orjson
+from functools import partial
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
@@ -17,36 +18,23 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from legacy_api import json_pages, xmlrpc
-from packages_app import caching, naming, simple
-from packages_app.models import Project, Release
-from packages_app.simple_views import files_base_url
+from packages_app import naming
+from packages_app.links import absolute_urls
+from packages_app.pages.serve import CachePolicy, add_cors_headers, serve_page
 
 # RFC 9745: when these became deprecated (the metadata API's first release here).
 DEPRECATED_SINCE = "@1795219200"  # 2026-11-21
 
 
-class _NotFound(Exception):
-    pass
-
-
 def not_found() -> HttpResponse:
     response = HttpResponse(b'{"message":"Not Found"}\n', status=404, content_type="application/json")
-    caching.add_cors_headers(response)
+    add_cors_headers(response)
     return response
 
 
 def base_url(request: HttpRequest) -> str:
     """Where this index is reached: PUBLIC_BASE_URL, or the request's own scheme and host."""
     return settings.PUBLIC_BASE_URL or f"{request.scheme}://{request.get_host()}"
-
-
-def _urls(base: str) -> json_pages.Urls:
-    name, version = "__name__", "__version__"
-    return json_pages.Urls(
-        files_base=base + files_base_url().removeprefix(settings.PUBLIC_BASE_URL),
-        project_page=base + reverse("api:project", args=[name]).replace(name, "{}"),
-        release_page=base + reverse("api:release", args=[name, version]).replace(name, "{}").replace(version, "{}"),
-    )
 
 
 @require_safe
@@ -63,47 +51,28 @@ def release_json(request: HttpRequest, name: str, version: str) -> HttpResponse:
 
 def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse:
     normalized = naming.normalize_name(name)
-    project = (
-        Project.objects.only("name", "normalized_name", "last_serial", "status", "created")
-        .filter(normalized_name=normalized)
-        .first()
-    )
-    if project is None or not project.offers_files:
+    project = json_pages.project_to_serve(normalized)
+    if project is None:
         return not_found()
     if name != normalized:
-        args = [normalized] if version is None else [normalized, version]
-        route = "legacy-json" if version is None else "legacy-release-json"
-        return HttpResponsePermanentRedirect(reverse(route, args=args))
+        return HttpResponsePermanentRedirect(_path("legacy-json", "legacy-release-json", normalized, version))
     base = base_url(request)
-    wanted = "" if version is None else naming.canonical_version(version)
-    key = caching.page_key("legacy-json", project.pk, project.last_serial, wanted, caching.key_tag(base))
-
-    def build() -> caching.Page:
-        if version is None:
-            release = json_pages.latest_release(project)
-        else:
-            release = Release.objects.filter(project=project, canonical_version=wanted).first()
-        if release is None:
-            raise _NotFound
-        page = json_pages.project_page(project, release, _urls(base), with_releases=version is None)
-        body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-        return caching.make_page(body, simple.last_change(project.last_serial, project.created))
-
+    key, build = json_pages.page_key(project, version, base), partial(json_pages.build_page, project, version, base)
     try:
-        page = caching.get_or_build(key, build)
-    except _NotFound:
+        response = serve_page(
+            request, key, build, content_type="application/json", policy=CachePolicy.SIMPLE, serial=project.last_serial
+        )
+    except json_pages.NoSuchRelease:
         return not_found()
-    response = caching.page_response(
-        request,
-        page,
-        etag=f'"{key.removeprefix("simple:")}"',
-        content_type="application/json",
-        serial=project.last_serial,
-        max_age=settings.SIMPLE_MAX_AGE,
-    )
-    successor = reverse("api:project", args=[normalized])
-    if version is not None:
-        successor = reverse("api:release", args=[normalized, version])
+    return _with_successor(response, base, _path("api:project", "api:release", normalized, version))
+
+
+def _path(project_route: str, release_route: str, name: str, version: str | None) -> str:
+    return reverse(project_route, args=[name]) if version is None else reverse(release_route, args=[name, version])
+
+
+def _with_successor(response: HttpResponse, base: str, successor: str) -> HttpResponse:
+    """Every answer points at its successor in the metadata API (RFC 9745 and 8288)."""
     response["Deprecation"] = DEPRECATED_SINCE
     docs = reverse("api:docs")
     response["Link"] = f'<{base}{successor}>; rel="successor-version", <{base}{docs}>; rel="deprecation"'
@@ -132,5 +101,5 @@ def xmlrpc_endpoint(request: HttpRequest) -> HttpResponse:
     body = request.read(xmlrpc.MAX_BODY + 1)
     if len(body) > xmlrpc.MAX_BODY:  # a chunked body declares no length
         return too_large
-    answer = xmlrpc.dispatch(body, xmlrpc.Context(urls=_urls(base_url(request))))
+    answer = xmlrpc.dispatch(body, xmlrpc.Context(urls=absolute_urls(base_url(request))))
     return HttpResponse(answer, content_type="text/xml; charset=utf-8")

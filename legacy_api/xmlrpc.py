@@ -25,6 +25,7 @@ from django.db.models import Q
 
 from legacy_api import json_pages
 from packages_app import core_metadata
+from packages_app.links import AbsoluteUrls
 from packages_app.models import JournalEntry, Project, Release, Role
 
 # xmlrpc.client.loads goes through expat; this swaps in defusedxml's parser, which
@@ -86,7 +87,7 @@ class Method:
 
 @dataclass(frozen=True)
 class Context:
-    urls: json_pages.Urls
+    urls: AbsoluteUrls
 
 
 METHODS: dict[str, Method] = {}

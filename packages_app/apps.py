@@ -7,6 +7,6 @@ class PackagesAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from packages_app import timetravel
+        from packages_app.simple import timetravel
 
         timetravel.check_settings()

@@ -25,13 +25,13 @@ def fresh_page_store():
     from django.core.cache import cache
 
     from legacy_api import json_pages
-    from packages_app import caching
+    from packages_app.pages import store
 
-    caching.local_pages.clear()
-    caching.time_travel_pages.clear()
+    store.local_pages.clear()
+    store.time_travel_pages.clear()
     json_pages.forget_file_entries()
     cache.clear()
     yield
-    caching.local_pages.clear()
-    caching.time_travel_pages.clear()
+    store.local_pages.clear()
+    store.time_travel_pages.clear()
     json_pages.forget_file_entries()

@@ -11,10 +11,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from packages_app import core_metadata
+from packages_app.links import files_base_url
 from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role
 from packages_app.services.journal import ACTIONS
-from packages_app.simple import upload_time_text
-from packages_app.simple_views import files_base_url
+from packages_app.simple.builders import upload_time_text
 
 
 class UtcDateTimeField(serializers.DateTimeField):

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
-from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -25,16 +22,18 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from packages_app import caching, naming
+from packages_app import naming
 from packages_app.access import manage_refusal, status_refusal, upload_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
 from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
 from packages_app.api.problems import problem_exception_handler
+from packages_app.links import url_layout, url_template
 from packages_app.models import File, JournalEntry, Project, Release, Role
+from packages_app.pages import store
+from packages_app.pages.serve import CachePolicy, serve_page
 from packages_app.querysets import count_of
 from packages_app.services import journal, projects, releases
-from packages_app.simple_views import url_layout
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
 
@@ -59,6 +58,8 @@ class ApiMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if response.has_header("ETag"):  # a stored page: serve_page made its ETag, 304 and caching
+            return response
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             response["Cache-Control"] = "no-store"
             return response
@@ -66,7 +67,7 @@ class ApiMixin:
             response.render()
         etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
         response["ETag"] = etag
-        response["Cache-Control"] = f"max-age={settings.API_MAX_AGE}, public"
+        response["Cache-Control"] = CachePolicy.API.cache_control
         return get_conditional_response(request, etag=etag, response=response)
 
 
@@ -94,8 +95,6 @@ def files_offered(project: Project):
 
 # ---------------------------------------------------------------- the root
 
-# Where a name, version or digest goes in a template link: reversed with this, then replaced.
-_SLOT = "__slot__"
 _TEMPLATES = {
     "project": ("api:project", ["{name}"]),
     "releases": ("api:releases", ["{name}"]),
@@ -103,13 +102,6 @@ _TEMPLATES = {
     "file": ("api:file", ["{sha256}"]),
     "user_projects": ("api:user-projects", ["{username}"]),
 }
-
-
-def _template(route: str, slots: list[str]) -> str:
-    url = reverse(route, args=[f"{_SLOT}{index}" for index in range(len(slots))])
-    for index, slot in enumerate(slots):
-        url = url.replace(f"{_SLOT}{index}", slot)
-    return url
 
 
 class ApiRoot(ApiMixin, APIView):
@@ -136,7 +128,7 @@ class ApiRoot(ApiMixin, APIView):
         }
         # Joined by hand: the braces of the templates must reach the client unquoted.
         base = request.build_absolute_uri("/").rstrip("/")
-        links.update({name: base + _template(route, slots) for name, (route, slots) in _TEMPLATES.items()})
+        links.update({name: base + url_template(route, *slots) for name, (route, slots) in _TEMPLATES.items()})
         return Response(links)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -192,13 +184,14 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
         found = head.first()
         if found is None:
             raise NotFound(f"There is no project named '{name}'.")
-        key = caching.page_key("api-project", *found, url_layout().tag)
+        key = store.page_key("api-project", *found, url_layout().tag)
 
-        def build() -> caching.Page:
+        def build() -> store.Page:
             data = self.get_serializer(project_with_details(name)).data
-            return caching.Page(JSONRenderer().render(data), b"", timezone.now())
+            return store.make_page(JSONRenderer().render(data), None)
 
-        return HttpResponse(caching.get_or_build(key, build).body, content_type="application/json")
+        # A few hundred bytes: not worth a gzip form.
+        return serve_page(request, key, build, content_type="application/json", policy=CachePolicy.API, compress=False)
 
 
 class ProjectStatus(ApiMixin, generics.GenericAPIView):
@@ -387,7 +380,7 @@ class EventList(ApiMixin, generics.ListAPIView):
         # A signed-in caller may see their own tokens' details: never from, or into, a shared cache.
         patch_vary_headers(response, ["Authorization"])
         if request.auth is not None and response.status_code in (200, 304):
-            response["Cache-Control"] = "max-age=0, private"
+            response["Cache-Control"] = CachePolicy.PRIVATE.cache_control
         return response
 
     def list(self, request, *args, **kwargs):

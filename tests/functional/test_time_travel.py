@@ -16,10 +16,11 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from packages_app import caching, timetravel
 from packages_app.models import File, Project, Release
+from packages_app.pages import store
 from packages_app.services import projects, releases
-from packages_app.timetravel import moment_text
+from packages_app.simple import timetravel
+from packages_app.simple.timetravel import moment_text
 from tests.builders import build_wheel
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
 from tests.functional.upload_client import publish
@@ -200,7 +201,7 @@ def test_time_travel_pages_stay_out_of_the_shared_cache(client, history, setting
     settings.SIMPLE_SHARED_CACHE = "default"  # Redis on a run with Redis, else a memory cache standing in
     shared = caches["default"]
     redis_keys = _redis_key_count()
-    monkeypatch.setattr(caching, "time_travel_pages", caching.LocalPages(64 * 1024**2, max_pages=5))
+    monkeypatch.setattr(store, "time_travel_pages", store.LocalPages(64 * 1024**2, max_pages=5))
     live = _stored_key(client.get("/simple/demo-pkg/"))
     assert shared.get(live) is not None  # the live page is shared, as before
     urls = [f"/snapshot/{unix_text(history.then - timedelta(seconds=n))}/simple/demo-pkg/" for n in range(12)]
@@ -209,8 +210,8 @@ def test_time_travel_pages_stay_out_of_the_shared_cache(client, history, setting
     stored = [_stored_key(client.get(url)) for url in urls]
     assert len(set(stored)) == len(urls)  # each its own page
     assert [key for key in stored if shared.get(key) is not None] == []
-    assert len(caching.time_travel_pages) == 5  # the bound, not 24
-    assert all(caching.time_travel_pages.get(key) is not None for key in stored[-5:])
+    assert len(store.time_travel_pages) == 5  # the bound, not 24
+    assert all(store.time_travel_pages.get(key) is not None for key in stored[-5:])
     if redis_keys is not None:
         assert _redis_key_count() == redis_keys + 1  # the live page alone
 

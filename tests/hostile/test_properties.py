@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from packaging.utils import parse_wheel_filename
 
 from legacy_api import json_pages
-from packages_app import caching
 from packages_app.models import File
+from packages_app.pages import store
 from packages_app.storage import package_storage
 from packages_app.upload import form
 from tests.functional.upload_client import empty_storage
@@ -47,7 +47,7 @@ def rolled_back():
             transaction.set_rollback(True)
     finally:
         empty_storage()
-        caching.local_pages.clear()
+        store.local_pages.clear()
         json_pages.forget_file_entries()
         cache.clear()
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from django.test import override_settings
 
-from packages_app import caching
-from packages_app.caching import LocalPages, Page, get_or_build, make_page, with_gzip
+from packages_app.pages import store
+from packages_app.pages.serve import CachePolicy, serve_page
+from packages_app.pages.store import LocalPages, Page, get_or_build, make_page, with_gzip
 from tests import services
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -94,7 +95,7 @@ def shared_redis():
 
 def test_a_page_built_by_one_process_serves_the_others(shared_redis):
     built = get_or_build("page", lambda: make_page(b"body", MOMENT))
-    caching.local_pages.clear()  # another process: its own memory is empty
+    store.local_pages.clear()  # another process: its own memory is empty
 
     def must_not_build():
         raise AssertionError("the shared cache should have served this page")
@@ -107,24 +108,85 @@ def test_gzip_is_made_in_the_background_and_replaces_the_stored_page(settings):
     settings.SIMPLE_GZIP_IN_BACKGROUND = True
     first = get_or_build("bg", lambda: make_page(b"<html>" * 1000, MOMENT))
     assert first.gzipped is None  # the first answer did not wait for compression
-    caching.wait_for_compressions()
+    store.wait_for_compressions()
     stored = get_or_build("bg", lambda: pytest.fail("the page was stored"))
     assert gzip.decompress(stored.gzipped) == first.body
 
 
 def test_a_shared_page_without_gzip_is_compressed_here_too(shared_redis, settings):
     settings.SIMPLE_GZIP_IN_BACKGROUND = True
-    caching._shared_cache().set("half", make_page(b"x" * 5000, MOMENT))  # another process, not compressed yet
+    store._shared_cache().set("half", make_page(b"x" * 5000, MOMENT))  # another process, not compressed yet
     assert get_or_build("half", lambda: pytest.fail("shared")).gzipped is None
-    caching.wait_for_compressions()
+    store.wait_for_compressions()
     assert gzip.decompress(get_or_build("half", lambda: pytest.fail("shared")).gzipped) == b"x" * 5000
 
 
 def test_time_travel_pages_are_kept_apart_and_never_shared(shared_redis, settings):
     settings.SIMPLE_GZIP_IN_BACKGROUND = True
     built = get_or_build("moment", lambda: make_page(b"x" * 5000, MOMENT), shared=False)
-    caching.wait_for_compressions()
-    assert caching._shared_cache().get("moment") is None
-    assert caching.local_pages.get("moment") is None  # live pages keep their own memory
+    store.wait_for_compressions()
+    assert store._shared_cache().get("moment") is None
+    assert store.local_pages.get("moment") is None  # live pages keep their own memory
     kept = get_or_build("moment", lambda: pytest.fail("kept in this process"), shared=False)
     assert (kept.body, gzip.decompress(kept.gzipped)) == (built.body, built.body)
+
+
+@pytest.mark.parametrize("in_background", [True, False])
+def test_a_page_stored_without_compression_never_gets_a_gzip_form(settings, in_background):
+    settings.SIMPLE_GZIP_IN_BACKGROUND = in_background
+    first = get_or_build("small", lambda: make_page(b"{}" * 1000, MOMENT), compress=False)
+    store.wait_for_compressions()
+    again = get_or_build("small", lambda: pytest.fail("the page was stored"), compress=False)
+    assert (first.gzipped, again.gzipped) == (None, None)
+
+
+# ---------------------------------------------------------------- cache policies
+
+
+def test_a_policy_reads_its_max_age_when_a_response_is_made(settings):
+    settings.SIMPLE_MAX_AGE, settings.API_MAX_AGE = 600, 30
+    assert CachePolicy.SIMPLE.cache_control == "max-age=600, public"
+    assert CachePolicy.API.cache_control == "max-age=30, public"
+    settings.SIMPLE_MAX_AGE = 0
+    assert CachePolicy.SIMPLE.cache_control == "max-age=0, public"
+    assert CachePolicy.PRIVATE.cache_control == "max-age=0, private"
+
+
+def test_a_capped_policy_never_exceeds_its_setting_or_its_cap(settings):
+    settings.SIMPLE_MAX_AGE = 600
+    step = CachePolicy.TIME_TRAVEL.at_most(60)
+    assert (step.max_age, step.shared_store) == (60, False)
+    assert step.at_most(600).max_age == 60  # a second cap cannot loosen the first
+    settings.SIMPLE_MAX_AGE = 30
+    assert step.max_age == 30
+
+
+def test_a_page_served_without_compression_ignores_a_stored_gzip_form(rf):
+    """Before serve_page, the API's project pages were stored with an empty gzip form; still shared after an upgrade."""
+    store.local_pages.put("api", Page(b'{"name":"a"}', b"", None))
+    request = rf.get("/api/v1/projects/a/", HTTP_ACCEPT_ENCODING="gzip")
+    response = serve_page(
+        request,
+        "api",
+        lambda: pytest.fail("stored"),
+        content_type="application/json",
+        policy=CachePolicy.API,
+        compress=False,
+    )
+    assert (response.content, response.has_header("Content-Encoding")) == (b'{"name":"a"}', False)
+    assert not response.has_header("Last-Modified")
+
+
+def test_pages_left_in_the_shared_cache_by_the_version_before_are_never_read(shared_redis):
+    """Stored pages are pickled, naming their class's module; that moved (caching -> pages.store).
+
+    The version before cannot read the new entries, nor this one the old, so during and after
+    an upgrade neither may find the other's under its keys."""
+    from django.core.cache import caches
+
+    shared = caches["pages"]
+    before = "simple:1:index:html:7:0123abcd"  # a key as the version before made it
+    pickled_by_the_version_before = b"cpackages_app.caching\nPage\n)\x81."
+    shared._cache.get_client(write=True).set(shared.make_and_validate_key(before), pickled_by_the_version_before)
+    page = get_or_build(store.page_key("index", "html", 7, "0123abcd"), lambda: make_page(b"built anew", MOMENT))
+    assert page.body == b"built anew"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from packages_app.downloads import byte_range
+from packages_app.simple.downloads import byte_range
 from packages_app.storage import content_type_for
 
 

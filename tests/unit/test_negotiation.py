@@ -7,9 +7,9 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from packages_app.negotiation import SimpleContentNegotiation
-from packages_app.renderers import HTML_V1, JSON_V1, TEXT_HTML
-from packages_app.simple_views import SimpleView
+from packages_app.simple.negotiation import SimpleContentNegotiation
+from packages_app.simple.renderers import HTML_V1, JSON_V1, TEXT_HTML
+from packages_app.simple.views import SimpleView
 
 PIP = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 UV = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"

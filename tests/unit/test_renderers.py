@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from packages_app.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, escape
+from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, escape
 
 SHA_A = "a" * 64
 SHA_M = "b" * 64

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from packages_app.simple import upload_time_text
+from packages_app.simple.builders import upload_time_text
 
 
 @pytest.mark.parametrize(

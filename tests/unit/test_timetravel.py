@@ -10,10 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.utils import timezone
 
-from packages_app import timetravel
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.services import projects, releases
-from packages_app.timetravel import AsOf, BadTime, parse_duration, parse_moment
+from packages_app.simple import timetravel
+from packages_app.simple.timetravel import AsOf, BadTime, parse_duration, parse_moment
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
 
 MAY_FIRST_NOON = datetime(2024, 5, 1, 12, tzinfo=UTC)

@@ -15,7 +15,7 @@ from django.db.models import Q
 from packages_app import timestamps
 from packages_app.models import File, Project, ProjectStatus, Release
 from packages_app.services import journal
-from packages_app.timetravel import AsOf
+from packages_app.simple.timetravel import AsOf
 
 # PEP 629 version of what we serve: 1.1 (PEP 700), 1.3 (PEP 740), 1.4 (PEP 792).
 API_VERSION = "1.4"

@@ -12,39 +12,25 @@ into the page key, and nothing else changes.
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 
-from django.conf import settings
-from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.urls import get_script_prefix, reverse
+from django.http import HttpResponse
+from django.urls import reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from packages_app import caching, simple, timetravel
+from packages_app.links import url_layout
 from packages_app.models import Project
 from packages_app.naming import normalize_name
-from packages_app.negotiation import SimpleContentNegotiation
-from packages_app.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
+from packages_app.pages import store
+from packages_app.pages.serve import serve_page
 from packages_app.services import journal
+from packages_app.simple import builders, timetravel
+from packages_app.simple.negotiation import SimpleContentNegotiation
+from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
+from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # Last-Modified of an index with no history
-_NAME_SLOT = "__name__"
-_PATH_SLOT = "__path__"
-
-
-def plain_text(status: int, message: str) -> HttpResponse:
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-
-
-def not_found() -> HttpResponse:
-    # PyPI's lightweight 404 for everything under /simple/; never a fall-through elsewhere.
-    return plain_text(404, "404 Not Found")
-
-
-def redirect_keeping_query(request, url: str) -> HttpResponse:
-    query = request.META.get("QUERY_STRING", "")
-    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
 
 
 def page_url(page: str, horizon: str | None, when: str | None, *args: str) -> str:
@@ -52,38 +38,6 @@ def page_url(page: str, horizon: str | None, when: str | None, *args: str) -> st
     if horizon is None:
         return reverse(f"simple-{page}", args=args)
     return reverse(f"{horizon}-{page}", args=[when, *args])
-
-
-def files_base_url() -> str:
-    """Prefix of every file URL: storage paths are appended to it."""
-    return settings.PUBLIC_BASE_URL + reverse("files", args=[_PATH_SLOT]).removesuffix(_PATH_SLOT)
-
-
-class _UrlLayout:
-    """Where pages link to, fixed per deployment; part of every page key.
-
-    Time-travel root pages link to projects relatively (``name/``), so a link
-    stays under the snapshot or cool-down it was found in, however its time
-    was written, and one stored page serves every spelling of that time.
-    """
-
-    def __init__(self, relative_project_links: bool) -> None:
-        if relative_project_links:
-            self.project_url = "{}/"
-        else:
-            self.project_url = reverse("simple-project", args=[_NAME_SLOT]).replace(_NAME_SLOT, "{}")
-        self.files_base = files_base_url()
-        self.tag = caching.key_tag(self.project_url + " " + self.files_base)
-
-
-@functools.lru_cache(maxsize=8)
-def _layout_for(script_prefix: str, public_base_url: str, relative_project_links: bool) -> _UrlLayout:
-    return _UrlLayout(relative_project_links)
-
-
-def url_layout(*, relative_project_links: bool = False) -> _UrlLayout:
-    # Computed once per (mount point, public URL) rather than with two reverse() per request.
-    return _layout_for(get_script_prefix(), settings.PUBLIC_BASE_URL, relative_project_links)
 
 
 class SimpleView(APIView):
@@ -107,24 +61,15 @@ class SimpleView(APIView):
     def serve(self, key: str, serial: int, view: timetravel.View, build_data, last_modified) -> HttpResponse:
         renderer = self.request.accepted_renderer
         layout = url_layout(relative_project_links=self.horizon is not None)
-        kind = renderer.format
-        key = caching.page_key(key, kind, serial, layout.tag, *([view.tag] if view.tag else []))
+        key = store.page_key(key, renderer.format, serial, layout.tag, *([view.tag] if view.tag else []))
 
-        def build() -> caching.Page:
+        def build() -> store.Page:
             context = {"project_url": layout.project_url}
             body = renderer.render(build_data(layout), renderer.media_type, context)
-            return caching.make_page(body, last_modified() if view.dated else None)
+            return store.make_page(body, last_modified() if view.dated else None)
 
-        page = caching.get_or_build(key, build, shared=view.shared)
         content_type = renderer.media_type + (f"; charset={renderer.charset}" if renderer.charset else "")
-        return caching.page_response(
-            self.request,
-            page,
-            etag=f'"{key.removeprefix("simple:")}"',
-            content_type=content_type,
-            serial=serial,
-            max_age=view.max_age,
-        )
+        return serve_page(self.request, key, build, content_type=content_type, policy=view.policy, serial=serial)
 
 
 class ProjectListView(SimpleView):
@@ -137,7 +82,7 @@ class ProjectListView(SimpleView):
             "index",
             serial,
             view,
-            lambda layout: simple.index_page(serial, view.as_of, view.exempt),
+            lambda layout: builders.index_page(serial, view.as_of, view.exempt),
             lambda: changed_at or _EPOCH,
         )
 
@@ -161,8 +106,8 @@ class ProjectDetailView(SimpleView):
             f"project:{project.pk}",
             project.last_serial,
             view,
-            lambda layout: simple.project_page(project, layout.files_base, view.as_of),
-            lambda: simple.last_change(project.last_serial, project.created),
+            lambda layout: builders.project_page(project, layout.files_base, view.as_of),
+            lambda: builders.last_change(project.last_serial, project.created),
         )
 
 

@@ -23,7 +23,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from packages_app.models import File, ProjectStatus
-from packages_app.simple_views import not_found, plain_text
+from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import (
     IMMUTABLE,
     METADATA_SUFFIX,

@@ -1,6 +1,6 @@
 """DRF renderers for the simple repository API, one per media type.
 
-All of them consume the dict a builder in ``simple.py`` makes. The HTML form
+All of them consume the dict a builder in ``builders.py`` makes. The HTML form
 is frozen at api-version 1.4 (PEP 833) and written byte for byte in PyPI's
 layout: third-party parsers of this page are brittle, and a change of
 whitespace or attribute order has broken them before. Nothing JSON-only

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from packages_app import downloads, simple_views
+from packages_app.simple import downloads, views
 
 
 def simple_api(prefix: str, name: str, horizon: str | None = None) -> list:
@@ -12,16 +12,16 @@ def simple_api(prefix: str, name: str, horizon: str | None = None) -> list:
     """
     extra = {"horizon": horizon} if horizon else {}
     return [
-        path(prefix, simple_views.ProjectListView.as_view(horizon=horizon), name=f"{name}-index"),
-        path(prefix.removesuffix("/"), simple_views.index_without_slash, extra),
-        path(f"{prefix}<str:name>/", simple_views.ProjectDetailView.as_view(horizon=horizon), name=f"{name}-project"),
-        path(f"{prefix}<str:name>", simple_views.project_without_slash, extra),
+        path(prefix, views.ProjectListView.as_view(horizon=horizon), name=f"{name}-index"),
+        path(prefix.removesuffix("/"), views.index_without_slash, extra),
+        path(f"{prefix}<str:name>/", views.ProjectDetailView.as_view(horizon=horizon), name=f"{name}-project"),
+        path(f"{prefix}<str:name>", views.project_without_slash, extra),
     ]
 
 
 urlpatterns = [
     *simple_api("simple/", "simple"),
-    # Time travel (packages_app/timetravel.py, docs/time-travel.md): the same pages, as of a moment.
+    # Time travel (packages_app/simple/timetravel.py, docs/time-travel.md): the same pages, as of a moment.
     *simple_api("snapshot/<str:when>/simple/", "snapshot", horizon="snapshot"),
     *simple_api("cooldown/<str:when>/simple/", "cooldown", horizon="cooldown"),
     # /packages/ as on PyPI's file host: mirrors (bandersnatch) accept only file URLs under it.

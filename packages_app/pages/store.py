@@ -1,8 +1,11 @@
-"""Precomputed simple pages, keyed by serial, and the HTTP caching around them.
+"""The page store: pages keyed by serial, built once, kept in memory and in a shared cache.
 
-A page's bytes depend only on (page, serial, media type, URL layout), and
-every change to a project moves its serial (``services.journal``). So a
-stored body is never stale: a change makes a new key, the next request
+Its interface is ``get_or_build(key, build)`` and the key helpers ``page_key`` and
+``key_tag``; what a page looks like over HTTP is ``pages.serve``'s business.
+
+A page's bytes depend only on what its key names (page, serial, media type, URL
+layout...), and every change to a project moves its serial (``services.journal``).
+So a stored body is never stale: a change makes a new key, the next request
 builds the new page once, and the old entry simply ages out. No purge
 message has to reach anyone, which is what keeps several server processes
 (or machines sharing one Redis) correct.
@@ -34,12 +37,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse
-from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
 
-# Bump when the rendered form of any page changes, so old entries are not served.
-PAGE_FORMAT = 1
+# Bump when the rendered form of any page changes, or Page moves or changes shape (it is
+# pickled into the shared cache), so no version reads another's entries. 2: Page moved here.
+PAGE_FORMAT = 2
+# Of every key (the simple pages were the first stored; a new prefix would orphan every entry).
+KEY_PREFIX = "simple"
 # gzip's fast levels (1-3) cost a tenth of the default level 6 on a multi-megabyte
 # page and give up only ~7% of its saving: hex digests hardly compress anyway.
 GZIP_LEVEL = 3
@@ -145,10 +148,11 @@ def wait_for_compressions() -> None:
     wait(list(_pending))
 
 
-def get_or_build(key: str, build: Callable[[], Page], *, shared: bool = True) -> Page:
+def get_or_build(key: str, build: Callable[[], Page], *, shared: bool = True, compress: bool = True) -> Page:
     """The page stored under ``key``, building and storing it on a miss.
 
     ``shared=False`` (time travel): only this process's small ``time_travel_pages`` keeps it.
+    ``compress=False``: no gzip form is ever made (for pages too small to gain from one).
     """
     page = (local_pages if shared else time_travel_pages).get(key)
     if page is not None:
@@ -158,65 +162,21 @@ def get_or_build(key: str, build: Callable[[], Page], *, shared: bool = True) ->
         page = cache.get(key)
     if page is None:
         page = build()
-        if page.gzipped is None and not settings.SIMPLE_GZIP_IN_BACKGROUND:
+        if compress and page.gzipped is None and not settings.SIMPLE_GZIP_IN_BACKGROUND:
             page = with_gzip(page)
         _store(key, page, shared)
     else:
         local_pages.put(key, page)
-    if page.gzipped is None:  # built here, or shared by a process that had not compressed it yet
+    if compress and page.gzipped is None:  # built here, or shared by a process that had not compressed it yet
         future = _compressor.submit(_compress_and_store, key, page, shared)
         _pending.add(future)
         future.add_done_callback(_pending.discard)
     return page
 
 
-def accepts_gzip(request: HttpRequest) -> bool:
-    # Token match, as Django's GZipMiddleware does; "gzip;q=0" is rare enough to ignore.
-    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
-
-
-def page_response(
-    request: HttpRequest, page: Page, *, etag: str, content_type: str, serial: int, max_age: int
-) -> HttpResponse:
-    """A 200 (or 304) for a stored page, with PyPI's cache and CORS headers.
-
-    The ETag names the serial and representation, so a client's
-    revalidation is answered without looking at the body. A page without
-    ``last_modified`` is sent without ``Last-Modified`` and revalidated by ETag only.
-    """
-    use_gzip = page.gzipped is not None and accepts_gzip(request)
-    body = page.gzipped if use_gzip else page.body
-    if use_gzip:
-        etag = etag[:-1] + '-gzip"'
-    response = HttpResponse(body, content_type=content_type)
-    if use_gzip:
-        response["Content-Encoding"] = "gzip"
-    response["Content-Length"] = str(len(body))
-    response["ETag"] = etag
-    last_modified = None
-    if page.last_modified is not None:
-        last_modified = int(page.last_modified.timestamp())
-        response["Last-Modified"] = http_date(last_modified)
-    response["Cache-Control"] = f"max-age={max_age}, public"
-    response["Vary"] = "Accept, Accept-Encoding"
-    response["X-PyPI-Last-Serial"] = str(serial)
-    add_cors_headers(response)
-    return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
-
-
-def add_cors_headers(response: HttpResponse) -> None:
-    """Read-only CORS, as PyPI sends on its simple pages."""
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Access-Control-Allow-Methods"] = "GET"
-    response["Access-Control-Allow-Headers"] = (
-        "Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since"
-    )
-    response["Access-Control-Max-Age"] = "86400"
-    response["Access-Control-Expose-Headers"] = "X-PyPI-Last-Serial"
-
-
 def page_key(*parts: object) -> str:
-    return ":".join(["simple", str(PAGE_FORMAT), *map(str, parts)])
+    """The store's key of a page: what the page depends on, joined (its ETag too, less the prefix)."""
+    return ":".join([KEY_PREFIX, str(PAGE_FORMAT), *map(str, parts)])
 
 
 def key_tag(text: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import BaseContentNegotiation
 
-from packages_app.renderers import LATEST_ALIASES
+from packages_app.simple.renderers import LATEST_ALIASES
 
 FORMAT_PARAMETER = "format"
 

@@ -16,7 +16,7 @@ in every view), and a deleted file stays deleted: its bytes are gone.
 
 Everything about time lives here: parsing, the :class:`View` a request gets
 (what to filter, how to key and cache the page) and the filters of
-:class:`AsOf`, which the builders in ``simple.py`` apply to their queries.
+:class:`AsOf`, which the builders in ``builders.py`` apply to their queries.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.naming import canonical_version, normalize_name
+from packages_app.pages.serve import CachePolicy
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_FORMS = (
@@ -116,7 +117,7 @@ def moment_text(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class AsOf:
-    """The index at ``moment``: what the builders in ``simple.py`` filter by.
+    """The index at ``moment``: what the builders in ``builders.py`` filter by.
 
     Each filter is one condition inside a query the builder makes anyway, so a
     page costs the same number of queries whatever the moment; only the journal's
@@ -214,12 +215,19 @@ class View:
 
     as_of: AsOf | None
     tag: str
-    max_age: int
+    # TIME_TRAVEL when the client picks the moment (/snapshot/, /cooldown/): any of countless URLs
+    # could each fill the shared cache with a page, so theirs are kept in a small store per process only.
+    policy: CachePolicy
     dated: bool = True
     exempt: frozenset[str] = frozenset()
-    # False when the client picks the moment (/snapshot/, /cooldown/): any of countless URLs could
-    # each fill the shared cache with a page, so theirs are kept in a small store per process only.
-    shared: bool = True
+
+    @property
+    def max_age(self) -> int:
+        return self.policy.max_age
+
+    @property
+    def shared(self) -> bool:
+        return self.policy.shared_store
 
     def for_project(self, normalized_name: str) -> View:
         """Exempt projects are served as they are, under the live page's key."""
@@ -227,7 +235,7 @@ class View:
 
 
 def live() -> View:
-    return View(None, "", settings.SIMPLE_MAX_AGE)
+    return View(None, "", CachePolicy.SIMPLE)
 
 
 def snapshot(text: str) -> View:
@@ -246,7 +254,7 @@ def snapshot(text: str) -> View:
     if moment > current:
         return cooled(timedelta(0), current, shared=False)
     seconds = (moment - EPOCH) // timedelta(seconds=1)
-    return View(AsOf(moment, yanks_from_journal=True), f"at:{seconds}", settings.SIMPLE_MAX_AGE, shared=False)
+    return View(AsOf(moment, yanks_from_journal=True), f"at:{seconds}", CachePolicy.TIME_TRAVEL)
 
 
 def cooldown(text: str) -> View:
@@ -265,9 +273,9 @@ def cooled(
     since_epoch = max(current - EPOCH - duration, timedelta(0))
     cutoff = EPOCH + (since_epoch // step) * step
     seconds = (cutoff - EPOCH) // timedelta(seconds=1)
-    max_age = min(settings.SIMPLE_MAX_AGE, int(step.total_seconds()))
+    policy = (CachePolicy.SIMPLE if shared else CachePolicy.TIME_TRAVEL).at_most(int(step.total_seconds()))
     as_of = AsOf(cutoff, yanks_from_journal=False)
-    return View(as_of, f"cool:{seconds}", max_age, dated=False, exempt=exempt, shared=shared)
+    return View(as_of, f"cool:{seconds}", policy, dated=False, exempt=exempt)
 
 
 def default_view() -> View:
