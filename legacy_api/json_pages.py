@@ -15,11 +15,10 @@ import threading
 from collections import defaultdict
 
 import orjson
-from django.db.models import Case, When
 
 from packages_app import naming, timestamps
 from packages_app.links import AbsoluteUrls, absolute_urls
-from packages_app.models import File, Project, Release, Role, RoleName
+from packages_app.models import File, Project, Release, Role
 from packages_app.pages import store
 from packages_app.simple.builders import last_change
 
@@ -49,10 +48,11 @@ def project_to_serve(normalized_name: str) -> Project | None:
     """The project named, with what its pages' keys need; None when it offers no page (unknown, quarantined)."""
     project = (
         Project.objects.only("name", "normalized_name", "last_serial", "status", "created")
-        .filter(normalized_name=normalized_name)
+        .offering_files()
+        .by_name(normalized_name)
         .first()
     )
-    return project if project is not None and project.offers_files else None
+    return project
 
 
 def page_key(project: Project, version: str | None, base: str) -> str:
@@ -66,21 +66,13 @@ def build_page(project: Project, version: str | None, base: str) -> store.Page:
 
     NoSuchRelease when there is no release to show.
     """
-    if version is None:
-        release = latest_release(project)
-    else:
-        wanted = naming.canonical_version(version)
-        release = Release.objects.filter(project=project, canonical_version=wanted).first()
+    releases = Release.objects.filter(project=project)
+    release = releases.latest() if version is None else releases.by_version(version).first()
     if release is None:
         raise NoSuchRelease
     page = project_page(project, release, absolute_urls(base), with_releases=version is None)
     body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
     return store.make_page(body, last_change(project.last_serial, project.created))
-
-
-def latest_release(project: Project) -> Release | None:
-    """What PyPI's unversioned page shows: non-yanked first, then final releases, then the highest."""
-    return Release.objects.filter(project=project).order_by("yanked", "is_prerelease", "-sort_key").first()
 
 
 def project_page(project: Project, release: Release, urls: AbsoluteUrls, *, with_releases: bool) -> dict:
@@ -89,7 +81,7 @@ def project_page(project: Project, release: Release, urls: AbsoluteUrls, *, with
     release.project = project
     if with_releases:
         files_by_release = _files_of(project, urls)
-        versions = Release.objects.filter(project=project).order_by("-sort_key").values_list("pk", "version")
+        versions = Release.objects.filter(project=project).newest_first().values_list("pk", "version")
         releases = {version: files_by_release.get(pk, []) for pk, version in versions}
         selected = releases.get(release.version, [])
     else:
@@ -145,11 +137,7 @@ def info(release: Release, urls: AbsoluteUrls) -> dict:
 
 def ownership(project: Project) -> dict:
     """Roles, Owners first then by user name, as PyPI's ``ownership`` (no organisations here)."""
-    rows = (
-        Role.objects.filter(project=project)
-        .order_by(Case(When(role_name=RoleName.OWNER, then=0), default=1), "user__username")
-        .values_list("role_name", "user__username")
-    )
+    rows = Role.objects.filter(project=project).owners_first().values_list("role_name", "user__username")
     return {"roles": [{"role": role, "user": user} for role, user in rows], "organization": None}
 
 

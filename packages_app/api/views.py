@@ -180,7 +180,7 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
         # Counting a big project's files costs more than the rest of the request; the
         # answer depends only on the project's serial (roles and status changes move it
         # too), so it is kept in the simple pages' serial-keyed store.
-        head = Project.objects.filter(normalized_name=naming.normalize_name(name)).values_list("pk", "last_serial")
+        head = Project.objects.by_name(name).values_list("pk", "last_serial")
         found = head.first()
         if found is None:
             raise NotFound(f"There is no project named '{name}'.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -122,12 +121,3 @@ def record(
         Project.objects.filter(pk=project.pk).update(last_serial=entry.id)
         project.last_serial = entry.id
     return entry
-
-
-def last_entry() -> tuple[int, datetime | None]:
-    """The newest serial and when it was written; ``(0, None)`` for an empty journal."""
-    return JournalEntry.objects.last_entry()
-
-
-def submitted_at(serial: int) -> datetime | None:
-    return JournalEntry.objects.submitted_at(serial)

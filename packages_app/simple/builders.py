@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from django.db.models import Q
 
 from packages_app import timestamps
-from packages_app.models import File, Project, ProjectStatus, Release
-from packages_app.services import journal
+from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.simple.timetravel import AsOf
 
 # PEP 629 version of what we serve: 1.1 (PEP 700), 1.3 (PEP 740), 1.4 (PEP 792).
@@ -52,7 +51,7 @@ def index_page(serial: int, as_of: AsOf | None = None, always_listed: frozenset[
     With ``as_of`` (``timetravel``), only projects with something to show then,
     and those ``always_listed`` (by normalised name: exempt from a cool-down).
     """
-    projects = Project.objects.filter(~Q(status=ProjectStatus.QUARANTINED))
+    projects = Project.objects.offering_files()
     if as_of is not None:
         shown = as_of.projects()
         if always_listed:
@@ -149,5 +148,5 @@ def _file_entry(
 
 def last_change(serial: int, fallback: datetime) -> datetime:
     """When the change with ``serial`` happened: a page's ``Last-Modified``."""
-    moment = journal.submitted_at(serial)
+    moment = JournalEntry.objects.submitted_at(serial)
     return moment or fallback

@@ -28,13 +28,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Exists, OuterRef, Q, Value
-from django.db.models.functions import Lower, Replace
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.naming import canonical_version, normalize_name
 from packages_app.pages.serve import CachePolicy
+from packages_app.services import journal
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_FORMS = (
@@ -57,7 +57,7 @@ _UNIX_TIME = re.compile(r"(\d{1,12})(?:\.(\d{1,6}))?\Z")
 _DURATION = re.compile(r"(?:(\d{1,9})w)?(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})s)?\Z")
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds")
 # Journal actions that set a release's yank state; a removed release starts over if made again.
-YANK, UNYANK, REMOVE_RELEASE = "yank release", "unyank release", "remove release"
+YANK, UNYANK, REMOVE_RELEASE = journal.RELEASE_YANKED, journal.RELEASE_UNYANKED, journal.RELEASE_DELETED
 
 
 class BadTime(ValueError):
@@ -150,21 +150,16 @@ class AsOf:
 
     def yank_history(self, project: Project) -> YankHistory:
         """The journal's yanks and unyanks of ``project``'s releases, read in one query."""
-        # The journal names a project by its display name at the time (uploads may respell it), so
-        # match on the name with separators and case squashed, then exactly in Python. The date bound
-        # leaves out a deleted project of the same name, and lets the database use its index.
-        squashed = Replace(Replace(Replace(Lower("name"), Value("-")), Value("_")), Value("."))
+        # The date bound leaves out a deleted project of the same name.
         rows = (
-            JournalEntry.objects.filter(submitted_date__gte=project.created, action__in=[YANK, UNYANK, REMOVE_RELEASE])
-            .annotate(squashed=squashed)
-            .filter(squashed=project.normalized_name.replace("-", ""))
+            JournalEntry.objects.of_project(project.normalized_name)
+            .filter(submitted_date__gte=project.created, kind__in=[YANK, UNYANK, REMOVE_RELEASE])
             .order_by("id")
-            .values_list("name", "version", "action", "submitted_date")
+            .values_list("version", "kind", "submitted_date")
         )
         history = YankHistory()
-        for name, version, action, submitted in rows:
-            if normalize_name(name) == project.normalized_name:
-                history.add(canonical_version(version), action, after=submitted > self.moment)
+        for version, kind, submitted in rows:
+            history.add(canonical_version(version), kind, after=submitted > self.moment)
         return history
 
 

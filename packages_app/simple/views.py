@@ -20,11 +20,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
 from packages_app.links import url_layout
-from packages_app.models import Project
+from packages_app.models import JournalEntry, Project
 from packages_app.naming import normalize_name
 from packages_app.pages import store
 from packages_app.pages.serve import serve_page
-from packages_app.services import journal
 from packages_app.simple import builders, timetravel
 from packages_app.simple.negotiation import SimpleContentNegotiation
 from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
@@ -77,7 +76,7 @@ class ProjectListView(SimpleView):
 
     def get(self, request, when: str | None = None):
         view = timetravel.view_for(self.horizon, when)
-        serial, changed_at = journal.last_entry()
+        serial, changed_at = JournalEntry.objects.last_entry()
         return self.serve(
             "index",
             serial,
@@ -95,7 +94,7 @@ class ProjectDetailView(SimpleView):
         view = timetravel.view_for(self.horizon, when).for_project(normalized)
         project = (
             Project.objects.only("name", "normalized_name", "last_serial", "status", "status_reason", "created")
-            .filter(normalized_name=normalized)
+            .by_name(normalized)
             .first()
         )
         if project is None:

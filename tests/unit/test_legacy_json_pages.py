@@ -99,7 +99,7 @@ def test_releases_are_keyed_by_version_with_their_own_files(db):
 
 
 def test_latest_release_of_a_project_without_releases(db):
-    assert json_pages.latest_release(ProjectFactory()) is None
+    assert ProjectFactory().releases.latest() is None
 
 
 # ---------------------------------------------------------------- the per-process file-entry cache
