@@ -61,6 +61,10 @@ def _check_permission(pub: Publication, project: Project | None) -> None:
 def _duplicate(pub: Publication) -> File | None:
     """The identical file when it is already there; an error when the name or bytes clash."""
     dist = pub.dist
+    # The registry first: a file's row and its name's registration commit together, so a
+    # name registered by then is either a file the queries below see or a deleted one.
+    # Asked last, a parallel upload committing in between looked like a deleted file.
+    registered = FilenameRegistry.objects.filter(filename=dist.filename).exists()
     clash = (
         File.objects.filter(filename=dist.filename).first()
         or File.objects.filter(blake2_256_digest=dist.blake2_256).first()
@@ -72,7 +76,7 @@ def _duplicate(pub: Publication) -> File | None:
         if identical == (dist.filename, dist.sha256, dist.blake2_256):
             return clash
         raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
-    if FilenameRegistry.objects.filter(filename=dist.filename).exists():
+    if registered:
         raise bad_request(
             "This filename was previously used by a file that has since been deleted. Use a different version."
         )
