@@ -87,7 +87,7 @@ def count_queries(args: argparse.Namespace) -> None:
     counts = {}
     for endpoint in endpoints:
         # Each endpoint's first request builds its page, as the first after a change does.
-        store.local_pages.clear()
+        store.forget_everything()
         json_pages.forget_file_entries()
         found = []
         for _ in range(2):

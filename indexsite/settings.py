@@ -124,12 +124,13 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 TLS_CERT_FILE = env.str("TLS_CERT_FILE", "")
 TLS_KEY_FILE = env.str("TLS_KEY_FILE", "")
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
-# every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN,
-# uses 600), and each process's memory for built pages (keyed by serial, never stale).
+# every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN, uses 600).
 SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = env.int("API_MAX_AGE", 0)
-SIMPLE_MEMORY_CACHE_BYTES = env.int("SIMPLE_MEMORY_CACHE_MB", 256) * 1024**2
+# Built pages (simple, legacy JSON, the API's stored resources), one file per page and
+# encoding, shared by every worker of the node; only the current serial of each is kept.
+PAGE_STORE_DIR = Path(env.str("PAGE_STORE_DIR", str(DATA_DIR / "pages"))).resolve()
 # Pages of /snapshot/ and /cooldown/ URLs (any moment a client names) are kept apart, in each
 # process only, never in Redis: this much memory, and at most 1,000 pages (packages_app/pages/store.py).
 TIME_TRAVEL_MEMORY_CACHE_BYTES = env.int("TIME_TRAVEL_MEMORY_CACHE_MB", 32) * 1024**2
@@ -137,8 +138,6 @@ TIME_TRAVEL_MEMORY_CACHE_BYTES = env.int("TIME_TRAVEL_MEMORY_CACHE_MB", 32) * 10
 # back (comma-separated; your own). Read by packages_app/simple/timetravel.py; see docs/time-travel.md.
 SIMPLE_DEFAULT_COOLDOWN = env.str("SIMPLE_DEFAULT_COOLDOWN", "").strip()
 COOLDOWN_EXEMPT_PROJECTS = _list(env.str("COOLDOWN_EXEMPT_PROJECTS", ""))
-# Not from the environment: the test settings turn it off so that gzip is there at once.
-SIMPLE_GZIP_IN_BACKGROUND = True
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")
@@ -298,7 +297,7 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
-    # Built simple pages are shared between processes through Redis.
+    # Built pages are shared between nodes through Redis, and its lock builds each once.
     SIMPLE_SHARED_CACHE = "default"
 else:
     CACHES = {
@@ -307,7 +306,7 @@ else:
             "LOCATION": "pyindex",
         }
     }
-    # A per-process cache shares nothing; each process's own page memory is enough.
+    # A per-process cache shares nothing; the node's page files and file locks do.
     SIMPLE_SHARED_CACHE = None
 
 # django-axes refuses locked-out clients before the password is checked.

@@ -55,10 +55,10 @@ def project_to_serve(normalized_name: str) -> Project | None:
     return project
 
 
-def page_key(project: Project, version: str | None, base: str) -> str:
+def page_key(project: Project, version: str | None, base: str) -> store.PageKey:
     """A page changes with the project's serial; one is stored per version asked and per URL base."""
     wanted = "" if version is None else naming.canonical_version(version)
-    return store.page_key("legacy-json", project.pk, project.last_serial, wanted, store.key_tag(base))
+    return store.page_key("legacy-json", project.pk, wanted, store.key_tag(base), serial=project.last_serial)
 
 
 def build_page(project: Project, version: str | None, base: str) -> store.Page:

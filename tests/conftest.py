@@ -27,11 +27,9 @@ def fresh_page_store():
     from legacy_api import json_pages
     from packages_app.pages import store
 
-    store.local_pages.clear()
-    store.time_travel_pages.clear()
+    store.forget_everything()
     json_pages.forget_file_entries()
     cache.clear()
     yield
-    store.local_pages.clear()
-    store.time_travel_pages.clear()
+    store.forget_everything()
     json_pages.forget_file_entries()

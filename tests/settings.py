@@ -20,5 +20,3 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production keeps PBKDF2
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing
-# Pages get their gzip form at once (tests/unit/test_caching.py covers the background path).
-SIMPLE_GZIP_IN_BACKGROUND = False

@@ -184,7 +184,8 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
         found = head.first()
         if found is None:
             raise NotFound(f"There is no project named '{name}'.")
-        key = store.page_key("api-project", *found, url_layout().tag)
+        pk, serial = found
+        key = store.page_key("api-project", pk, url_layout().tag, serial=serial)
 
         def build() -> store.Page:
             data = self.get_serializer(project_with_details(name)).data

@@ -1,8 +1,8 @@
 """Stored pages over HTTP: ``serve_page`` and the named cache policies it applies.
 
 ``serve_page`` is the one way a stored page is answered: the body (its gzip form
-when the client takes it), an ETag made from the page's key, so a revalidation
-is answered without looking at the body, ``Last-Modified`` when the page has one,
+when the client takes it), one weak ETag made from the page's key for both encodings,
+so a revalidation is answered without looking at the body, ``Last-Modified`` when the page has one,
 ``Cache-Control`` from the view's :class:`CachePolicy`, and PyPI's serial header.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
@@ -72,7 +72,7 @@ CachePolicy.PRIVATE = CachePolicy(None, public=False, cross_origin=False)
 
 def serve_page(
     request: HttpRequest,
-    key: str,
+    key: store.PageKey,
     build: Callable[[], store.Page],
     *,
     content_type: str,
@@ -86,20 +86,22 @@ def serve_page(
     a page too small to gain from gzip, never compressed. Exceptions of ``build`` (a page that
     turns out not to exist) reach the caller, and nothing is stored.
     """
-    page = store.get_or_build(key, build, shared=policy.shared_store, compress=compress)
-    # (Not by the gzip form alone: the API's pages used to be stored with an empty one.)
-    use_gzip = compress and page.gzipped is not None and accepts_gzip(request)
-    body = page.gzipped if use_gzip else page.body
-    # The key names the serial and representation; the gzip form is another representation.
-    etag = '"' + key.removeprefix(store.KEY_PREFIX + ":") + ('-gzip"' if use_gzip else '"')
-    response = HttpResponse(body, content_type=content_type)
-    if use_gzip:
+    found = store.get_or_build(key, build, gzip=accepts_gzip(request), shared=policy.shared_store, compress=compress)
+    # One weak tag for both encodings: either form's tag revalidates on any worker, which
+    # would not be true if each encoding had its own and the worker picked one.
+    etag = f'W/"{key.text}"'
+    if isinstance(found.content, bytes):
+        response: HttpResponse = HttpResponse(found.content, content_type=content_type)
+    else:  # a big page: its open file goes out by sendfile, never through Python's heap
+        response = FileResponse(found.content, content_type=content_type)
+        del response["Content-Disposition"]
+    if found.gzipped:
         response["Content-Encoding"] = "gzip"
-    response["Content-Length"] = str(len(body))
+    response["Content-Length"] = str(found.size)
     response["ETag"] = etag
     last_modified = None
-    if page.last_modified is not None:  # else revalidated by ETag only
-        last_modified = int(page.last_modified.timestamp())
+    if found.last_modified is not None:  # else revalidated by ETag only
+        last_modified = int(found.last_modified.timestamp())
         response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = policy.cache_control
     if compress:  # (PyPI's pages; the simple ones are negotiated by Accept too)
@@ -108,7 +110,12 @@ def serve_page(
         response["X-PyPI-Last-Serial"] = str(serial)
     if policy.cross_origin:
         add_cors_headers(response)
-    return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    answer = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    if answer is not response:
+        # A 304: the body is not sent. Close the file only: response.close() would also
+        # send request_finished, which closes the database connection mid-request.
+        found.close()
+    return answer
 
 
 def accepts_gzip(request: HttpRequest) -> bool:

@@ -1,91 +1,172 @@
-"""The page store: pages keyed by serial, built once, kept in memory and in a shared cache.
+"""The page store: each page built once per change, one copy on disk, shared by every process.
 
 Its interface is ``get_or_build(key, build)`` and the key helpers ``page_key`` and
 ``key_tag``; what a page looks like over HTTP is ``pages.serve``'s business.
 
-A page's bytes depend only on what its key names (page, serial, media type, URL
-layout...), and every change to a project moves its serial (``services.journal``).
-So a stored body is never stale: a change makes a new key, the next request
-builds the new page once, and the old entry simply ages out. No purge
-message has to reach anyone, which is what keeps several server processes
-(or machines sharing one Redis) correct.
+A page's bytes depend only on what its key names: the *slot* (which page, media type,
+URL layout...) and the *serial* (every change to a project moves its serial,
+``services.journal``). So a stored body is never stale: a change makes a new key, the
+next request builds the new page, and the page under the old serial is deleted then.
 
-Two layers: a byte-bounded LRU in each process (a hit is a dict lookup and
-no copy of a multi-megabyte body) in front of the shared Django cache named
-by ``SIMPLE_SHARED_CACHE`` (Redis in production, so one process's build
-serves the others). Pages of the time-travel URLs (``/snapshot/<time>/``,
-``/cooldown/<duration>/``) are the exception: the client picks the moment, and
-each of countless moments would be a page of its own, kept for a day in Redis (a
-big project's is megabytes). They live only in a small store of their own in each
-process, bounded in bytes and in count, where they can neither fill Redis nor
-push out the live pages. Each entry holds the body and its gzip form, made once
-rather than on every response: in a background thread after the build, so the
-first request after a change does not wait for it (it gets the plain body;
-every later one the gzip form).
+Where the bytes live:
+
+- **Files** under ``PAGE_STORE_DIR``: ``<digest[:2]>/<digest>-<serial>`` and its gzip form
+  ``…-<serial>.gz``, written atomically, mtime = the page's Last-Modified. Every worker
+  of the node reads the same copy; big bodies go out with ``sendfile`` and live in the
+  OS page cache, not in each Python heap (a per-worker LRU held up to 1.6 GiB of dead
+  serials). Storing serial N deletes the slot's older files; an older serial is never
+  stored over a newer one.
+- **Redis** when ``SIMPLE_SHARED_CACHE`` names it: one entry per slot (the latest serial),
+  so another node copies a page instead of building it again.
+- Pages of the time-travel URLs (``/snapshot/<time>/``, ``/cooldown/<duration>/``) are the
+  exception: a client picks the moment, and each of countless moments would be a page of
+  its own. They stay in a small per-process store (``time_travel_pages``), bounded in
+  bytes and count, never on disk or in Redis.
+
+A change is built once: the first request to miss takes the slot's lock (in Redis when
+configured, else an advisory file lock every worker of the node sees), the others wait
+for its result. The gzip form is made inline by ISA-L (several times zlib's speed), so
+the first answer after a change is compressed too.
 """
 
 from __future__ import annotations
 
-import gzip
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
 import threading
+import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.cache import caches
+from isal import igzip
 
-# Bump when the rendered form of any page changes, or Page moves or changes shape (it is
-# pickled into the shared cache), so no version reads another's entries. 2: Page moved here.
-PAGE_FORMAT = 2
-# Of every key (the simple pages were the first stored; a new prefix would orphan every entry).
-KEY_PREFIX = "simple"
-# gzip's fast levels (1-3) cost a tenth of the default level 6 on a multi-megabyte
-# page and give up only ~7% of its saving: hex digests hardly compress anyway.
-GZIP_LEVEL = 3
+# Bump when the rendered form of any page changes, so no version reads another's pages.
+# 3: pages on disk, keys split into slot and serial.
+PAGE_FORMAT = 3
+# ISA-L's level 1: about zlib level 6's size on these pages at a fraction of its time.
+GZIP_LEVEL = 1
+# Bodies above this are answered from the open file (sendfile); smaller ones are read.
+STREAM_FROM = 256 * 1024
+# How long a build may hold its slot before others stop waiting for it.
+LOCK_SECONDS = 30
+_POLL_SECONDS = 0.01
+# The mtime of a page without a Last-Modified (a cool-down's, which moves with the clock).
+_UNDATED = 1
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """Which page (``slot``) at which version (``serial``); ``text`` is its ETag's body."""
+
+    slot: str
+    serial: int
+
+    @property
+    def text(self) -> str:
+        return f"{PAGE_FORMAT}:{self.slot}:{self.serial}"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(f"{PAGE_FORMAT}:{self.slot}".encode()).hexdigest()[:32]
+
+
+def parse_key(text: str) -> PageKey:
+    """The key whose ``text`` this is (what a page's ETag holds)."""
+    prefix, _, rest = text.partition(":")
+    slot, _, serial = rest.rpartition(":")
+    if prefix != str(PAGE_FORMAT) or not serial.isdigit():
+        raise ValueError(f"not a page key of format {PAGE_FORMAT}: {text!r}")
+    return PageKey(slot, int(serial))
+
+
+def page_key(*slot_parts: object, serial: int) -> PageKey:
+    """The store's key of a page: what it depends on, and the serial that moves with every change."""
+    return PageKey(":".join(map(str, slot_parts)), int(serial))
+
+
+def key_tag(text: str) -> str:
+    """A short, stable tag of ``text`` (a URL layout) to put in keys and ETags."""
+    return format(zlib.crc32(text.encode("utf-8")), "08x")
 
 
 @dataclass(frozen=True)
 class Page:
+    """What a build returns: the body, and when the page last changed (None: no such time)."""
+
     body: bytes
-    gzipped: bytes | None  # None until the background compression has run
-    # None when no time says when the page last changed (a cool-down's moves with the clock).
+    last_modified: datetime | None
+
+
+def make_page(body: bytes, last_modified: datetime | None) -> Page:
+    return Page(body, last_modified)
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    return igzip.compress(body, GZIP_LEVEL, mtime=0)
+
+
+@dataclass
+class Found:
+    """A stored page in the form asked: its bytes, or for a big one its open file."""
+
+    content: bytes | BinaryIO
+    size: int
+    gzipped: bool
+    last_modified: datetime | None
+
+    def close(self) -> None:
+        if not isinstance(self.content, bytes):
+            self.content.close()
+
+
+@dataclass(frozen=True)
+class Built:
+    """A page with its gzip form (None: not compressed), as kept in memory or Redis."""
+
+    serial: int
+    body: bytes
+    gzipped: bytes | None
     last_modified: datetime | None
 
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped or b"")
 
-
-def make_page(body: bytes, last_modified: datetime | None) -> Page:
-    return Page(body, None, last_modified)
-
-
-def with_gzip(page: Page) -> Page:
-    return replace(page, gzipped=gzip.compress(page.body, GZIP_LEVEL, mtime=0))
+    def found(self, want_gzip: bool) -> Found:
+        use_gzip = want_gzip and self.gzipped is not None
+        content = self.gzipped if use_gzip and self.gzipped is not None else self.body
+        return Found(content, len(content), use_gzip, self.last_modified)
 
 
 class LocalPages:
-    """A least-recently-used store bounded by total bytes (and, if given, a number of pages); thread-safe."""
+    """A least-recently-used store bounded by total bytes and a number of pages; thread-safe."""
 
-    def __init__(self, max_bytes: int, max_pages: int | None = None) -> None:
+    def __init__(self, max_bytes: int, max_pages: int) -> None:
         self.max_bytes = max_bytes
         self.max_pages = max_pages
-        self._pages: OrderedDict[str, Page] = OrderedDict()
+        self._pages: OrderedDict[str, Built] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Page | None:
+    def get(self, key: str) -> Built | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key: str, page: Page) -> None:
+    def put(self, key: str, page: Built) -> None:
         if page.size > self.max_bytes:
             return
         with self._lock:
@@ -94,7 +175,7 @@ class LocalPages:
                 self._bytes -= old.size
             self._pages[key] = page
             self._bytes += page.size
-            while self._bytes > self.max_bytes or (self.max_pages is not None and len(self._pages) > self.max_pages):
+            while self._bytes > self.max_bytes or len(self._pages) > self.max_pages:
                 _, evicted = self._pages.popitem(last=False)
                 self._bytes -= evicted.size
 
@@ -111,11 +192,149 @@ class LocalPages:
         return self._bytes
 
 
-local_pages = LocalPages(settings.SIMPLE_MEMORY_CACHE_BYTES)
 # A count as well as bytes: small pages (an empty snapshot of a project) cost more in
 # bookkeeping than their bytes say.
 TIME_TRAVEL_MAX_PAGES = 1000
 time_travel_pages = LocalPages(settings.TIME_TRAVEL_MEMORY_CACHE_BYTES, TIME_TRAVEL_MAX_PAGES)
+
+
+def get_or_build(
+    key: PageKey, build: Callable[[], Page], *, gzip: bool, shared: bool = True, compress: bool = True
+) -> Found:
+    """The page under ``key`` (its gzip form if ``gzip`` and ``compress``), built and stored on a miss.
+
+    ``shared=False`` (time travel): only this process's small ``time_travel_pages`` keeps it.
+    ``compress=False``: a page too small to gain from a gzip form; none is made. Exceptions of
+    ``build`` (a page that turns out not to exist) reach the caller, and nothing is stored.
+    """
+    want_gzip = gzip and compress
+    if not shared:
+        kept = time_travel_pages.get(key.text)
+        if kept is None:
+            kept = _built(key, build(), compress)
+            time_travel_pages.put(key.text, kept)
+        return kept.found(want_gzip)
+    found = _read(key, want_gzip)
+    if found is not None:
+        return found
+    with _slot_lock(key, lambda: _ready(key)):
+        found = _read(key, want_gzip) or _copy_from_redis(key, want_gzip)
+        if found is not None:
+            return found
+        built = _built(key, build(), compress)
+        _write(key, built)
+        _share(key, built)
+    return built.found(want_gzip)
+
+
+def _built(key: PageKey, page: Page, compress: bool) -> Built:
+    return Built(key.serial, page.body, gzip_bytes(page.body) if compress else None, page.last_modified)
+
+
+# ---------------------------------------------------------------- files
+
+
+def _root() -> Path:
+    return Path(settings.PAGE_STORE_DIR)
+
+
+def _path(key: PageKey, serial: int, gzipped: bool) -> Path:
+    return _root() / key.digest[:2] / f"{key.digest}-{serial}{'.gz' if gzipped else ''}"
+
+
+def _read(key: PageKey, want_gzip: bool) -> Found | None:
+    path = _path(key, key.serial, want_gzip)
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        return None
+    stat = os.fstat(file.fileno())
+    last_modified = None if int(stat.st_mtime) == _UNDATED else datetime.fromtimestamp(int(stat.st_mtime), UTC)
+    if stat.st_size > STREAM_FROM:
+        return Found(file, stat.st_size, want_gzip, last_modified)
+    with file:
+        return Found(file.read(), stat.st_size, want_gzip, last_modified)
+
+
+def _ready(key: PageKey) -> bool:
+    """Whether another process of this node has stored the page meanwhile (what a waiter polls)."""
+    return _path(key, key.serial, False).exists()
+
+
+def _siblings(key: PageKey) -> Iterator[tuple[int, Path]]:
+    """The slot's stored files, with their serials."""
+    folder = _root() / key.digest[:2]
+    prefix = key.digest + "-"
+    with suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix):
+                serial = entry.name[len(prefix) :].removesuffix(".gz")
+                if serial.isdigit():
+                    yield int(serial), Path(entry.path)
+
+
+def _write(key: PageKey, built: Built) -> None:
+    """Store ``built`` under ``key`` (gzip form first: a reader finding the plain body finds both),
+    then delete the slot's older serials; nothing if a newer serial is stored already."""
+    siblings = list(_siblings(key))
+    if any(serial > key.serial for serial, _ in siblings):
+        return
+    stamp = _UNDATED if built.last_modified is None else int(built.last_modified.timestamp())
+    if built.gzipped is not None:
+        _write_atomically(_path(key, key.serial, True), built.gzipped, stamp)
+    _write_atomically(_path(key, key.serial, False), built.body, stamp)
+    for serial, path in siblings:
+        if serial < key.serial:
+            with suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _write_atomically(path: Path, data: bytes, stamp: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.utime(temporary, (stamp, stamp))
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+# ---------------------------------------------------------------- single flight
+
+
+@contextmanager
+def _slot_lock(key: PageKey, ready: Callable[[], bool]) -> Iterator[None]:
+    """Hold the slot's build lock, or wait until its holder has stored the page (``ready``)."""
+    cache = _shared_cache()
+    if cache is None:
+        path = _root() / key.digest[:2] / f"{key.digest}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            # Released by the kernel if the holder dies; a waiter's thread blocks meanwhile.
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    lock = f"page-lock:{key.digest}"
+    deadline = time.monotonic() + LOCK_SECONDS
+    while not cache.add(lock, key.serial, timeout=LOCK_SECONDS):
+        if ready() or time.monotonic() > deadline:
+            yield  # the page is there (read again under "lock"), or its holder is stuck: build
+            return
+        time.sleep(_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        cache.delete(lock)
+
+
+# ---------------------------------------------------------------- Redis, between nodes
 
 
 def _shared_cache():
@@ -123,62 +342,56 @@ def _shared_cache():
     return caches[alias] if alias else None
 
 
-def _store(key: str, page: Page, shared: bool) -> None:
-    if not shared:
-        time_travel_pages.put(key, page)
-        return
+def _share(key: PageKey, built: Built) -> None:
     cache = _shared_cache()
     if cache is not None:
         # A day is plenty: a page that is still current is rebuilt in milliseconds.
-        cache.set(key, page, timeout=86400)
-    local_pages.put(key, page)
+        cache.set(f"page:{key.digest}", built, timeout=86400)
 
 
-# One thread: compressions queue rather than compete with requests for the cores.
-_compressor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-gzip")
-_pending: set[Future] = set()
+def shared_page(key: PageKey) -> Built | None:
+    """The slot's page in Redis if it is the serial asked."""
+    cache = _shared_cache()
+    built = None if cache is None else cache.get(f"page:{key.digest}")
+    return built if isinstance(built, Built) and built.serial == key.serial else None
 
 
-def _compress_and_store(key: str, page: Page, shared: bool) -> None:
-    _store(key, with_gzip(page), shared)
+def _copy_from_redis(key: PageKey, want_gzip: bool) -> Found | None:
+    built = shared_page(key)
+    if built is None:
+        return None
+    _write(key, built)
+    return built.found(want_gzip)
 
 
-def wait_for_compressions() -> None:
-    """Until every scheduled compression has been stored (for tests and benchmarks)."""
-    wait(list(_pending))
+# ---------------------------------------------------------------- accounting
 
 
-def get_or_build(key: str, build: Callable[[], Page], *, shared: bool = True, compress: bool = True) -> Page:
-    """The page stored under ``key``, building and storing it on a miss.
-
-    ``shared=False`` (time travel): only this process's small ``time_travel_pages`` keeps it.
-    ``compress=False``: no gzip form is ever made (for pages too small to gain from one).
-    """
-    page = (local_pages if shared else time_travel_pages).get(key)
-    if page is not None:
-        return page
-    cache = _shared_cache() if shared else None
-    if cache is not None:
-        page = cache.get(key)
-    if page is None:
-        page = build()
-        if compress and page.gzipped is None and not settings.SIMPLE_GZIP_IN_BACKGROUND:
-            page = with_gzip(page)
-        _store(key, page, shared)
-    else:
-        local_pages.put(key, page)
-    if compress and page.gzipped is None:  # built here, or shared by a process that had not compressed it yet
-        future = _compressor.submit(_compress_and_store, key, page, shared)
-        _pending.add(future)
-        future.add_done_callback(_pending.discard)
-    return page
+@dataclass(frozen=True)
+class Usage:
+    files: int
+    bytes: int
 
 
-def page_key(*parts: object) -> str:
-    """The store's key of a page: what the page depends on, joined (its ETag too, less the prefix)."""
-    return ":".join([KEY_PREFIX, str(PAGE_FORMAT), *map(str, parts)])
+def usage() -> Usage:
+    """What the file store holds now (the test of its bound; the operator's `du`)."""
+    files = size = 0
+    for folder, _, names in os.walk(_root()):
+        for name in names:
+            if not name.endswith(".lock"):
+                files += 1
+                size += os.path.getsize(os.path.join(folder, name))
+    return Usage(files, size)
 
 
-def key_tag(text: str) -> str:
-    """A short, stable tag of ``text`` (a URL layout) to put in keys and ETags."""
-    return format(zlib.crc32(text.encode("utf-8")), "08x")
+def forget_everything(*, shared: bool = False) -> None:
+    """Drop every stored page (``manage.py clear_pages``; after a restore, serials repeat)."""
+    time_travel_pages.clear()
+    with suppress(FileNotFoundError):
+        for child in _root().iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    cache = _shared_cache()
+    if shared and cache is not None:
+        client = cache._cache.get_client(write=True)
+        for name in client.scan_iter(match=cache.make_key("page:*")):
+            client.delete(name)

@@ -57,10 +57,10 @@ class SimpleView(APIView):
             return plain_text(400, str(exc))
         return super().handle_exception(exc)
 
-    def serve(self, key: str, serial: int, view: timetravel.View, build_data, last_modified) -> HttpResponse:
+    def serve(self, slot: str, serial: int, view: timetravel.View, build_data, last_modified) -> HttpResponse:
         renderer = self.request.accepted_renderer
         layout = url_layout(relative_project_links=self.horizon is not None)
-        key = store.page_key(key, renderer.format, serial, layout.tag, *([view.tag] if view.tag else []))
+        key = store.page_key(slot, renderer.format, layout.tag, *([view.tag] if view.tag else []), serial=serial)
 
         def build() -> store.Page:
             context = {"project_url": layout.project_url}

@@ -186,9 +186,9 @@ def test_times_within_one_second_share_one_stored_page(client, history, django_a
 
 
 def _stored_key(response) -> str:
-    """The page store's key of a simple page (its ETag is the key without the "simple:" prefix)."""
+    """The page store's key of a simple page, as its ETag holds it (``key.text``)."""
     assert response.status_code == 200, response.content
-    return "simple:" + response["ETag"].strip('"')
+    return response["ETag"].removeprefix("W/").strip('"')
 
 
 def test_time_travel_pages_stay_out_of_the_shared_cache(client, history, settings, monkeypatch):
@@ -196,20 +196,18 @@ def test_time_travel_pages_stay_out_of_the_shared_cache(client, history, setting
 
     They are kept in a small store of each process's own, bounded in count and bytes, instead.
     """
-    from django.core.cache import caches
-
     settings.SIMPLE_SHARED_CACHE = "default"  # Redis on a run with Redis, else a memory cache standing in
-    shared = caches["default"]
     redis_keys = _redis_key_count()
     monkeypatch.setattr(store, "time_travel_pages", store.LocalPages(64 * 1024**2, max_pages=5))
     live = _stored_key(client.get("/simple/demo-pkg/"))
-    assert shared.get(live) is not None  # the live page is shared, as before
+    assert store.shared_page(store.parse_key(live)) is not None  # the live page is shared, as before
     urls = [f"/snapshot/{unix_text(history.then - timedelta(seconds=n))}/simple/demo-pkg/" for n in range(12)]
     urls += [f"/cooldown/{n}s/simple/demo-pkg/" for n in range(1, 9)]
     urls += [f"/snapshot/{unix_text(history.then - timedelta(seconds=n))}/simple/" for n in range(4)]
     stored = [_stored_key(client.get(url)) for url in urls]
     assert len(set(stored)) == len(urls)  # each its own page
-    assert [key for key in stored if shared.get(key) is not None] == []
+    assert [key for key in stored if store.shared_page(store.parse_key(key)) is not None] == []
+    assert store.usage().files == 2  # the live page and its gzip form: none of the moments on disk
     assert len(store.time_travel_pages) == 5  # the bound, not 24
     assert all(store.time_travel_pages.get(key) is not None for key in stored[-5:])
     if redis_keys is not None:

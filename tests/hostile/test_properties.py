@@ -47,7 +47,7 @@ def rolled_back():
             transaction.set_rollback(True)
     finally:
         empty_storage()
-        store.local_pages.clear()
+        store.forget_everything()
         json_pages.forget_file_entries()
         cache.clear()
 

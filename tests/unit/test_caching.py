@@ -1,77 +1,159 @@
-"""The serial-keyed page store: a bounded LRU per process in front of a shared cache."""
+"""The page store: one file per page version shared by the node's workers, Redis between nodes."""
 
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from packages_app.pages import store
 from packages_app.pages.serve import CachePolicy, serve_page
-from packages_app.pages.store import LocalPages, Page, get_or_build, make_page, with_gzip
+from packages_app.pages.store import Built, LocalPages, get_or_build, make_page, page_key
 from tests import services
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def page_of(size: int) -> Page:
-    return Page(b"x" * size, b"", MOMENT)
+def built_of(size: int) -> Built:
+    return Built(1, b"x" * size, None, MOMENT)
 
 
-def test_with_gzip_adds_the_gzip_form_of_the_body():
-    page = with_gzip(make_page(b"<html>" * 1000, MOMENT))
-    assert gzip.decompress(page.gzipped) == page.body
-    assert len(page.gzipped) < len(page.body)
-    assert with_gzip(make_page(page.body, MOMENT)).gzipped == page.gzipped  # no timestamp inside: deterministic
+def body_of(found: store.Found) -> bytes:
+    if isinstance(found.content, bytes):
+        return found.content
+    with found.content:
+        return found.content.read()
+
+
+def test_gzip_form_is_deterministic_and_decompresses_to_the_body():
+    body = b"<html>" * 1000
+    packed = store.gzip_bytes(body)
+    assert gzip.decompress(packed) == body
+    assert len(packed) < len(body)
+    assert store.gzip_bytes(body) == packed  # no timestamp inside: every node makes the same bytes
+
+
+def test_a_key_reads_back_from_its_text():
+    key = page_key("project:7", "json", "0123abcd", serial=42)
+    assert key.text == f"{store.PAGE_FORMAT}:project:7:json:0123abcd:42"
+    assert store.parse_key(key.text) == key
+    with pytest.raises(ValueError, match="not a page key"):
+        store.parse_key("2:simple:index:html:7")
+
+
+# ---------------------------------------------------------------- the bounded per-process store
 
 
 def test_local_pages_evict_least_recently_used_by_bytes():
-    pages = LocalPages(max_bytes=300)
-    pages.put("a", page_of(100))
-    pages.put("b", page_of(100))
-    pages.put("c", page_of(100))
+    pages = LocalPages(max_bytes=300, max_pages=100)
+    for key in "abc":
+        pages.put(key, built_of(100))
     assert pages.get("a") is not None  # "a" is now the most recently used
-    pages.put("d", page_of(100))
+    pages.put("d", built_of(100))
     assert pages.get("b") is None
     assert [key for key in ("a", "c", "d") if pages.get(key)] == ["a", "c", "d"]
 
 
 def test_local_pages_replace_an_entry_without_double_counting():
-    pages = LocalPages(max_bytes=250)
-    pages.put("a", page_of(100))
-    pages.put("a", page_of(100))
-    pages.put("b", page_of(100))
-    assert len(pages) == 2
+    pages = LocalPages(max_bytes=250, max_pages=100)
+    pages.put("a", built_of(100))
+    pages.put("a", built_of(100))
+    pages.put("b", built_of(100))
+    assert (len(pages), pages.bytes) == (2, 200)
 
 
-def test_local_pages_can_be_bounded_by_count_too():
+def test_local_pages_are_bounded_by_count_too():
     pages = LocalPages(max_bytes=10_000, max_pages=2)
     for key in "abc":
-        pages.put(key, page_of(10))
+        pages.put(key, built_of(10))
     assert (len(pages), pages.bytes) == (2, 20)
     assert pages.get("a") is None
 
 
 def test_a_page_larger_than_the_budget_is_not_kept():
-    pages = LocalPages(max_bytes=50)
-    pages.put("big", page_of(100))
+    pages = LocalPages(max_bytes=50, max_pages=10)
+    pages.put("big", built_of(100))
     assert pages.get("big") is None
 
 
-def test_get_or_build_builds_once_per_key():
+# ---------------------------------------------------------------- the file store
+
+
+def counting(body: bytes, last_modified: datetime | None = MOMENT):
     builds = []
 
     def build():
         builds.append(1)
-        return page_of(10)
+        return make_page(body, last_modified)
 
-    first = get_or_build("k1", build)
-    assert get_or_build("k1", build) is first
-    get_or_build("k2", build)
+    return build, builds
+
+
+def test_a_page_is_built_once_per_key_and_read_back_from_its_file():
+    build, builds = counting(b"<html>" * 100)
+    key = page_key("project:1", "html", serial=5)
+    first = get_or_build(key, build, gzip=False)
+    again = get_or_build(key, build, gzip=False)
+    zipped = get_or_build(key, build, gzip=True)
+    assert (body_of(first), body_of(again), first.last_modified, again.last_modified) == (
+        b"<html>" * 100,
+        b"<html>" * 100,
+        MOMENT,
+        MOMENT,
+    )
+    assert zipped.gzipped
+    assert gzip.decompress(body_of(zipped)) == b"<html>" * 100  # gzip from the first answer on
+    get_or_build(page_key("project:1", "html", serial=6), build, gzip=False)
     assert len(builds) == 2
+
+
+def test_a_page_without_a_date_reads_back_without_one():
+    key = page_key("cooldown-ish", serial=1)
+    get_or_build(key, lambda: make_page(b"body", None), gzip=False)
+    assert get_or_build(key, lambda: pytest.fail("stored"), gzip=False).last_modified is None
+
+
+def test_a_big_page_is_answered_from_its_open_file():
+    body = b"0123456789abcdef" * (store.STREAM_FROM // 16 + 1)
+    key = page_key("big", serial=1)
+    get_or_build(key, lambda: make_page(body, MOMENT), gzip=False)
+    found = get_or_build(key, lambda: pytest.fail("stored"), gzip=False)
+    assert not isinstance(found.content, bytes)
+    assert (found.size, body_of(found)) == (len(body), body)
+
+
+def test_storing_a_serial_deletes_the_older_ones_and_never_goes_back():
+    for serial in range(1, 51):  # fifty changes to one project
+        get_or_build(page_key("project:9", "json", serial=serial), lambda: make_page(b"{}" * 500, MOMENT), gzip=True)
+    assert store.usage().files == 2  # the current serial, plain and gzip
+    late = get_or_build(page_key("project:9", "json", serial=7), lambda: make_page(b"old", MOMENT), gzip=False)
+    assert body_of(late) == b"old"  # a slow request still gets its answer...
+    assert store.usage().files == 2  # ...but an old serial never replaces the new one
+    assert body_of(get_or_build(page_key("project:9", "json", serial=50), pytest.fail, gzip=False)) == b"{}" * 500
+
+
+def test_a_page_stored_without_compression_answers_gzip_requests_plainly():
+    key = page_key("api-project", 1, serial=3)
+    get_or_build(key, lambda: make_page(b"{}", None), gzip=True, compress=False)
+    found = get_or_build(key, lambda: pytest.fail("stored"), gzip=True, compress=False)
+    assert (found.gzipped, body_of(found), store.usage().files) == (False, b"{}", 1)
+
+
+def test_a_failed_build_stores_nothing_and_lets_the_next_request_build():
+    key = page_key("legacy", 1, "9.9", serial=1)
+
+    def fails():
+        raise LookupError("no such release")
+
+    with pytest.raises(LookupError):
+        get_or_build(key, fails, gzip=False)
+    assert body_of(get_or_build(key, lambda: make_page(b"now", None), gzip=False)) == b"now"
 
 
 @pytest.fixture
@@ -93,51 +175,101 @@ def shared_redis():
         handler["pages"].clear()
 
 
-def test_a_page_built_by_one_process_serves_the_others(shared_redis):
-    built = get_or_build("page", lambda: make_page(b"body", MOMENT))
-    store.local_pages.clear()  # another process: its own memory is empty
+@pytest.mark.parametrize("lock", ["file lock", "Redis"])
+def test_requests_missing_the_same_page_at_once_build_it_once(lock, request):
+    if lock == "Redis":
+        request.getfixturevalue("shared_redis")
+    builds = []
 
-    def must_not_build():
-        raise AssertionError("the shared cache should have served this page")
+    def slow_build():
+        builds.append(1)
+        time.sleep(0.3)  # long enough for every other request to arrive and wait
+        return make_page(b"<html>" * 1000, MOMENT)
 
-    shared = get_or_build("page", must_not_build)
-    assert shared == built
+    key = page_key("index", "html", serial=11)
+    bodies = []
 
+    def request_page(zipped: bool):
+        found = get_or_build(key, slow_build, gzip=zipped)
+        bodies.append(gzip.decompress(body_of(found)) if zipped else body_of(found))
 
-def test_gzip_is_made_in_the_background_and_replaces_the_stored_page(settings):
-    settings.SIMPLE_GZIP_IN_BACKGROUND = True
-    first = get_or_build("bg", lambda: make_page(b"<html>" * 1000, MOMENT))
-    assert first.gzipped is None  # the first answer did not wait for compression
-    store.wait_for_compressions()
-    stored = get_or_build("bg", lambda: pytest.fail("the page was stored"))
-    assert gzip.decompress(stored.gzipped) == first.body
-
-
-def test_a_shared_page_without_gzip_is_compressed_here_too(shared_redis, settings):
-    settings.SIMPLE_GZIP_IN_BACKGROUND = True
-    store._shared_cache().set("half", make_page(b"x" * 5000, MOMENT))  # another process, not compressed yet
-    assert get_or_build("half", lambda: pytest.fail("shared")).gzipped is None
-    store.wait_for_compressions()
-    assert gzip.decompress(get_or_build("half", lambda: pytest.fail("shared")).gzipped) == b"x" * 5000
+    threads = [threading.Thread(target=request_page, args=(n % 2 == 0,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(builds), bodies) == (1, [b"<html>" * 1000] * 8)
 
 
-def test_time_travel_pages_are_kept_apart_and_never_shared(shared_redis, settings):
-    settings.SIMPLE_GZIP_IN_BACKGROUND = True
-    built = get_or_build("moment", lambda: make_page(b"x" * 5000, MOMENT), shared=False)
-    store.wait_for_compressions()
-    assert store._shared_cache().get("moment") is None
-    assert store.local_pages.get("moment") is None  # live pages keep their own memory
-    kept = get_or_build("moment", lambda: pytest.fail("kept in this process"), shared=False)
-    assert (kept.body, gzip.decompress(kept.gzipped)) == (built.body, built.body)
+def test_a_page_built_on_one_node_is_copied_by_another(shared_redis, settings, tmp_path):
+    key = page_key("project:3", "json", serial=4)
+    settings.PAGE_STORE_DIR = tmp_path / "node-a"
+    built = get_or_build(key, lambda: make_page(b"{}" * 100, MOMENT), gzip=False)
+    settings.PAGE_STORE_DIR = tmp_path / "node-b"
+    copied = get_or_build(key, pytest.fail, gzip=True)
+    assert gzip.decompress(body_of(copied)) == body_of(built)
+    assert (copied.last_modified, store.usage().files) == (MOMENT, 2)  # and now on node b's disk
+    stale = page_key("project:3", "json", serial=5)
+    assert body_of(get_or_build(stale, lambda: make_page(b"new", None), gzip=False)) == b"new"
 
 
-@pytest.mark.parametrize("in_background", [True, False])
-def test_a_page_stored_without_compression_never_gets_a_gzip_form(settings, in_background):
-    settings.SIMPLE_GZIP_IN_BACKGROUND = in_background
-    first = get_or_build("small", lambda: make_page(b"{}" * 1000, MOMENT), compress=False)
-    store.wait_for_compressions()
-    again = get_or_build("small", lambda: pytest.fail("the page was stored"), compress=False)
-    assert (first.gzipped, again.gzipped) == (None, None)
+def test_time_travel_pages_are_kept_apart_and_never_shared(shared_redis):
+    key = page_key("project:1", "html", "snapshot-1700000000", serial=3)
+    built = get_or_build(key, lambda: make_page(b"x" * 5000, MOMENT), gzip=False, shared=False)
+    assert store.shared_page(key) is None
+    assert store.usage().files == 0  # not on disk either
+    kept = get_or_build(key, pytest.fail, gzip=True, shared=False)
+    assert (body_of(built), gzip.decompress(body_of(kept))) == (b"x" * 5000, b"x" * 5000)
+
+
+def test_clear_pages_deletes_every_stored_page_here_and_in_redis(shared_redis, capsys):
+    key = page_key("project:3", "json", serial=4)
+    get_or_build(key, lambda: make_page(b"{}", MOMENT), gzip=False)
+    assert store.shared_page(key) is not None
+    call_command("clear_pages")
+    assert store.usage().files == 0
+    assert store.shared_page(key) is None
+    assert "Deleted 2 stored page files" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+def test_either_encodings_validator_revalidates_the_page(rf):
+    key = page_key("project:5", "html", serial=8)
+    build, builds = counting(b"<a>" * 1000)
+
+    def serve(**headers):
+        request = rf.get("/simple/five/", **headers)
+        return serve_page(request, key, build, content_type="text/html", policy=CachePolicy.SIMPLE)
+
+    plain, zipped = serve(), serve(HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert plain["ETag"] == zipped["ETag"] == f'W/"{key.text}"'
+    for headers in ({}, {"HTTP_ACCEPT_ENCODING": "gzip"}):
+        assert serve(HTTP_IF_NONE_MATCH=plain["ETag"], **headers).status_code == 304
+    assert len(builds) == 1
+
+
+def test_a_revalidated_big_page_closes_its_file(rf, monkeypatch):
+    body = b"x" * (store.STREAM_FROM + 1)
+    key = page_key("big", serial=1)
+    opened = []
+    real_read = store._read
+
+    def spying_read(*args, **kwargs):
+        found = real_read(*args, **kwargs)
+        opened.append(found)
+        return found
+
+    policy = CachePolicy.SIMPLE
+    built = serve_page(rf.get("/"), key, lambda: make_page(body, MOMENT), content_type="text/html", policy=policy)
+    assert built.content == body  # the build answers from memory; only later reads open the file
+    monkeypatch.setattr(store, "_read", spying_read)
+    request = rf.get("/", HTTP_IF_NONE_MATCH=f'W/"{key.text}"')
+    response = serve_page(request, key, pytest.fail, content_type="text/html", policy=policy)
+    assert response.status_code == 304
+    assert opened[0].content.closed
 
 
 # ---------------------------------------------------------------- cache policies
@@ -159,34 +291,3 @@ def test_a_capped_policy_never_exceeds_its_setting_or_its_cap(settings):
     assert step.at_most(600).max_age == 60  # a second cap cannot loosen the first
     settings.SIMPLE_MAX_AGE = 30
     assert step.max_age == 30
-
-
-def test_a_page_served_without_compression_ignores_a_stored_gzip_form(rf):
-    """Before serve_page, the API's project pages were stored with an empty gzip form; still shared after an upgrade."""
-    store.local_pages.put("api", Page(b'{"name":"a"}', b"", None))
-    request = rf.get("/api/v1/projects/a/", HTTP_ACCEPT_ENCODING="gzip")
-    response = serve_page(
-        request,
-        "api",
-        lambda: pytest.fail("stored"),
-        content_type="application/json",
-        policy=CachePolicy.API,
-        compress=False,
-    )
-    assert (response.content, response.has_header("Content-Encoding")) == (b'{"name":"a"}', False)
-    assert not response.has_header("Last-Modified")
-
-
-def test_pages_left_in_the_shared_cache_by_the_version_before_are_never_read(shared_redis):
-    """Stored pages are pickled, naming their class's module; that moved (caching -> pages.store).
-
-    The version before cannot read the new entries, nor this one the old, so during and after
-    an upgrade neither may find the other's under its keys."""
-    from django.core.cache import caches
-
-    shared = caches["pages"]
-    before = "simple:1:index:html:7:0123abcd"  # a key as the version before made it
-    pickled_by_the_version_before = b"cpackages_app.caching\nPage\n)\x81."
-    shared._cache.get_client(write=True).set(shared.make_and_validate_key(before), pickled_by_the_version_before)
-    page = get_or_build(store.page_key("index", "html", 7, "0123abcd"), lambda: make_page(b"built anew", MOMENT))
-    assert page.body == b"built anew"
