@@ -1,8 +1,9 @@
 """Views of the metadata API: thin, read-mostly, same answer for every caller.
 
 Each read fetches what its serializer needs in a fixed number of queries and
-gets an ETag from its body (304 on revalidation) and ``Cache-Control:
-public``; writes go through the same services as the admin, after a role
+gets an ETag (304 on revalidation) and ``Cache-Control: public``: the project and
+release resources are stored pages kept by serial (``pages.serve``), the lists get
+an ETag from their body; writes go through the same services as the admin, after a role
 check, and are never cached.
 """
 
@@ -299,7 +300,20 @@ class ReleaseDetail(ApiMixin, APIView):
 
     @extend_schema(responses=serializers.ReleaseSerializer)
     def get(self, request, name: str, version: str):
-        return Response(_release_data(find_project(name), version))
+        # Kept by the project's serial, as the project resource: every change to a release
+        # (a file, a yank, its metadata) moves it, and a revalidation is one query.
+        head = Release.objects.filter(project__in=Project.objects.by_name(name)).by_version(version)
+        found = head.values_list("pk", "project_id", "project__last_serial").first()
+        if found is None:
+            find_release(find_project(name), version)  # the 404 that says which is missing
+        release_pk, project_pk, serial = found
+
+        def build() -> store.Page:
+            project = Project.objects.get(pk=project_pk)
+            return store.make_page(JSONRenderer().render(_release_data(project, version)), None)
+
+        key = store.page_key("api-release", release_pk, url_layout().tag, serial=serial)
+        return serve_page(request, key, build, content_type="application/json", policy=CachePolicy.API)
 
 
 class _ReleaseAction(ApiMixin, generics.GenericAPIView):

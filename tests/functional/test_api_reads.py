@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
+import json
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -706,7 +708,7 @@ def _scene(release_count: int) -> Project:
     [
         (f"{API}/projects/counted/releases/", 2),  # project, page
         (f"{API}/projects/counted/releases/?files=with&order=created", 2),
-        (f"{API}/projects/counted/releases/{{version}}/", 3),  # project, release, files
+        (f"{API}/projects/counted/releases/{{version}}/", 4),  # serial; once per serial: project, release, files
         (f"{API}/projects/counted/", 3),  # serial; then, once per serial: project with counts, roles
         (f"{API}/events/", 2),  # newest serial, page
         (f"{API}/events/?since=2&page_size=1000", 2),
@@ -736,6 +738,39 @@ def test_project_resource_is_built_once_per_serial(client, db, django_assert_num
     again = client.get(f"{API}/projects/counted/").json()
     assert again["roles"][0] == {"user": "zed", "role": "Owner"}
     assert again["last_serial"] > first["last_serial"]
+
+
+def test_release_resource_is_built_once_per_serial(client, db, django_assert_num_queries):
+    """The release resource is kept by its project's serial: again costs one query, a yank rebuilds it."""
+    project = _scene(300)
+    version = project.releases.order_by("sort_key").first().version
+    url = f"{API}/projects/counted/releases/{version}/"
+    first = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert first["Content-Encoding"] == "gzip"
+    with django_assert_num_queries(1):
+        again = client.get(url)
+    assert again.json() == json.loads(gzip.decompress(first.content))
+    with django_assert_num_queries(1):
+        assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    releases.yank_release(Release.objects.get(project=project, version=version), "broken")
+    changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200
+    assert changed.json()["yanked"] is True
+    assert changed["ETag"] != first["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        (f"{API}/projects/nothing-here/releases/1.0/", "There is no project named 'nothing-here'."),
+        (f"{API}/projects/counted/releases/9.9/", "Project 'counted' has no release '9.9'."),
+    ],
+)
+def test_release_resource_says_what_is_missing(client, db, url, detail):
+    _scene(1)
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.json()["detail"] == detail
 
 
 # ---------------------------------------------------------------- caching headers
