@@ -1,9 +1,10 @@
 """Stored pages over HTTP: ``serve_page`` and the named cache policies it applies.
 
 ``serve_page`` is the one way a stored page is answered: the body (its gzip form
-when the client takes it), one weak ETag made from the page's key for both encodings,
-so a revalidation is answered without looking at the body, ``Last-Modified`` when the page has one,
-``Cache-Control`` from the view's :class:`CachePolicy`, and PyPI's serial header.
+when the client takes it), an ETag made from the page's key (one per coding, either of
+which revalidates), so a revalidation is answered without looking at the body,
+``Last-Modified`` when the page has one, ``Cache-Control`` from the view's
+:class:`CachePolicy`, and PyPI's serial header.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_etags
 
 from packages_app.pages import store
 
@@ -87,9 +88,15 @@ def serve_page(
     turns out not to exist) reach the caller, and nothing is stored.
     """
     found = store.get_or_build(key, build, gzip=accepts_gzip(request), shared=policy.shared_store, compress=compress)
-    # One weak tag for both encodings: either form's tag revalidates on any worker, which
-    # would not be true if each encoding had its own and the worker picked one.
-    etag = f'W/"{key.text}"'
+    # A strong tag per coding (RFC 9110: the gzip body is another representation), and a
+    # revalidation with either one is a match: whichever form a worker picks, any
+    # validator of the current page gets its 304. Not one weak tag: uv's HTTP cache does
+    # not revalidate with a weak tag, and falls back on If-Modified-Since, whose
+    # one-second grain cannot tell two changes in the same second apart.
+    etag = f'"{key.text}{GZIP_TAG_SUFFIX if found.gzipped else ""}"'
+    revalidated = _validator_of_this_page(request, key)
+    if revalidated is not None:
+        etag = revalidated
     if isinstance(found.content, bytes):
         response: HttpResponse = HttpResponse(found.content, content_type=content_type)
     else:  # a big page: its open file goes out by sendfile, never through Python's heap
@@ -116,6 +123,21 @@ def serve_page(
         # send request_finished, which closes the database connection mid-request.
         found.close()
     return answer
+
+
+GZIP_TAG_SUFFIX = "+gzip"
+
+
+def _validator_of_this_page(request: HttpRequest, key: store.PageKey) -> str | None:
+    """The tag in ``If-None-Match`` that names this page version in either coding, if any."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return None
+    ours = {f'"{key.text}"', f'"{key.text}{GZIP_TAG_SUFFIX}"'}
+    for tag in parse_etags(header):
+        if tag.removeprefix("W/") in ours:  # weak comparison, as If-None-Match asks
+            return tag.removeprefix("W/")
+    return None
 
 
 def accepts_gzip(request: HttpRequest) -> bool:

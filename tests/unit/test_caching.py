@@ -245,9 +245,15 @@ def test_either_encodings_validator_revalidates_the_page(rf):
 
     plain, zipped = serve(), serve(HTTP_ACCEPT_ENCODING="gzip")
     assert zipped["Content-Encoding"] == "gzip"
-    assert plain["ETag"] == zipped["ETag"] == f'W/"{key.text}"'
-    for headers in ({}, {"HTTP_ACCEPT_ENCODING": "gzip"}):
-        assert serve(HTTP_IF_NONE_MATCH=plain["ETag"], **headers).status_code == 304
+    assert plain["ETag"] == f'"{key.text}"'
+    assert zipped["ETag"] == f'"{key.text}+gzip"'
+    # Whichever coding this request gets, a validator of either (strong, or sent weak) is this page.
+    for tag in (plain["ETag"], zipped["ETag"], "W/" + plain["ETag"], f'"other", {zipped["ETag"]}'):
+        for headers in ({}, {"HTTP_ACCEPT_ENCODING": "gzip"}):
+            answer = serve(HTTP_IF_NONE_MATCH=tag, **headers)
+            assert answer.status_code == 304, (tag, headers)
+            assert answer["ETag"] in tag  # the 304 names the validator it matched
+    assert serve(HTTP_IF_NONE_MATCH='"3:project:5:html:7"').status_code == 200  # an older serial's
     assert len(builds) == 1
 
 
@@ -266,7 +272,7 @@ def test_a_revalidated_big_page_closes_its_file(rf, monkeypatch):
     built = serve_page(rf.get("/"), key, lambda: make_page(body, MOMENT), content_type="text/html", policy=policy)
     assert built.content == body  # the build answers from memory; only later reads open the file
     monkeypatch.setattr(store, "_read", spying_read)
-    request = rf.get("/", HTTP_IF_NONE_MATCH=f'W/"{key.text}"')
+    request = rf.get("/", HTTP_IF_NONE_MATCH=f'"{key.text}"')
     response = serve_page(request, key, pytest.fail, content_type="text/html", policy=policy)
     assert response.status_code == 304
     assert opened[0].content.closed
