@@ -364,6 +364,27 @@ def _copy_from_redis(key: PageKey, want_gzip: bool) -> Found | None:
     return built.found(want_gzip)
 
 
+# ---------------------------------------------------------------- a builder's own state
+
+
+def newest_state(key: PageKey) -> tuple[int, bytes] | None:
+    """The newest body kept for ``key``'s slot at or below its serial, with that serial.
+
+    What an incremental builder starts from (``simple.pieces``): its state of an older
+    serial, advanced by what changed since. Never shared through Redis: each node keeps its own.
+    """
+    kept = [(serial, path) for serial, path in _siblings(key) if serial <= key.serial and path.suffix != ".gz"]
+    for serial, path in sorted(kept, reverse=True):
+        with suppress(FileNotFoundError):  # deleted by a newer write meanwhile: try the next
+            return serial, path.read_bytes()
+    return None
+
+
+def keep_state(key: PageKey, body: bytes) -> None:
+    """Keep a builder's state under ``key`` (no gzip form, no Redis); older serials are deleted."""
+    _write(key, Built(key.serial, body, None, None))
+
+
 # ---------------------------------------------------------------- accounting
 
 

@@ -72,13 +72,7 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
     File URLs are ``files_base_url`` + the file's storage path. With ``as_of``
     (``timetravel``), the versions and files of that moment, yanked as they were.
     """
-    page = {
-        "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
-        "name": project.normalized_name,
-        "project-status": project_status(project),
-        "versions": [],
-        "files": [],
-    }
+    page = project_frame(project)
     if not project.offers_files:
         return page
     releases = Release.objects.filter(project=project)
@@ -87,23 +81,37 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
         releases = releases.filter(as_of.releases())
         files = files.filter(as_of.files())
     page["versions"] = list(releases.order_by("sort_key").values_list("version", flat=True))
-    files = files.annotate(upload_time_text=timestamps.as_utc_text("upload_time")).order_by(
-        "release__sort_key", "filename"
-    )
+    files = file_rows(files).order_by("release__sort_key", "filename")
     if as_of is not None and as_of.yanks_from_journal:
         history = as_of.yank_history(project)
         rows = (
             (*fields, *history.state(version, yanked, reason))
-            for *fields, yanked, reason, version in files.values_list(*_FILE_FIELDS, "release__canonical_version")
+            for *fields, yanked, reason, version in files.values_list(*FILE_FIELDS, "release__canonical_version")
         )
     else:
-        rows = files.values_list(*_FILE_FIELDS)
-    page["files"] = [_file_entry(files_base_url, *row) for row in rows]
+        rows = files.values_list(*FILE_FIELDS)
+    page["files"] = [file_entry(files_base_url, *row) for row in rows]
     return page
 
 
-# In the order of ``_file_entry``'s arguments.
-_FILE_FIELDS = (
+def project_frame(project: Project) -> dict:
+    """A project page with no versions and no files yet."""
+    return {
+        "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+        "name": project.normalized_name,
+        "project-status": project_status(project),
+        "versions": [],
+        "files": [],
+    }
+
+
+def file_rows(files):
+    """``files`` (a File queryset) with the upload time as text, which ``FILE_FIELDS`` reads."""
+    return files.annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
+
+
+# In the order of ``file_entry``'s arguments.
+FILE_FIELDS = (
     "filename",
     "path",
     "sha256_digest",
@@ -116,7 +124,7 @@ _FILE_FIELDS = (
 )
 
 
-def _file_entry(
+def file_entry(
     base_url: str,
     filename: str,
     path: str,

@@ -89,13 +89,15 @@ def render_index_html(page: dict, project_url: str) -> str:
     )
 
 
-def render_project_html(page: dict) -> str:
+def render_project_html(page: dict, anchors: str | None = None) -> str:
+    """A project's page; ``anchors``: its files' lines already made (``simple.pieces``), else from ``files``."""
     name = escape(page["name"])
     status = page["project-status"]
     status_meta = f'<meta name="pypi:project-status" content="{escape(status["status"])}">'
     if status.get("reason"):
         status_meta += f'\n    <meta name="pypi:project-status-reason" content="{escape(status["reason"])}">'
-    anchors = "".join(_anchor(file) + "<br />\n    " for file in page["files"])
+    if anchors is None:
+        anchors = "".join(file_line(file) for file in page["files"])
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n'
@@ -110,6 +112,11 @@ def render_project_html(page: dict) -> str:
         "</html>\n"
         f"<!--SERIAL {page['meta']['_last-serial']}-->"
     )
+
+
+def file_line(file: dict) -> str:
+    """A file's line of the project page: its anchor, then the break and indent of the next."""
+    return _anchor(file) + "<br />\n    "
 
 
 def _anchor(file: dict) -> str:

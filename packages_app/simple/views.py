@@ -24,7 +24,7 @@ from packages_app.models import JournalEntry, Project
 from packages_app.naming import normalize_name
 from packages_app.pages import store
 from packages_app.pages.serve import serve_page
-from packages_app.simple import builders, timetravel
+from packages_app.simple import builders, pieces, timetravel
 from packages_app.simple.negotiation import SimpleContentNegotiation
 from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
 from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
@@ -57,15 +57,14 @@ class SimpleView(APIView):
             return plain_text(400, str(exc))
         return super().handle_exception(exc)
 
-    def serve(self, slot: str, serial: int, view: timetravel.View, build_data, last_modified) -> HttpResponse:
+    def serve(self, slot: str, serial: int, view: timetravel.View, build_body, last_modified) -> HttpResponse:
+        """The page of ``slot`` at ``serial``; ``build_body(layout, renderer)`` makes its bytes on a miss."""
         renderer = self.request.accepted_renderer
         layout = url_layout(relative_project_links=self.horizon is not None)
         key = store.page_key(slot, renderer.format, layout.tag, *([view.tag] if view.tag else []), serial=serial)
 
         def build() -> store.Page:
-            context = {"project_url": layout.project_url}
-            body = renderer.render(build_data(layout), renderer.media_type, context)
-            return store.make_page(body, last_modified() if view.dated else None)
+            return store.make_page(build_body(layout, renderer), last_modified() if view.dated else None)
 
         content_type = renderer.media_type + (f"; charset={renderer.charset}" if renderer.charset else "")
         return serve_page(self.request, key, build, content_type=content_type, policy=view.policy, serial=serial)
@@ -81,7 +80,7 @@ class ProjectListView(SimpleView):
             "index",
             serial,
             view,
-            lambda layout: builders.index_page(serial, view.as_of, view.exempt),
+            lambda layout, renderer: render(renderer, layout, builders.index_page(serial, view.as_of, view.exempt)),
             lambda: changed_at or _EPOCH,
         )
 
@@ -101,13 +100,23 @@ class ProjectDetailView(SimpleView):
             return not_found()
         if name != normalized:
             return redirect_keeping_query(request, page_url("project", self.horizon, when, normalized))
+
+        def build_body(layout, renderer) -> bytes:
+            if view.as_of is None and project.offers_files:
+                return pieces.project_body(project, layout.files_base, renderer)
+            return render(renderer, layout, builders.project_page(project, layout.files_base, view.as_of))
+
         return self.serve(
             f"project:{project.pk}",
             project.last_serial,
             view,
-            lambda layout: builders.project_page(project, layout.files_base, view.as_of),
+            build_body,
             lambda: builders.last_change(project.last_serial, project.created),
         )
+
+
+def render(renderer, layout, data: dict) -> bytes:
+    return renderer.render(data, renderer.media_type, {"project_url": layout.project_url})
 
 
 def project_without_slash(request, name: str, horizon: str | None = None, when: str | None = None) -> HttpResponse:
