@@ -1,0 +1,115 @@
+"""``python benchmarks/change_cost.py``: what the first request after a change costs.
+
+    .venv/bin/python benchmarks/seed.py            # once, on a throw-away INDEX_DATA_DIR / DATABASE_URL
+    .venv/bin/python benchmarks/change_cost.py [--project ccxt] [--changes 15]
+
+Runs in process, with the index's settings and environment (``DATABASE_URL``,
+``INDEX_DATA_DIR``, ...), through Django's test client: the same views, store and
+queries as under gunicorn, without the network. Each round makes one change to the
+project through the services (a new release without files, or a yank of the newest
+release, alternately: the common changes), then times the first request of each page
+with ``Accept-Encoding: gzip``, as a client after a change meets it.
+
+Two ways in the same run, rounds interleaved so that the machine's load hits both alike:
+
+- ``incremental``: the index as shipped (``simple.pieces`` advances the kept pieces);
+- ``full``: the same request with the project page built from every row, as before
+  incremental builds (``pieces.project_body`` replaced by the full builder in this
+  process only).
+
+The legacy JSON page (``/pypi/<name>/json``) has its own file-entry cache and is timed
+as it is. Prints a markdown table of medians (ms) and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indexsite.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.test import Client  # noqa: E402
+
+from packages_app.models import File, Project  # noqa: E402
+from packages_app.services import releases  # noqa: E402
+from packages_app.simple import builders, pieces, views  # noqa: E402
+
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+PAGES = {
+    "PEP 691 JSON": ("/simple/{}/", {"HTTP_ACCEPT": JSON_V1}),
+    "HTML": ("/simple/{}/", {"HTTP_ACCEPT": "text/html"}),
+    "legacy JSON": ("/pypi/{}/json", {}),
+}
+# The page as every change rebuilt it before incremental builds.
+INCREMENTAL = pieces.project_body
+
+
+def full_project_body(project, files_base_url, renderer) -> bytes:
+    layout = views.url_layout()
+    return views.render(renderer, layout, builders.project_page(project, files_base_url))
+
+
+def _change(project: Project, number: int) -> None:
+    if number % 2:
+        newest = project.releases.newest_first().first()
+        if newest.yanked:
+            releases.unyank_release(newest)
+        else:
+            releases.yank_release(newest, "benchmark")
+    else:
+        releases.create_release(project, f"99999.{number}")
+
+
+def _first_requests(client: Client, name: str) -> dict[str, float]:
+    timings = {}
+    for label, (path, headers) in PAGES.items():
+        started = time.perf_counter()
+        response = client.get(path.format(name), HTTP_HOST="127.0.0.1", HTTP_ACCEPT_ENCODING="gzip", **headers)
+        body = response.getvalue()
+        timings[label] = (time.perf_counter() - started) * 1000
+        if response.status_code != 200 or response.get("Content-Encoding") != "gzip" or not body:
+            raise SystemExit(f"{label}: {response.status_code} {response.get('Content-Encoding')!r}")
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", default="ccxt")
+    parser.add_argument("--changes", type=int, default=15, help="changes per way (default 15)")
+    args = parser.parse_args()
+    project = Project.objects.get(normalized_name=args.project)
+    client = Client()
+    _first_requests(client, args.project)  # pieces and legacy entries as a running index has them
+    results: dict[str, dict[str, list[float]]] = {"incremental": {}, "full": {}}
+    for number in range(2 * args.changes):
+        way = "incremental" if number % 4 < 2 else "full"
+        pieces.project_body = INCREMENTAL if way == "incremental" else full_project_body
+        _change(project, number)
+        project.refresh_from_db()
+        for label, ms in _first_requests(client, args.project).items():
+            results[way].setdefault(label, []).append(ms)
+    pieces.project_body = INCREMENTAL
+    files = File.objects.filter(release__project=project).count()
+    print(f"First request after a change, gzip, {args.project} ({files} files), median of {args.changes} changes")
+    print()
+    print("| page | full build (ms) | incremental (ms) | ratio |")
+    print("|---|---|---|---|")
+    for label in PAGES:
+        full = statistics.median(results["full"][label])
+        incremental = statistics.median(results["incremental"][label])
+        print(f"| {label} | {full:.1f} | {incremental:.1f} | {full / incremental:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
