@@ -57,14 +57,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import urllib3
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # The end-to-end harness's server pieces (it imports pytest, which the venv has).
-from tests.builders import build_wheel  # noqa: E402
+from harness import upload_form  # noqa: E402
+from harness.dists import build_wheel  # noqa: E402
 from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/pyindex_load"
@@ -211,21 +210,8 @@ class Wheel:
 
     def form(self) -> tuple[bytes, str]:
         """The multipart body and content type twine sends for this wheel."""
-        fields = [
-            (":action", "file_upload"),
-            ("protocol_version", "1"),
-            ("metadata_version", "2.1"),
-            ("name", self.name),
-            ("version", self.version),
-            ("summary", "A load storm package"),
-            ("filetype", "bdist_wheel"),
-            ("pyversion", "py3"),
-            ("sha256_digest", self.sha256),
-            ("blake2_256_digest", hashlib.blake2b(self.data, digest_size=32).hexdigest()),
-        ]
-        # twine's multipart form, encoded by urllib3 (already installed with botocore).
-        fields.append(("content", (self.filename, self.data, "application/octet-stream")))
-        return urllib3.encode_multipart_formdata(fields)
+        form = upload_form.twine_form(self.data, self.filename, self.name, self.version, summary="A load storm package")
+        return form.body(), form.content_type
 
 
 def shared_project(run: str, k: int) -> str:

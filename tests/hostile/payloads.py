@@ -1,6 +1,6 @@
 """Hostile archives, built in memory: sound ones first, then each way to break them.
 
-Kept apart from ``tests.builders`` (which writes valid distributions to disk)
+Kept apart from ``harness.dists`` (which writes valid distributions to disk)
 because these must be able to say things no builder would: a member named
 ``../x``, a size the data does not have, a device node.
 """
