@@ -62,7 +62,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # The end-to-end harness's server pieces (it imports pytest, which the venv has).
-from harness import upload_form  # noqa: E402
+from harness import databases, upload_form  # noqa: E402
 from harness.dists import build_wheel  # noqa: E402
 from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment  # noqa: E402
 
@@ -98,22 +98,11 @@ def _check_loopback(url: str) -> None:
 @contextlib.contextmanager
 def throwaway_postgres(base_url: str, suffix: str = "") -> Iterator[str]:
     """A new, empty database named after ``base_url``'s (``<name>_<suffix><random>``), dropped at the end."""
-    import psycopg
-    from psycopg import sql
-
     _check_loopback(base_url)
-    parts = urllib.parse.urlsplit(base_url)
-    base_name = parts.path.lstrip("/") or "pyindex_load"
+    base_name = urllib.parse.urlsplit(base_url).path.lstrip("/") or "pyindex_load"
     name = f"{base_name}_{suffix}{secrets.token_hex(4)}"
-    maintenance = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-            # FORCE: a killed worker may have left a connection behind.
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with databases.throwaway_postgres(base_url, name, connect_timeout=5) as url:
+        yield url
 
 
 def postgres_reachable(base_url: str) -> str | None:

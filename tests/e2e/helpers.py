@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import databases
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The clients installed next to the interpreter running the tests (.venv/bin).
 SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
@@ -415,23 +417,8 @@ def throwaway_database(data_dir: Path) -> Iterator[str]:
         yield url
 
 
-@contextlib.contextmanager
-def _throwaway_postgres(run_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urllib.parse.urlsplit(run_url)
-    name = f"pyidx_e2e_{secrets.token_hex(6)}"
-    # libpq accepts postgres:// URLs; the maintenance database always exists.
-    maintenance = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            # FORCE: a killed worker may have left a connection behind.
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def _throwaway_postgres(run_url: str) -> contextlib.AbstractContextManager[str]:
+    return databases.throwaway_postgres(run_url, f"pyidx_e2e_{secrets.token_hex(6)}")
 
 
 # ---------------------------------------------------------------- clients
