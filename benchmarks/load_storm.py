@@ -45,7 +45,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,7 +61,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # The end-to-end harness's server pieces (it imports pytest, which the venv has).
-from harness import databases, upload_form  # noqa: E402
+from harness import databases, servers, upload_form  # noqa: E402
 from harness.dists import build_wheel  # noqa: E402
 from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment  # noqa: E402
 
@@ -124,36 +123,19 @@ class StormServer(IndexServer):
     workers: int = 2
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        command += ["--bind", self.url.removeprefix("http://"), "--workers", str(self.workers)]
-        command += ["--no-control-socket", "indexsite.wsgi"]
-        with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-                command, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise StormError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if http_get(f"{self.url}/admin/login/", timeout=2).status == 200:
-                    return
-            time.sleep(0.1)
-        raise StormError(f"gunicorn did not answer within {STARTUP_TIMEOUT}s:\n{self.log_tail()}")
+        bind = self.url.removeprefix("http://")
+        command = servers.gunicorn_command(bind, "--workers", str(self.workers), "--no-control-socket")
+        self.process = servers.start_in_session(command, cwd=REPO_ROOT, env=self.env, log_path=self.log_path)
+        failure = servers.wait_until_answering(
+            self.process, lambda: http_get(f"{self.url}/admin/login/", timeout=2).status == 200, STARTUP_TIMEOUT
+        )
+        if failure is not None:
+            raise StormError(f"gunicorn {failure}:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """SIGTERM to the master, then SIGKILL to its process group (the group id is the master's pid)."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(STOP_TIMEOUT)
+        if self.process is not None:
+            servers.stop_group(self.process, STOP_TIMEOUT)
         self.process = None
 
 

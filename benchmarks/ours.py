@@ -21,7 +21,7 @@ from processes import REPO_ROOT, Server, free_port, run_command
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from harness import databases  # noqa: E402
+from harness import databases, servers  # noqa: E402
 
 DJANGO_TASKS = str(Path(__file__).with_name("django_tasks.py"))
 SEED = str(Path(__file__).with_name("seed.py"))
@@ -86,11 +86,8 @@ class Index:
         self.token = ""
 
     def _gunicorn(self, name: str, port: int, *extra: str) -> Server:
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"{HOST}:{port}"]
-        if not self.access_log:
-            # gunicorn has no flag to turn a configured access log off again: its lines go nowhere.
-            command += ["--access-logfile", os.devnull]
-        command += [*extra, "indexsite.wsgi"]
+        flags = [] if self.access_log else ["--access-logfile", os.devnull]  # gunicorn cannot turn one off
+        command = servers.gunicorn_command(f"{HOST}:{port}", *flags, *extra)
         return Server(name, command, self.env, self.base / "gunicorn.log", port)
 
     def single_worker_server(self) -> Server:
