@@ -45,7 +45,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -57,14 +56,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import urllib3
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # The end-to-end harness's server pieces (it imports pytest, which the venv has).
-from tests.builders import build_wheel  # noqa: E402
+from harness import databases, servers, upload_form  # noqa: E402
+from harness.dists import build_wheel  # noqa: E402
 from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/pyindex_load"
@@ -99,22 +97,11 @@ def _check_loopback(url: str) -> None:
 @contextlib.contextmanager
 def throwaway_postgres(base_url: str, suffix: str = "") -> Iterator[str]:
     """A new, empty database named after ``base_url``'s (``<name>_<suffix><random>``), dropped at the end."""
-    import psycopg
-    from psycopg import sql
-
     _check_loopback(base_url)
-    parts = urllib.parse.urlsplit(base_url)
-    base_name = parts.path.lstrip("/") or "pyindex_load"
+    base_name = urllib.parse.urlsplit(base_url).path.lstrip("/") or "pyindex_load"
     name = f"{base_name}_{suffix}{secrets.token_hex(4)}"
-    maintenance = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
-            # FORCE: a killed worker may have left a connection behind.
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with databases.throwaway_postgres(base_url, name, connect_timeout=5) as url:
+        yield url
 
 
 def postgres_reachable(base_url: str) -> str | None:
@@ -136,36 +123,19 @@ class StormServer(IndexServer):
     workers: int = 2
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        command += ["--bind", self.url.removeprefix("http://"), "--workers", str(self.workers)]
-        command += ["--no-control-socket", "indexsite.wsgi"]
-        with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-                command, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise StormError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if http_get(f"{self.url}/admin/login/", timeout=2).status == 200:
-                    return
-            time.sleep(0.1)
-        raise StormError(f"gunicorn did not answer within {STARTUP_TIMEOUT}s:\n{self.log_tail()}")
+        bind = self.url.removeprefix("http://")
+        command = servers.gunicorn_command(bind, "--workers", str(self.workers), "--no-control-socket")
+        self.process = servers.start_in_session(command, cwd=REPO_ROOT, env=self.env, log_path=self.log_path)
+        failure = servers.wait_until_answering(
+            self.process, lambda: http_get(f"{self.url}/admin/login/", timeout=2).status == 200, STARTUP_TIMEOUT
+        )
+        if failure is not None:
+            raise StormError(f"gunicorn {failure}:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """SIGTERM to the master, then SIGKILL to its process group (the group id is the master's pid)."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(STOP_TIMEOUT)
+        if self.process is not None:
+            servers.stop_group(self.process, STOP_TIMEOUT)
         self.process = None
 
 
@@ -211,21 +181,8 @@ class Wheel:
 
     def form(self) -> tuple[bytes, str]:
         """The multipart body and content type twine sends for this wheel."""
-        fields = [
-            (":action", "file_upload"),
-            ("protocol_version", "1"),
-            ("metadata_version", "2.1"),
-            ("name", self.name),
-            ("version", self.version),
-            ("summary", "A load storm package"),
-            ("filetype", "bdist_wheel"),
-            ("pyversion", "py3"),
-            ("sha256_digest", self.sha256),
-            ("blake2_256_digest", hashlib.blake2b(self.data, digest_size=32).hexdigest()),
-        ]
-        # twine's multipart form, encoded by urllib3 (already installed with botocore).
-        fields.append(("content", (self.filename, self.data, "application/octet-stream")))
-        return urllib3.encode_multipart_formdata(fields)
+        form = upload_form.twine_form(self.data, self.filename, self.name, self.version, summary="A load storm package")
+        return form.body(), form.content_type
 
 
 def shared_project(run: str, k: int) -> str:

@@ -12,12 +12,16 @@ import json
 import os
 import secrets
 import sys
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 from client import HOST, Request
 from processes import REPO_ROOT, Server, free_port, run_command
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from harness import databases, servers  # noqa: E402
 
 DJANGO_TASKS = str(Path(__file__).with_name("django_tasks.py"))
 SEED = str(Path(__file__).with_name("seed.py"))
@@ -48,19 +52,8 @@ def throwaway_database(data_dir: Path, database_url: str | None) -> Iterator[str
     if not database_url:
         yield f"sqlite:///{data_dir / 'index.sqlite3'}"
         return
-    import psycopg
-    from psycopg import sql
-
-    parts = urllib.parse.urlsplit(database_url)
-    name = f"pyindex_bench_{secrets.token_hex(6)}"
-    maintenance = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with databases.throwaway_postgres(database_url, f"pyindex_bench_{secrets.token_hex(6)}") as url:
+        yield url
 
 
 class Index:
@@ -93,11 +86,8 @@ class Index:
         self.token = ""
 
     def _gunicorn(self, name: str, port: int, *extra: str) -> Server:
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"{HOST}:{port}"]
-        if not self.access_log:
-            # gunicorn has no flag to turn a configured access log off again: its lines go nowhere.
-            command += ["--access-logfile", os.devnull]
-        command += [*extra, "indexsite.wsgi"]
+        flags = [] if self.access_log else ["--access-logfile", os.devnull]  # gunicorn cannot turn one off
+        command = servers.gunicorn_command(f"{HOST}:{port}", *flags, *extra)
         return Server(name, command, self.env, self.base / "gunicorn.log", port)
 
     def single_worker_server(self) -> Server:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,11 @@ from pathlib import Path
 from client import HOST, BenchmarkError, Request, fetch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from harness import servers  # noqa: E402
+
 STARTUP_TIMEOUT = 120
 STOP_TIMEOUT = 15
 COMMAND_TIMEOUT = 1200
@@ -112,20 +116,13 @@ class Server:
         """Start and wait for ``ready`` to answer below 500; returns the seconds that took."""
         _STARTED.append(self)
         started = time.monotonic()
-        with open(self.log_path, "ab") as out:
-            # A session of its own: the master and its workers are killed together.
-            self.process = subprocess.Popen(  # noqa: S603 - our own commands, fixed arguments
-                self.command, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = started + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchmarkError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if fetch(self.port, ready, timeout=60).status < 500:
-                    return time.monotonic() - started
-            time.sleep(0.1)
-        raise BenchmarkError(f"{self.name} did not answer within {timeout:g}s:\n{self.log_tail()}")
+        self.process = servers.start_in_session(self.command, cwd=self.cwd, env=self.env, log_path=self.log_path)
+        failure = servers.wait_until_answering(
+            self.process, lambda: fetch(self.port, ready, timeout=60).status < 500, timeout
+        )
+        if failure is not None:
+            raise BenchmarkError(f"{self.name} {failure}:\n{self.log_tail()}")
+        return time.monotonic() - started
 
     @property
     def pid(self) -> int | None:
@@ -146,18 +143,8 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM to the master, then SIGKILL to its whole process group; never raises."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # leftovers: the group id is the master's pid
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(STOP_TIMEOUT)
+        if self.process is not None:
+            servers.stop_group(self.process, STOP_TIMEOUT)
         self.process = None
 
     def log_tail(self, lines: int = 30) -> str:

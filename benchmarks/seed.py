@@ -31,17 +31,12 @@ For benchmarks and demos only: it refuses to touch a name that exists.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import gzip
 import hashlib
-import io
 import os
 import random
 import sys
-import tarfile
 import time
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +55,7 @@ from django.core.files.storage import FileSystemStorage  # noqa: E402
 from django.core.management.base import BaseCommand, CommandError  # noqa: E402
 from django.db import IntegrityError  # noqa: E402
 
+from harness import dists  # noqa: E402
 from packages_app import naming, versions  # noqa: E402
 from packages_app.models import File, FilenameRegistry, JournalEntry, PackageType, Project, Release  # noqa: E402
 from packages_app.services import journal  # noqa: E402
@@ -103,18 +99,7 @@ CLASSIFIERS = [
     "Topic :: Office/Business :: Financial :: Investment",
 ]
 
-# Archive member timestamps, pinned so that a distribution's bytes (and so its
-# digests and path) depend only on its name and version.
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_TAR_MTIME = 315532800
-
-
 # ---------------------------------------------------------------- archives
-
-
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode("ascii")
 
 
 def _metadata(name: str, version: str, requires_python: str) -> bytes:
@@ -130,55 +115,20 @@ def _metadata(name: str, version: str, requires_python: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# harness.dists pins archive timestamps, so a distribution's bytes (and so its
+# digests and path) depend only on its name and version.
+
+
 def build_wheel(name: str, version: str, tag: str, requires_python: str) -> tuple[bytes, bytes]:
     """A tiny valid wheel (module, METADATA, WHEEL, RECORD) and its METADATA bytes."""
-    dist = naming.wheel_name_part(name)
-    dist_info = f"{dist}-{version}.dist-info"
     metadata = _metadata(name, version, requires_python)
-    python, abi, platform = tag.split("-")
-    wheel = "Wheel-Version: 1.0\nGenerator: seed_benchmark\nRoot-Is-Purelib: true\n" + "".join(
-        f"Tag: {one}-{abi}-{platform}\n" for one in python.split(".")
-    )
-    members = {
-        f"{dist}/__init__.py": f'__version__ = "{version}"\n'.encode(),
-        f"{dist_info}/METADATA": metadata,
-        f"{dist_info}/WHEEL": wheel.encode(),
-    }
-    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in members.items())
-    members[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for member, data in members.items():
-            info = zipfile.ZipInfo(member, date_time=_ZIP_DATE)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return buffer.getvalue(), metadata
-
-
-def _tar_info(member: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(member)
-    info.type, info.mode, info.size, info.mtime = kind, mode, size, _TAR_MTIME
-    info.uname = info.gname = "root"
-    return info
+    data = dists.wheel_bytes(naming.wheel_name_part(name), version, metadata, tag=tag, generator="seed_benchmark")
+    return data, metadata
 
 
 def build_sdist(name: str, version: str, requires_python: str) -> bytes:
     """A tiny valid PEP 625 sdist: one top folder with PKG-INFO and the module."""
-    dist = naming.wheel_name_part(name)
-    top = f"{dist}-{version}"
-    members = {
-        f"{top}/PKG-INFO": _metadata(name, version, requires_python),
-        f"{top}/{dist}/__init__.py": f'__version__ = "{version}"\n'.encode(),
-    }
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as zipped:
-        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for folder in (top, f"{top}/{dist}"):
-                archive.addfile(_tar_info(folder, tarfile.DIRTYPE, 0o755))
-            for member, data in members.items():
-                archive.addfile(_tar_info(member, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
-    return buffer.getvalue()
+    return dists.sdist_bytes(naming.wheel_name_part(name), version, _metadata(name, version, requires_python))
 
 
 # ---------------------------------------------------------------- the plan

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from harness import servers  # noqa: E402
 from tests.e2e.helpers import free_port, http_get, server_environment  # noqa: E402
 from tests.e2e.slow_clients import BIG_WHEEL_MIB, Trickle, big_wheel, eight_slow_clients, probe, upload  # noqa: E402
 
@@ -89,37 +88,20 @@ class Server:
     def running(self) -> Iterator[Server]:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        command += ["--bind", f"127.0.0.1:{self.port}", "indexsite.wsgi"]
-        with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-                command, cwd=self.source, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        command = servers.gunicorn_command(f"127.0.0.1:{self.port}")
+        self.process = servers.start_in_session(command, cwd=self.source, env=self.env, log_path=self.log_path)
         try:
             self._wait_until_ready()
             yield self
         finally:
-            self._stop()
+            servers.stop_group(self.process, STOP_TIMEOUT)
 
     def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-            with contextlib.suppress(OSError):
-                if http_get(f"{self.url}/admin/login/", timeout=2).status == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-
-    def _stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        failure = servers.wait_until_answering(
+            self.process, lambda: http_get(f"{self.url}/admin/login/", timeout=2).status == 200, STARTUP_TIMEOUT, 0.2
+        )
+        if failure is not None:
+            raise RuntimeError(f"gunicorn {failure}:\n{self.log_path.read_text(errors='replace')[-3000:]}")
 
     def workers_summary(self) -> str:
         booted = self.log_path.read_text(errors="replace")

@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import os
 import secrets
+import sys
 import threading
 import time
 import zipfile
@@ -19,7 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from client import HOST, BenchmarkError
-from processes import Server, memory_kib, reset_peak
+from processes import REPO_ROOT, Server, memory_kib, reset_peak
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from harness import upload_form  # noqa: E402
 
 MiB = 1024**2
 CHUNK = MiB
@@ -48,43 +54,27 @@ def _digests(path: Path) -> tuple[str, str, str]:
     return sha256.hexdigest(), blake2.hexdigest(), md5.hexdigest()
 
 
-def _field(boundary: str, name: str, value: str) -> bytes:
-    return f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-
-
 def upload(target: Target, dist: Path, name: str, version: str, timeout: float = 600) -> float:
     """POST one distribution, read from disk 1 MiB at a time; returns the seconds to the answer."""
     sha256, blake2, md5 = _digests(dist)
-    is_wheel = dist.name.endswith(".whl")
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "metadata_version": "2.1",
-        "name": name,
-        "version": version,
-        "summary": "Benchmark distribution made by seed_benchmark",
-        "license": "MIT",
-        "requires_python": ">=3.8",
-        "filetype": "bdist_wheel" if is_wheel else "sdist",
-        "pyversion": "py3" if is_wheel else "source",
-        "md5_digest": md5,
-        "sha256_digest": sha256,
-        "blake2_256_digest": blake2,
-    }
-    boundary = secrets.token_hex(16)
-    head = b"".join(_field(boundary, key, value) for key, value in fields.items())
-    head += (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{dist.name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    fields = upload_form.twine_fields(
+        dist.name,
+        name,
+        version,
+        {"md5_digest": md5, "sha256_digest": sha256, "blake2_256_digest": blake2},
+        summary="Benchmark distribution made by seed_benchmark",
+        license="MIT",
+        requires_python=">=3.8",
+    )
+    form = upload_form.fields_form(fields, dist.name, boundary=secrets.token_hex(16))
+    head, tail = form.around_content()
     started = time.perf_counter()
     connection = http.client.HTTPConnection(HOST, target.port, timeout=timeout)
     try:
         connection.putrequest("POST", target.path)
         if target.authorization:
             connection.putheader("Authorization", target.authorization)
-        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Type", form.content_type)
         connection.putheader("Content-Length", str(len(head) + dist.stat().st_size + len(tail)))
         connection.endheaders()
         try:

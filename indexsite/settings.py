@@ -187,7 +187,8 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-never-use-in-production"  # noqa: S105 - debug only
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the index's own site (admin_site.IndexAdminSite) as admin.site.
+    "packages_app.apps.IndexAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -4,9 +4,6 @@ from django.views.generic import RedirectView
 
 from packages_app.upload.views import legacy_upload, legacy_upload_without_slash
 
-admin.site.site_header = "Package index administration"
-admin.site.site_title = "Package index"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("legacy/", legacy_upload, name="legacy-upload"),

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -40,46 +40,7 @@ from packages_app.upload.metadata import validate_raw
 
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
-DASHBOARD_ROWS = 10
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
-
-
-def dashboard(request) -> dict:
-    """The admin's front page: totals, the latest uploads and the newest journal entries.
-
-    Uploads and journal entries are shown only to those who may view them; token events
-    (who made or revoked which token) only to superusers, as on the journal's own page.
-    """
-    totals = File.objects.aggregate(files=Count("pk"), storage=Sum("size"))
-    may_view = {model: admin.site.get_model_admin(model).has_view_permission(request) for model in (File, JournalEntry)}
-    latest_files = journal = None
-    if may_view[File]:
-        latest_files = File.objects.select_related("uploaded_by").order_by("-upload_time")[:DASHBOARD_ROWS]
-    if may_view[JournalEntry]:
-        entries = JournalEntry.objects.select_related("submitted_by").order_by("-id")
-        if not request.user.is_superuser:
-            entries = entries.exclude(token_services.journal_entries_about_tokens())
-        journal = entries[:DASHBOARD_ROWS]
-    return {
-        "projects": Project.objects.count(),
-        "releases": Release.objects.count(),
-        "files": totals["files"],
-        "storage": totals["storage"] or 0,
-        "last_serial": JournalEntry.objects.last_serial(),
-        "latest_files": latest_files,
-        "journal": journal,
-    }
-
-
-_plain_index = admin.site.index
-
-
-def _index_with_dashboard(request, extra_context=None):
-    return _plain_index(request, {**(extra_context or {}), "dashboard": dashboard(request)})
-
-
-admin.site.index = _index_with_dashboard
-admin.site.index_template = "admin/packages_app/dashboard.html"
 
 
 def _confirmed_delete(modeladmin, request, queryset, kind: str, delete) -> TemplateResponse | None:

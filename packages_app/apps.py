@@ -1,12 +1,22 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PackagesAppConfig(AppConfig):
     name = "packages_app"
     verbose_name = "Package index"
     default_auto_field = "django.db.models.BigAutoField"
+    # Two configs live here; this is the one "packages_app" in INSTALLED_APPS means.
+    default = True
 
     def ready(self) -> None:
         from packages_app.simple import timetravel
 
         timetravel.check_settings()
+
+
+class IndexAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the index's site as the default one (INSTALLED_APPS names this)."""
+
+    default = False
+    default_site = "packages_app.admin_site.IndexAdminSite"

@@ -17,8 +17,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 
+from harness.dists import build_sdist, build_wheel
 from tests.browser.pages import ADMIN_PASSWORD, ADMIN_USERNAME, AdminBrowser
-from tests.builders import build_sdist, build_wheel
 from tests.e2e.helpers import Clients, IndexServer
 
 SIMPLE_JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}

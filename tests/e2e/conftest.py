@@ -47,7 +47,7 @@ def clients(tmp_path: Path, index_server: IndexServer) -> Clients:
 
 @pytest.fixture
 def dist_dir(tmp_path: Path) -> Path:
-    """An empty folder for distributions made with ``tests.builders``."""
+    """An empty folder for distributions made with ``harness.dists``."""
     path = tmp_path / "dists"
     path.mkdir()
     return path

@@ -19,7 +19,6 @@ import ssl
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,6 +30,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pytest
+
+from harness import databases, servers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The clients installed next to the interpreter running the tests (.venv/bin).
@@ -345,36 +346,27 @@ class IndexServer:
 
     def _start(self) -> None:
         bind = urllib.parse.urlsplit(self.url).netloc
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        command += ["--bind", bind]
-        if self.workers is not None:
-            command += ["--workers", str(self.workers)]
+        flags = ["--workers", str(self.workers)] if self.workers is not None else []
         env = dict(self.env)
         if self.tls is not None:
             # As an operator does it: the settings read these too (HSTS, secure cookies).
             env.update(TLS_CERT_FILE=str(self.tls.cert_path), TLS_KEY_FILE=str(self.tls.key_path))
-        command += self.extra_args
+        flags += self.extra_args
         # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, one path
         # shared by every gunicorn of the user: parallel test servers (and a developer's own
         # ./scripts/serve) would take it from each other.
-        command += ["--no-control-socket", "indexsite.wsgi"]
-        with open(self.log_path, "ab") as log:
-            # A session of its own, so a stuck master and its workers can be killed together.
-            self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        flags.append("--no-control-socket")
+        command = servers.gunicorn_command(bind, *flags)
+        self.process = servers.start_in_session(command, cwd=REPO_ROOT, env=env, log_path=self.log_path)
 
     def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}", pytrace=False)
-            with contextlib.suppress(OSError):  # refused, reset or timed out while booting
-                # A short timeout: something else may be holding the port without answering.
-                if http_get(f"{self.url}/admin/login/", timeout=2, ssl_context=self.ssl_context).status == 200:
-                    return
-            time.sleep(0.1)
-        pytest.fail(f"gunicorn did not answer within {STARTUP_TIMEOUT}s:\n{self.log_tail()}", pytrace=False)
+        def ready() -> bool:
+            # A short timeout: something else may be holding the port without answering.
+            return http_get(f"{self.url}/admin/login/", timeout=2, ssl_context=self.ssl_context).status == 200
+
+        failure = servers.wait_until_answering(self.process, ready, STARTUP_TIMEOUT)
+        if failure is not None:
+            pytest.fail(f"gunicorn {failure}:\n{self.log_tail()}", pytrace=False)
 
     def _stop(self) -> None:
         process = self.process
@@ -396,9 +388,7 @@ class IndexServer:
             pytest.fail(f"gunicorn exited with {process.returncode}:\n{self.log_tail()}", pytrace=False)
 
     def _kill_group(self) -> None:
-        # The group id is the master's pid (start_new_session); it stays reserved while any member lives.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        servers.kill_group(self.process)
 
 
 # ---------------------------------------------------------------- database
@@ -415,23 +405,8 @@ def throwaway_database(data_dir: Path) -> Iterator[str]:
         yield url
 
 
-@contextlib.contextmanager
-def _throwaway_postgres(run_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urllib.parse.urlsplit(run_url)
-    name = f"pyidx_e2e_{secrets.token_hex(6)}"
-    # libpq accepts postgres:// URLs; the maintenance database always exists.
-    maintenance = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            # FORCE: a killed worker may have left a connection behind.
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def _throwaway_postgres(run_url: str) -> contextlib.AbstractContextManager[str]:
+    return databases.throwaway_postgres(run_url, f"pyidx_e2e_{secrets.token_hex(6)}")
 
 
 # ---------------------------------------------------------------- clients

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.dists import build_wheel
+from harness.upload_form import form_for
 from indexsite.gunicorn_worker import BoundedThreadWorker
-from tests.builders import build_wheel
-from tests.hostile.multipart import form_for
 
 CONNECT_TIMEOUT = 5
 BIG_WHEEL_MIB = 40

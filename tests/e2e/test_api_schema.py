@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 import yaml
 
-from tests.builders import build_sdist, build_wheel
+from harness.dists import build_sdist, build_wheel
 from tests.e2e.helpers import SCRIPTS_DIR, Clients, HttpResponse, http_post
 
 PASSWORD = "e2e api schema battery"

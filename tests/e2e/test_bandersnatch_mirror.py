@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import build_sdist, build_wheel, normalized_name
+from harness.dists import build_sdist, build_wheel, normalized_name
 from tests.e2e.helpers import (
     SCRIPTS_DIR,
     Clients,

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import build_wheel
+from harness.dists import build_wheel
 from tests.e2e.helpers import REPO_ROOT, SCRIPTS_DIR, IndexServer, isolated_environment, started_index_server
 from tests.e2e.test_deploy_docs import FENCE
 

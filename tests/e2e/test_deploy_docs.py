@@ -37,8 +37,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.dists import build_wheel
 from tests import s3, services
-from tests.builders import build_wheel
 from tests.e2e.helpers import REPO_ROOT, _throwaway_postgres, free_port, http_get
 
 DOCS = {"deploy": REPO_ROOT / "docs" / "deploy.md", "readme": REPO_ROOT / "README.md"}

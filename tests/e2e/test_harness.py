@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.builders import build_wheel
+from harness.dists import build_wheel
 from tests.e2e.helpers import COMMAND_TIMEOUT, REPO_ROOT
 
 # Where this machine's own pip configuration points; none of it may reach the clients.

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.builders import build_wheel
+from harness.dists import build_wheel
+from harness.upload_form import Form, Upload, form_for, twine_form
 from tests.e2e.helpers import IndexServer, started_index_server
 from tests.hostile import catalogue, payloads
-from tests.hostile.multipart import Form, Upload, form_for, twine_form
 
 PASSWORD = "hostile battery staple"
 MAKE_USER = f"from django.contrib.auth.models import User\nUser.objects.create_user('ops', password={PASSWORD!r})"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import build_wheel, normalized_name
+from harness.dists import build_wheel, normalized_name
 from tests.e2e.helpers import SCRIPTS_DIR
 
 PASSWORD = "e2e installer battery staple"

@@ -21,7 +21,7 @@ import pytest
 import requests
 from pypi_simple import ACCEPT_HTML_ONLY, PyPISimple
 
-from tests.builders import build_wheel, normalized_name
+from harness.dists import build_wheel, normalized_name
 from tests.e2e.helpers import SCRIPTS_DIR
 
 PASSWORD = "e2e time travel battery staple"

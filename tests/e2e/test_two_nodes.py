@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.dists import build_sdist, build_wheel
 from tests import s3, services
-from tests.builders import build_sdist, build_wheel
 from tests.e2e.helpers import (
     Clients,
     IndexServer,

@@ -8,11 +8,11 @@ import os
 import re
 import uuid
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from tests.builders import build_sdist, build_wheel
+from harness import upload_form
+from harness.dists import build_sdist, build_wheel
 from tests.e2e.helpers import E2E_MAX_FILE_SIZE
 
 PASSWORD = "e2e correct horse battery"
@@ -159,14 +159,9 @@ def test_wrong_digest_over_raw_http(index_server, dist_dir, accounts):
 
     name = unique("digest")
     wheel = build_wheel(dist_dir, name, "1.0")
-    body, content_type = multipart(
-        [(":action", "file_upload"), ("protocol_version", "1"), ("name", name), ("version", "1.0"),
-         ("metadata_version", "2.1"), ("filetype", "bdist_wheel"), ("pyversion", "py3"),
-         ("sha256_digest", "0" * 64)],
-        wheel,
-    )  # fmt: skip
-    request = urllib.request.Request(f"{index_server.url}/legacy/", data=body, method="POST")
-    request.add_header("Content-Type", content_type)
+    form = upload_form.twine_form(wheel.read_bytes(), wheel.name, name, "1.0", sha256_digest="0" * 64)
+    request = urllib.request.Request(f"{index_server.url}/legacy/", data=form.body(), method="POST")
+    request.add_header("Content-Type", form.content_type)
     request.add_header("Authorization", "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode())
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with pytest.raises(urllib.error.HTTPError) as caught:
@@ -175,21 +170,6 @@ def test_wrong_digest_over_raw_http(index_server, dist_dir, accounts):
     message = "The digest supplied does not match a digest calculated from the uploaded file."
     assert caught.value.reason == message
     assert message in caught.value.read().decode()
-
-
-def multipart(fields: list[tuple[str, str]], path: Path) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = []
-    for key, value in fields:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode())
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{path.name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + path.read_bytes()
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def test_uv_publish_with_token(index_server, clients, dist_dir, accounts):

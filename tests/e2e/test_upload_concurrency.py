@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import urllib3
 
-from tests.builders import build_wheel, normalized_name
+from harness import upload_form
+from harness.dists import build_wheel, normalized_name
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 THREADS = 8
@@ -84,22 +84,15 @@ class Wheel:
 
     def form(self) -> tuple[bytes, str]:
         """The multipart body and content type twine would send for this wheel."""
-        fields = [
-            (":action", "file_upload"),
-            ("protocol_version", "1"),
-            ("metadata_version", "2.1"),
-            ("name", self.name),
-            ("version", self.version),
-            ("summary", "A test package"),
-            ("filetype", "bdist_wheel"),
-            ("pyversion", self.tag.split("-")[0]),
-            ("md5_digest", hashlib.md5(self.data, usedforsecurity=False).hexdigest()),
-            ("sha256_digest", self.sha256),
-            ("blake2_256_digest", hashlib.blake2b(self.data, digest_size=32).hexdigest()),
-        ]
-        # twine's multipart form, encoded by urllib3 (already installed with botocore).
-        fields.append(("content", (self.filename, self.data, "application/octet-stream")))
-        return urllib3.encode_multipart_formdata(fields)
+        form = upload_form.twine_form(
+            self.data,
+            self.filename,
+            self.name,
+            self.version,
+            pyversion=self.tag.split("-")[0],
+            md5_digest=hashlib.md5(self.data, usedforsecurity=False).hexdigest(),
+        )
+        return form.body(), form.content_type
 
 
 def make_wheel(directory: Path, name: str, version: str, *, tag: str = "py3-none-any", body: str = "") -> Wheel:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import http.client
 import json
 import os
@@ -33,13 +32,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from benchmarks import load_storm
-from tests.builders import build_wheel
+from harness import upload_form
+from harness.dists import build_wheel
 from tests.e2e.helpers import REPO_ROOT
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
@@ -85,29 +85,10 @@ class Upload:
 
     def body(self) -> tuple[bytes, bytes, str]:
         """(everything before the file's bytes, everything after, content type)."""
-        data = self.data
-        fields = {
-            ":action": "file_upload",
-            "protocol_version": "1",
-            "metadata_version": "2.1",
-            "name": self.name,
-            "version": "1.0",
-            "summary": "Killed mid-upload",
-            "filetype": "bdist_wheel",
-            "pyversion": "py3",
-            "sha256_digest": hashlib.sha256(data).hexdigest(),
-            "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
-        }
-        boundary = uuid.uuid4().hex
-        head = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-            for key, value in fields.items()
-        )
-        head += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="{self.filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        return head, f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+        form = upload_form.twine_form(self.data, self.filename, self.name, "1.0", summary="Killed mid-upload")
+        form = replace(form, boundary=uuid.uuid4().hex)
+        head, tail = form.around_content()
+        return head, tail, form.content_type
 
 
 def make_upload(directory: Path, kind: str) -> Upload:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from harness.dists import build_wheel
 from packages_app.models import JournalEntry, Project, Release
 from packages_app.services import files, journal, projects, releases, roles, tokens
-from tests.builders import build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, twine_fields
 

@@ -12,9 +12,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from harness.dists import build_sdist, build_wheel
 from packages_app.models import File, JournalEntry, Project, Release, Role
 from packages_app.storage import package_storage
-from tests.builders import build_sdist, build_wheel
 from tests.factories import UserFactory
 
 OLD_TIME = datetime(2019, 5, 4, 3, 2, 1, tzinfo=UTC)

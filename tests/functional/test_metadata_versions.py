@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.dists import build_sdist, build_wheel
 from packages_app.models import File, Release
 from packages_app.storage import package_storage
-from tests.builders import build_sdist, build_wheel
 from tests.e2e.helpers import isolated_environment
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from harness.dists import build_sdist, build_wheel
 from packages_app.models import File, JournalEntry, Project, Release
-from tests.builders import build_sdist, build_wheel
 from tests.functional.test_verify_storage import put, read, remove, verify
 from tests.functional.upload_client import post_upload, twine_fields
 

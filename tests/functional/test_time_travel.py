@@ -16,12 +16,12 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from harness.dists import build_wheel
 from packages_app.models import File, Project, Release
 from packages_app.pages import store
 from packages_app.services import projects, releases
 from packages_app.simple import timetravel
 from packages_app.simple.timetravel import moment_text
-from tests.builders import build_wheel
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
 from tests.functional.upload_client import publish
 

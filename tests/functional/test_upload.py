@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from harness.dists import build_sdist, build_wheel
 from packages_app.models import File, JournalEntry, Project, Release, Role
 from packages_app.services import files as file_services
 from packages_app.services import projects, roles
 from packages_app.services import tokens as token_services
 from packages_app.storage import package_storage
-from tests.builders import build_sdist, build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 

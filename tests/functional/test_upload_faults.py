@@ -6,10 +6,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import DatabaseError
 
+from harness.dists import build_wheel
 from packages_app.models import File, FilenameRegistry, JournalEntry, Project, Release
 from packages_app.services import files as file_services
 from packages_app.storage import AtomicFileSystemStorage, package_storage
-from tests.builders import build_wheel
 from tests.functional.upload_client import post_upload, stored_files, twine_fields
 
 

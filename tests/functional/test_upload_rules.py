@@ -14,8 +14,8 @@ from io import StringIO
 import pytest
 from django.utils import timezone
 
+from harness.dists import build_sdist, build_wheel
 from packages_app.models import File, Project, Release
-from tests.builders import build_sdist, build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 

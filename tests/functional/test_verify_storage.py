@@ -14,10 +14,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.core.management import CommandError, call_command
 
+from harness.dists import build_wheel
 from packages_app import integrity
 from packages_app.models import File, FilenameRegistry, JournalEntry, Project
 from packages_app.storage import distribution_path, package_storage
-from tests.builders import build_wheel
 from tests.functional.upload_client import post_upload, twine_fields
 
 NO_GRACE = timedelta(0)

@@ -738,7 +738,7 @@ def test_malformed_struct_is_a_parse_error(client, db, member):
 
 
 def test_release_data_with_control_characters_is_well_formed(client, auth, tmp_path):
-    from tests.builders import build_wheel
+    from harness.dists import build_wheel
     from tests.functional.upload_client import post_upload, twine_fields
 
     path = build_wheel(tmp_path, "ctl", "1.0")

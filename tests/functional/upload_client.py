@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import shutil
 from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from harness import upload_form
+from harness.dists import build_sdist, build_wheel
 from packages_app.storage import package_storage, stored_paths
 
 
@@ -20,18 +21,8 @@ def basic_auth(username: str, password: str) -> str:
 def twine_fields(path: Path, name: str, version: str, /, **overrides) -> dict:
     """The multipart fields twine sends for this file (``None`` drops a field)."""
     data = path.read_bytes()
-    is_wheel = path.name.endswith(".whl")
     fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": name,
-        "version": version,
-        "metadata_version": "2.1",
-        "summary": "A test package",
-        "filetype": "bdist_wheel" if is_wheel else "sdist",
-        "pyversion": "py3" if is_wheel else "source",
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-        "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
+        **upload_form.twine_fields(path.name, name, version, upload_form.digests(data)),
         "content": SimpleUploadedFile(path.name, data, content_type="application/octet-stream"),
     }
     fields.update(overrides)
@@ -63,8 +54,6 @@ def publish(client, directory: Path, name: str, version: str, *, auth: str, sdis
 
     ``options`` go to the builder; ``requires_python`` is also sent as the form field.
     """
-    from tests.builders import build_sdist, build_wheel
-
     directory = directory / f"{name}-{version}-{'sdist' if sdist else 'wheel'}"
     directory.mkdir(parents=True, exist_ok=True)
     path = (build_sdist if sdist else build_wheel)(directory, name, version, **options)

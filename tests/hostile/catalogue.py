@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.upload_form import Form, Part, Upload, twine_form
 from tests.hostile import payloads as p
-from tests.hostile.multipart import Form, Part, Upload, twine_form
 
 # Examples hypothesis draws in one run of each property test (tests/hostile/test_properties.py).
 FORM_EXAMPLES = 100

@@ -8,10 +8,10 @@ import io
 import re
 from pathlib import Path
 
+from harness.dists import build_wheel
+from harness.upload_form import Upload, form_for
 from packages_app.models import File, FilenameRegistry, JournalEntry, Project, Release, Role
 from packages_app.storage import stored_paths
-from tests.builders import build_wheel
-from tests.hostile.multipart import Upload, form_for
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
 

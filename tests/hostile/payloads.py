@@ -1,6 +1,6 @@
 """Hostile archives, built in memory: sound ones first, then each way to break them.
 
-Kept apart from ``tests.builders`` (which writes valid distributions to disk)
+Kept apart from ``harness.dists`` (which writes valid distributions to disk)
 because these must be able to say things no builder would: a member named
 ``../x``, a size the data does not have, a device node.
 """
@@ -111,9 +111,9 @@ def encrypted_wheel() -> bytes:
 @lru_cache(maxsize=1)
 def wheel_with_too_many_members() -> bytes:
     """One member more than the index allows (100,000), each empty: about 9 MB, built once."""
-    from packages_app.upload import archives
+    from packages_app.upload.archives import rules
 
-    extra = [(zipfile.ZipInfo(f"demo/m{index}"), b"") for index in range(archives.MAX_MEMBERS + 1)]
+    extra = [(zipfile.ZipInfo(f"demo/m{index}"), b"") for index in range(rules.MAX_MEMBERS + 1)]
     return wheel(zipfile.ZIP_STORED, extra=extra)
 
 

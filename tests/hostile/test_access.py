@@ -15,14 +15,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from harness.dists import build_sdist, build_wheel
+from harness.upload_form import Upload, form_for
 from packages_app.models import File, JournalEntry, Project
 from packages_app.services import projects, releases, roles, tokens
-from tests.builders import build_sdist, build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth
 from tests.hostile import checks
 from tests.hostile.conftest import PASSWORD
-from tests.hostile.multipart import Upload, form_for
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 CLASSIFIER = "Programming Language :: Python :: 3"

@@ -17,12 +17,12 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
+from harness.dists import build_wheel
 from packages_app import tokens
 from packages_app.authentication import Identity
 from packages_app.models import ApiToken, JournalEntry, Project
 from packages_app.services import projects, roles
 from packages_app.services import tokens as token_services
-from tests.builders import build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, twine_fields
 from tests.hostile import checks

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
+from harness.dists import build_wheel
 from packages_app.models import Release
 from packages_app.services import projects, releases, roles, tokens
-from tests.builders import build_wheel
 from tests.functional.upload_client import basic_auth, post_upload, twine_fields
 from tests.hostile import checks
 from tests.hostile.conftest import PASSWORD

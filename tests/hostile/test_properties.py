@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.utils import parse_wheel_filename
 
+from harness.upload_form import Upload, twine_form
 from legacy_api import json_pages
 from packages_app.models import File
 from packages_app.pages import store
@@ -25,7 +26,6 @@ from packages_app.storage import package_storage
 from packages_app.upload import form
 from tests.functional.upload_client import empty_storage
 from tests.hostile import catalogue, checks, payloads
-from tests.hostile.multipart import Upload, twine_form
 
 
 def _settings(examples: int):

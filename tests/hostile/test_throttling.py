@@ -18,16 +18,16 @@ import redis
 from django.test import override_settings
 from django.utils import timezone
 
+from harness.dists import build_wheel
+from harness.upload_form import Upload, form_for
 from packages_app import throttling
 from packages_app.models import ApiToken, File
 from packages_app.services import projects, roles, tokens
 from tests import services
-from tests.builders import build_wheel
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth
 from tests.hostile import catalogue, checks
 from tests.hostile.conftest import PASSWORD
-from tests.hostile.multipart import Upload, form_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 10  # AUTH_FAILURE_LIMIT's default

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from harness.dists import build_wheel
+from harness.upload_form import Upload, form_for
 from packages_app.models import ApiToken
 from packages_app.services import projects, releases, roles, tokens
-from tests.builders import build_wheel
 from tests.functional.upload_client import basic_auth
 from tests.hostile import checks
-from tests.hostile.multipart import Upload, form_for
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from email.parser import Parser
 
 import pytest
 
-from tests.builders import build_sdist, build_wheel, metadata_text, wheel_tags
+from harness.dists import build_sdist, build_wheel, metadata_text, wheel_tags
 
 
 def sha256_record_hash(data: bytes) -> str:

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from packages_app.upload import archives
-from packages_app.upload.archives import inspect_distribution
+from packages_app.upload.archives import inspect_distribution, rules
 from packages_app.upload.errors import UploadError
 
 WHEEL = "demo-1.0-py3-none-any.whl"
@@ -789,7 +789,7 @@ def zeros(size):
 def test_size_limits(monkeypatch, tmp_path, limits, filename, packagetype, build, message):
     data = build()
     for name, value in limits.items():
-        monkeypatch.setattr(archives, name, value)
+        monkeypatch.setattr(rules, name, value)
     assert rejection(tmp_path, filename, packagetype, data).startswith(INVALID + message)
 
 
@@ -801,22 +801,22 @@ def test_real_zip_bomb_is_rejected(tmp_path):
 
 
 def test_limits_are_the_documented_values():
-    assert archives.COMPRESSION_RATIO_THRESHOLD == 64 * 1024 * 1024
-    assert archives.MAX_COMPRESSION_RATIO == 50
-    assert archives.MAX_UNCOMPRESSED_SIZE == 4 * 1024**3
-    assert archives.MAX_MEMBERS == 100_000
-    assert archives.MAX_METADATA_SIZE == 16 * 1024 * 1024
+    assert rules.COMPRESSION_RATIO_THRESHOLD == 64 * 1024 * 1024
+    assert rules.MAX_COMPRESSION_RATIO == 50
+    assert rules.MAX_UNCOMPRESSED_SIZE == 4 * 1024**3
+    assert rules.MAX_MEMBERS == 100_000
+    assert rules.MAX_METADATA_SIZE == 16 * 1024 * 1024
 
 
 def test_large_but_incompressible_member_is_fine(monkeypatch, tmp_path):
-    monkeypatch.setattr(archives, "COMPRESSION_RATIO_THRESHOLD", 10_000)
+    monkeypatch.setattr(rules, "COMPRESSION_RATIO_THRESHOLD", 10_000)
     data = wheel(extra=[("demo/random.bin", os.urandom(50_000))])
     assert inspect(tmp_path, WHEEL, "bdist_wheel", data) == metadata()
 
 
 def test_metadata_exactly_at_the_limit_is_read(monkeypatch, tmp_path):
     meta = metadata().ljust(300, b"x")
-    monkeypatch.setattr(archives, "MAX_METADATA_SIZE", 300)
+    monkeypatch.setattr(rules, "MAX_METADATA_SIZE", 300)
     assert inspect(tmp_path, WHEEL, "bdist_wheel", wheel(meta=meta)) == meta
 
 

@@ -1,4 +1,4 @@
-"""Small, valid Python distributions written straight to disk for tests.
+"""Small, valid Python distributions written straight to disk, for tests and benchmarks.
 
 No build backend and no network: the archives are assembled with zipfile and
 tarfile. Names are normalised here with a local regex rather than the index's
@@ -75,8 +75,8 @@ def wheel_tags(tag: str) -> list[str]:
     return ["-".join(combo) for combo in combos]
 
 
-def _wheel_file(tag: str) -> str:
-    lines = ["Wheel-Version: 1.0", f"Generator: {_GENERATOR}", "Root-Is-Purelib: true"]
+def _wheel_file(tag: str, generator: str) -> str:
+    lines = ["Wheel-Version: 1.0", f"Generator: {generator}", "Root-Is-Purelib: true"]
     lines += [f"Tag: {one}" for one in wheel_tags(tag)]
     return "\n".join(lines) + "\n"
 
@@ -111,7 +111,6 @@ def build_wheel(
     tests can make a file whose name disagrees with its metadata.
     """
     dist = filename_part(name)
-    dist_info = f"{dist}-{version}.dist-info"
     metadata = metadata_text(
         name,
         version,
@@ -121,24 +120,44 @@ def build_wheel(
         metadata_version=metadata_version,
         extra_metadata=extra_metadata,
     )
-    files = {
-        f"{dist}/__init__.py": _module(version, module_body),
-        f"{dist_info}/METADATA": metadata.encode(),
-        f"{dist_info}/WHEEL": _wheel_file(tag).encode(),
-    }
-    record_path = f"{dist_info}/RECORD"
-    files[record_path] = _record(files, record_path)
-
     file_dist = dist if filename_name is None else filename_name
     path = Path(directory) / f"{file_dist}-{version}-{tag}.whl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for member, data in files.items():
+    path.write_bytes(wheel_bytes(dist, version, metadata.encode(), tag=tag, module_body=module_body))
+    return path
+
+
+def wheel_bytes(
+    dist: str,
+    version: str,
+    metadata: bytes,
+    *,
+    tag: str = "py3-none-any",
+    module_body: str = "",
+    generator: str = _GENERATOR,
+) -> bytes:
+    """A pure-Python wheel's bytes: the module ``dist``, then METADATA, WHEEL and RECORD in ``dist``'s .dist-info."""
+    dist_info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{dist}/__init__.py": _module(version, module_body),
+        f"{dist_info}/METADATA": metadata,
+        f"{dist_info}/WHEEL": _wheel_file(tag, generator).encode(),
+    }
+    record_path = f"{dist_info}/RECORD"
+    files[record_path] = _record(files, record_path)
+    return zip_bytes(files)
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A deflated zip of ``members``, in order, with pinned dates and modes: the same members, the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
             info = zipfile.ZipInfo(member, date_time=_ZIP_DATE)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
-    return path
+    return buffer.getvalue()
 
 
 def _toml_string(value: str) -> str:
@@ -195,19 +214,33 @@ def build_sdist(
         metadata_version=metadata_version,
         extra_metadata=extra_metadata,
     )
-    files = {
-        f"{top}/PKG-INFO": pkg_info.encode(),
-        f"{top}/pyproject.toml": _pyproject(name, version, summary, requires_python, requires_dist).encode(),
-        f"{top}/{dist}/__init__.py": _module(version, ""),
-    }
     path = Path(directory) / f"{top}.tar.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # gzip's header holds a timestamp and a filename; pin both for reproducible bytes.
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped:
-        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            # Directory entries are optional, but setuptools writes them and some readers expect them.
-            for directory in (top, f"{top}/{dist}"):
-                archive.addfile(_tar_info(directory, tarfile.DIRTYPE, 0o755))
-            for member, data in files.items():
-                archive.addfile(_tar_info(member, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+    pyproject = _pyproject(name, version, summary, requires_python, requires_dist).encode()
+    path.write_bytes(sdist_bytes(dist, version, pkg_info.encode(), pyproject=pyproject))
     return path
+
+
+def sdist_bytes(dist: str, version: str, pkg_info: bytes, *, pyproject: bytes | None = None) -> bytes:
+    """A PEP 625 sdist's bytes: one top directory ``dist-version`` with PKG-INFO, pyproject.toml if given,
+    and the module ``dist``."""
+    top = f"{dist}-{version}"
+    files = {f"{top}/PKG-INFO": pkg_info}
+    if pyproject is not None:
+        files[f"{top}/pyproject.toml"] = pyproject
+    files[f"{top}/{dist}/__init__.py"] = _module(version, "")
+    # Directory entries are optional, but setuptools writes them and some readers expect them.
+    return tar_gz_bytes((top, f"{top}/{dist}"), files)
+
+
+def tar_gz_bytes(directories: Sequence[str], members: dict[str, bytes]) -> bytes:
+    """A gzipped PAX tar of ``directories`` then ``members``, with pinned times, owners and modes."""
+    buffer = io.BytesIO()
+    # gzip's header holds a timestamp and a filename; pin both for reproducible bytes.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for directory in directories:
+                archive.addfile(_tar_info(directory, tarfile.DIRTYPE, 0o755))
+            for member, data in members.items():
+                archive.addfile(_tar_info(member, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+    return buffer.getvalue()

@@ -1,6 +1,10 @@
-"""multipart/form-data bodies written byte by byte, so a test can send what no
-well-behaved client would: raw bytes that are not UTF-8, NULs, repeated parts,
-file names with separators, a body cut short."""
+"""What twine sends: the upload form's fields and its multipart/form-data body.
+
+``twine_fields`` are the text fields; ``Form`` writes the body byte by byte, so a
+hostile test can also send what no well-behaved client would: raw bytes that are
+not UTF-8, NULs, repeated parts, file names with separators, a body cut short.
+``streamed_form`` gives the body around the file's bytes, for senders that stream a
+big file from disk."""
 
 from __future__ import annotations
 
@@ -65,6 +69,13 @@ class Form:
     def content(self) -> Part:
         return next(part for part in self.parts if part.name == "content")
 
+    def around_content(self) -> tuple[bytes, bytes]:
+        """The body before and after the file's bytes (the last part), for a sender that streams the file."""
+        assert self.parts[-1].name == "content", "the file part must come last"
+        body = self.with_content(value=b"").body()
+        tail = b"\r\n--" + self.boundary.encode() + b"--\r\n"
+        return body[: -len(tail)], tail
+
     def with_content(self, **changes) -> Form:
         content = replace(self.content(), **changes)
         return replace(self, parts=tuple(content if part.name == "content" else part for part in self.parts))
@@ -83,8 +94,18 @@ class Upload:
         return cls(form.body(), form.content_type, **changes)
 
 
-def twine_form(data: bytes, filename: str, name: str, version: str, **fields: str | list[str]) -> Form:
-    """The parts twine sends for a distribution (digests of ``data``), plus ``fields``."""
+def digests(data: bytes) -> dict[str, str]:
+    """The digest fields twine sends for ``data``."""
+    return {
+        "sha256_digest": hashlib.sha256(data).hexdigest(),
+        "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
+    }
+
+
+def twine_fields(
+    filename: str, name: str, version: str, file_digests: dict[str, str], **fields: str | list[str]
+) -> dict[str, str | list[str]]:
+    """The text fields twine sends for a distribution with these digests, updated with ``fields``."""
     is_wheel = filename.endswith(".whl")
     values: dict[str, str | list[str]] = {
         ":action": "file_upload",
@@ -95,16 +116,27 @@ def twine_form(data: bytes, filename: str, name: str, version: str, **fields: st
         "summary": "A test package",
         "filetype": "bdist_wheel" if is_wheel else "sdist",
         "pyversion": "py3" if is_wheel else "source",
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-        "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
+        **file_digests,
     }
     values.update(fields)
+    return values
+
+
+def fields_form(
+    values: dict[str, str | list[str]], filename: str, data: bytes = b"", *, boundary: str = BOUNDARY
+) -> Form:
+    """A form of text parts (a list value: one part per item) and, last, the file part ``content``."""
     parts = []
     for key, value in values.items():
         for item in value if isinstance(value, list) else [value]:
             parts.append(Part(key, item))
     parts.append(Part("content", data, filename=filename))
-    return Form(tuple(parts))
+    return Form(tuple(parts), boundary)
+
+
+def twine_form(data: bytes, filename: str, name: str, version: str, **fields: str | list[str]) -> Form:
+    """The parts twine sends for a distribution (digests of ``data``), plus ``fields``."""
+    return fields_form(twine_fields(filename, name, version, digests(data), **fields), filename, data)
 
 
 def form_for(path: Path, name: str, version: str, **fields) -> Form:
