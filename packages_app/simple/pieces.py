@@ -16,11 +16,8 @@ every file, and renders one file instead of all of them.
 
 from __future__ import annotations
 
-import heapq
 import pickle
-from array import array
 from dataclasses import dataclass, field
-from itertools import accumulate
 
 import orjson
 from django.db.models import Q
@@ -30,9 +27,10 @@ from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.pages import store
 from packages_app.services import journal
 from packages_app.simple import builders, renderers
+from packages_app.simple.joined import Joined
 
 # Bump when the pieces' form changes: older states are then never read.
-STATE_VERSION = 2
+STATE_VERSION = 3
 # Changes that add to a page without touching what is kept (status is read anew each build).
 _ADDING = frozenset(
     {
@@ -56,12 +54,7 @@ _JSON_OPTIONS = orjson.OPT_SORT_KEYS
 
 @dataclass
 class Pieces:
-    """What a project's page is made of, as of ``serial``.
-
-    Kept as a few big objects rather than one per file, so that storing and reading it
-    back is a copy of bytes: the files' pieces in page order, joined as the page joins
-    them (JSON objects with commas, HTML lines), with each piece's end offset.
-    """
+    """What a project's page is made of, as of ``serial``."""
 
     serial: int = 0
     version: int = STATE_VERSION
@@ -69,44 +62,8 @@ class Pieces:
     max_file_id: int = 0
     # release id -> (sort key, version)
     releases: dict[int, tuple[str, str]] = field(default_factory=dict)
-    # The files in page order (their release's sort key, then filename).
-    file_ids: array = field(default_factory=lambda: array("q"))
-    release_ids: array = field(default_factory=lambda: array("q"))
-    filenames: list[str] = field(default_factory=list)
-    json: bytes = b""
-    json_ends: array = field(default_factory=lambda: array("q"))
-    html: str = ""
-    html_ends: array = field(default_factory=lambda: array("q"))
-
-    def rows(self) -> list[tuple[tuple[str, str], int, int, bytes, str]]:
-        """Each file as (order key, file id, release id, JSON object, HTML line), in page order."""
-        if not self.file_ids:
-            return []
-        json_starts = [0, *(end + 1 for end in self.json_ends[:-1])]  # + 1: the comma between
-        html_starts = [0, *self.html_ends[:-1]]
-        return [
-            ((self.releases[release_id][0], filename), file_id, release_id, self.json[j0:j1], self.html[h0:h1])
-            for file_id, release_id, filename, j0, j1, h0, h1 in zip(
-                self.file_ids,
-                self.release_ids,
-                self.filenames,
-                json_starts,
-                self.json_ends,
-                html_starts,
-                self.html_ends,
-                strict=True,
-            )
-        ]
-
-    def set_rows(self, rows: list[tuple[tuple[str, str], int, int, bytes, str]]) -> None:
-        self.file_ids = array("q", (row[1] for row in rows))
-        self.release_ids = array("q", (row[2] for row in rows))
-        self.filenames = [row[0][1] for row in rows]
-        self.json = b",".join(row[3] for row in rows)
-        # Piece i ends where the lengths and commas before it, and its own length, end.
-        self.json_ends = array("q", (end - 1 for end in accumulate(len(row[3]) + 1 for row in rows)))
-        self.html = "".join(row[4] for row in rows)
-        self.html_ends = array("q", accumulate(len(row[4]) for row in rows))
+    # Keyed by the page's order, its release's sort key then the filename (unique).
+    files: Joined = field(default_factory=Joined)
 
 
 def project_body(project: Project, files_base_url: str, renderer: renderers.BaseRenderer) -> bytes:
@@ -116,8 +73,8 @@ def project_body(project: Project, files_base_url: str, renderer: renderers.Base
     page["versions"] = [version for _, version in sorted(pieces.releases.values())]
     if renderer.format == "json":
         framed = renderer.render(page)
-        return _JSON_FILES_START + pieces.json + framed[len(_JSON_FILES_START) :]
-    return renderers.render_project_html(page, pieces.html).encode("utf-8")
+        return _JSON_FILES_START + pieces.files.json + framed[len(_JSON_FILES_START) :]
+    return renderers.render_project_html(page, pieces.files.html).encode("utf-8")
 
 
 def current_pieces(project: Project, files_base_url: str) -> Pieces:
@@ -157,15 +114,14 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
     unseen = {release_id for _, release_id, *_ in rows} - pieces.releases.keys()
     if unseen:
         _add_releases(pieces, Release.objects.filter(pk__in=unseen))
-    changed = {}
+    changed = []
     for pk, release_id, *fields in rows:
         entry = builders.file_entry(files_base_url, *fields)
-        key = (pieces.releases[release_id][0], entry["filename"])
-        changed[pk] = (key, pk, release_id, orjson.dumps(entry, option=_JSON_OPTIONS), renderers.file_line(entry))
+        # "\0" sorts before any character: the key orders as (sort key, filename) would.
+        key = f"{pieces.releases[release_id][0]}\0{entry['filename']}"
+        changed.append((key, pk, orjson.dumps(entry, option=_JSON_OPTIONS), renderers.file_line(entry)))
         pieces.max_file_id = max(pieces.max_file_id, pk)
-    if changed:
-        kept = [row for row in pieces.rows() if row[1] not in changed]
-        pieces.set_rows(list(heapq.merge(kept, sorted(changed.values()))))
+    pieces.files.update(changed)
     pieces.serial = project.last_serial
     return pieces
 
