@@ -52,8 +52,9 @@ from django.core.cache import caches
 from isal import igzip
 
 # Bump when the rendered form of any page changes, so no version reads another's pages.
-# 3: pages on disk, keys split into slot and serial.
-PAGE_FORMAT = 3
+# 3: pages on disk, keys split into slot and serial. 4: the HTML root kept under the last
+# serial that changed it (older than the serials format 3 kept it under).
+PAGE_FORMAT = 4
 # ISA-L's level 1: about zlib level 6's size on these pages at a fraction of its time.
 GZIP_LEVEL = 1
 # Bodies above this are answered from the open file (sendfile); smaller ones are read.

@@ -58,10 +58,14 @@ def index_page(serial: int, as_of: AsOf | None = None, always_listed: frozenset[
             shown |= Q(normalized_name__in=always_listed)
         projects = projects.filter(shown)
     rows = projects.order_by("normalized_name").values_list("name", "last_serial")
-    return {
-        "meta": {"api-version": API_VERSION, "_last-serial": serial},
-        "projects": [{"name": name, "_last-serial": last_serial} for name, last_serial in rows],
-    }
+    page = index_frame(serial)
+    page["projects"] = [{"name": name, "_last-serial": last_serial} for name, last_serial in rows]
+    return page
+
+
+def index_frame(serial: int) -> dict:
+    """The root list with no projects yet."""
+    return {"meta": {"api-version": API_VERSION, "_last-serial": serial}, "projects": []}
 
 
 def project_page(project: Project, files_base_url: str, as_of: AsOf | None = None) -> dict:

@@ -30,7 +30,7 @@ from packages_app.simple import builders, renderers
 from packages_app.simple.joined import Joined
 
 # Bump when the pieces' form changes: older states are then never read.
-STATE_VERSION = 3
+STATE_VERSION = 4
 # Changes that add to a page without touching what is kept (status is read anew each build).
 _ADDING = frozenset(
     {
@@ -54,9 +54,9 @@ _JSON_OPTIONS = orjson.OPT_SORT_KEYS
 
 @dataclass
 class Pieces:
-    """What a project's page is made of, as of ``serial``."""
+    """What a project's page is made of, as of ``serial`` (-1: nothing yet)."""
 
-    serial: int = 0
+    serial: int = -1
     version: int = STATE_VERSION
     max_release_id: int = 0
     max_file_id: int = 0
@@ -90,7 +90,7 @@ def current_pieces(project: Project, files_base_url: str) -> Pieces:
 def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
     """``pieces`` brought to ``project.last_serial`` (a fresh ``Pieces()`` builds from nothing)."""
     restyled: list[int] = []
-    if pieces.serial:
+    if pieces.serial >= 0:
         changes = list(
             JournalEntry.objects.filter(
                 normalized_name=project.normalized_name, id__gt=pieces.serial, id__lte=project.last_serial

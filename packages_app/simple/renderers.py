@@ -70,12 +70,11 @@ class SimpleTextHTMLRenderer(SimpleHTMLRenderer):
     media_type = TEXT_HTML
 
 
-def render_index_html(page: dict, project_url: str) -> str:
-    """The root list. ``project_url`` has one ``{}`` for the normalised name."""
-    anchors = "".join(
-        f'<a href="{escape(project_url.format(normalize_name(project["name"])))}">{escape(project["name"])}</a>\n    '
-        for project in page["projects"]
-    )
+def render_index_html(page: dict, project_url: str, anchors: str | None = None) -> str:
+    """The root list. ``project_url`` has one ``{}`` for the normalised name; ``anchors``:
+    the projects' lines already made (``simple.root_list``), else from ``projects``."""
+    if anchors is None:
+        anchors = "".join(project_line(project["name"], project_url) for project in page["projects"])
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n'
@@ -87,6 +86,11 @@ def render_index_html(page: dict, project_url: str) -> str:
         f"    {anchors}</body>\n"
         "</html>"
     )
+
+
+def project_line(name: str, project_url: str) -> str:
+    """A project's line of the root list: its anchor, then the indent of the next."""
+    return f'<a href="{escape(project_url.format(normalize_name(name)))}">{escape(name)}</a>\n    '
 
 
 def render_project_html(page: dict, anchors: str | None = None) -> str:

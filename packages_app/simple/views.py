@@ -24,7 +24,7 @@ from packages_app.models import JournalEntry, Project
 from packages_app.naming import normalize_name
 from packages_app.pages import store
 from packages_app.pages.serve import serve_page
-from packages_app.simple import builders, pieces, timetravel
+from packages_app.simple import builders, pieces, root_list, timetravel
 from packages_app.simple.negotiation import SimpleContentNegotiation
 from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
 from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
@@ -57,17 +57,32 @@ class SimpleView(APIView):
             return plain_text(400, str(exc))
         return super().handle_exception(exc)
 
-    def serve(self, slot: str, serial: int, view: timetravel.View, build_body, last_modified) -> HttpResponse:
-        """The page of ``slot`` at ``serial``; ``build_body(layout, renderer)`` makes its bytes on a miss."""
+    def serve(
+        self, slot: str, serial: int, view: timetravel.View, build_body, last_modified, *, header_serial=None
+    ) -> HttpResponse:
+        """The page of ``slot`` at ``serial``; ``build_body(layout, renderer)`` makes its bytes on a miss.
+
+        ``header_serial``: the serial to send, when the page is kept under an older one (the HTML root).
+        """
         renderer = self.request.accepted_renderer
-        layout = url_layout(relative_project_links=self.horizon is not None)
+        layout = self.layout()
         key = store.page_key(slot, renderer.format, layout.tag, *([view.tag] if view.tag else []), serial=serial)
 
         def build() -> store.Page:
             return store.make_page(build_body(layout, renderer), last_modified() if view.dated else None)
 
         content_type = renderer.media_type + (f"; charset={renderer.charset}" if renderer.charset else "")
-        return serve_page(self.request, key, build, content_type=content_type, policy=view.policy, serial=serial)
+        return serve_page(
+            self.request,
+            key,
+            build,
+            content_type=content_type,
+            policy=view.policy,
+            serial=serial if header_serial is None else header_serial,
+        )
+
+    def layout(self):
+        return url_layout(relative_project_links=self.horizon is not None)
 
 
 class ProjectListView(SimpleView):
@@ -76,12 +91,33 @@ class ProjectListView(SimpleView):
     def get(self, request, when: str | None = None):
         view = timetravel.view_for(self.horizon, when)
         serial, changed_at = JournalEntry.objects.last_entry()
+        if view.as_of is not None:
+            return self.serve(
+                "index",
+                serial,
+                view,
+                lambda layout, renderer: render(renderer, layout, builders.index_page(serial, view.as_of, view.exempt)),
+                lambda: changed_at or _EPOCH,
+            )
+        # The live root, from kept pieces (root_list); its HTML form is kept under the last
+        # serial that changed it, so an upload to an existing project leaves it as it was.
+        frame = builders.index_frame(serial)
+        if request.accepted_renderer.format == "json":
+            return self.serve(
+                "index",
+                serial,
+                view,
+                lambda layout, renderer: root_list.json_body(serial, layout.project_url, renderer, frame),
+                lambda: changed_at or _EPOCH,
+            )
+        kept_under = root_list.list_serial(serial, self.layout().project_url)
         return self.serve(
             "index",
-            serial,
+            kept_under,
             view,
-            lambda layout, renderer: render(renderer, layout, builders.index_page(serial, view.as_of, view.exempt)),
-            lambda: changed_at or _EPOCH,
+            lambda layout, renderer: root_list.html_body(serial, layout.project_url, frame),
+            lambda: JournalEntry.objects.submitted_at(kept_under) or changed_at or _EPOCH,
+            header_serial=serial,
         )
 
 

@@ -1,0 +1,129 @@
+"""Incremental builds of the live root list (``/simple/``).
+
+Every change anywhere moves the global serial, which the JSON root names (its
+``_last-serial``, and each project's), so that page is built again after any upload;
+but only the projects the change touched differ. Each project's JSON object and
+HTML line are kept (``joined.Joined``, keyed by normalised name) with the serial they
+describe, and a build reads the journal since then: the names it mentions are read
+again (a project in, out, respelled, or with a new serial), nothing else.
+
+The HTML root names no serial: it changes only when a project comes or goes or is
+respelled. ``list_serial`` is the last serial that changed it, and the HTML page is
+stored under that serial, so an upload to an existing project leaves it (and its
+ETag) as it was. A small marker per global serial says which it is, so that serving
+the page reads a few bytes, not the kept pieces.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+
+import orjson
+
+from packages_app.models import JournalEntry, Project
+from packages_app.pages import store
+from packages_app.simple import renderers
+from packages_app.simple.joined import Joined
+
+# Bump when the kept form changes: older states are then never read.
+STATE_VERSION = 1
+# Past this many changes since the kept state, reading them costs more than starting again.
+MAX_CHANGES = 2000
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS
+_JSON_PROJECTS_END = b"]}\n"
+
+
+@dataclass
+class RootPieces:
+    """The root list's pieces as of ``serial`` (-1: nothing yet)."""
+
+    serial: int = -1
+    version: int = STATE_VERSION
+    # The last serial that changed the HTML form.
+    list_serial: int = 0
+    projects: Joined = field(default_factory=Joined)
+
+
+def json_body(serial: int, project_url: str, renderer: renderers.BaseRenderer, frame: dict) -> bytes:
+    """The PEP 691 root at ``serial``: ``frame`` (the page with no projects) around the kept pieces."""
+    pieces = current(serial, project_url)
+    framed = renderer.render(frame)
+    end = len(framed) - len(_JSON_PROJECTS_END)
+    return framed[:end] + pieces.projects.json + framed[end:]
+
+
+def html_body(serial: int, project_url: str, frame: dict) -> bytes:
+    pieces = current(serial, project_url)
+    return renderers.render_index_html(frame, project_url, pieces.projects.html).encode("utf-8")
+
+
+def list_serial(serial: int, project_url: str) -> int:
+    """The serial the HTML root is kept under at global ``serial`` (the last that changed it)."""
+    kept = store.newest_state(_marker_key(serial, project_url))
+    if kept is not None and kept[0] == serial:
+        return int(kept[1])
+    return current(serial, project_url).list_serial
+
+
+def current(serial: int, project_url: str) -> RootPieces:
+    """The root's pieces at ``serial``: the kept ones, advanced, and kept again."""
+    key = store.page_key("root-pieces", store.key_tag(project_url), serial=serial)
+    pieces = _load(store.newest_state(key))
+    if pieces.serial != serial:
+        pieces = advance(pieces, serial, project_url)
+        store.keep_state(key, pickle.dumps(pieces, protocol=pickle.HIGHEST_PROTOCOL))
+        store.keep_state(_marker_key(serial, project_url), str(pieces.list_serial).encode())
+    return pieces
+
+
+def advance(pieces: RootPieces, serial: int, project_url: str) -> RootPieces:
+    """``pieces`` brought to ``serial`` (a fresh ``RootPieces()`` builds from nothing)."""
+    projects = Project.objects.offering_files()
+    names: set[str] = set()
+    if pieces.serial >= 0:
+        mentioned = list(
+            JournalEntry.objects.filter(id__gt=pieces.serial, id__lte=serial).values_list("normalized_name", flat=True)[
+                : MAX_CHANGES + 1
+            ]
+        )
+        if len(mentioned) > MAX_CHANGES:
+            pieces = RootPieces()
+        else:
+            names = set(mentioned) - {""}  # "": a change to no project (a token)
+            projects = projects.filter(normalized_name__in=names)
+    rows = [
+        (normalized, normalized, _json_piece(name, last_serial), renderers.project_line(name, project_url))
+        for normalized, name, last_serial in projects.values_list("normalized_name", "name", "last_serial")
+    ]
+    if pieces.serial < 0:
+        pieces.projects.update(rows)
+        pieces.list_serial = serial
+    else:
+        listed = {row[0] for row in rows}
+        removed = [name for name in names - listed if pieces.projects.html_of(name) is not None]
+        if removed or any(pieces.projects.html_of(row[0]) != row[3] for row in rows):
+            pieces.list_serial = serial
+        pieces.projects.update(rows, removed)
+    pieces.serial = serial
+    return pieces
+
+
+def _json_piece(name: str, last_serial: int) -> bytes:
+    return orjson.dumps({"name": name, "_last-serial": last_serial}, option=_JSON_OPTIONS)
+
+
+def _marker_key(serial: int, project_url: str) -> store.PageKey:
+    return store.page_key("root-list-serial", store.key_tag(project_url), serial=serial)
+
+
+def _load(kept: tuple[int, bytes] | None) -> RootPieces:
+    if kept is None:
+        return RootPieces()
+    try:
+        pieces = pickle.loads(kept[1])  # noqa: S301 - our own file in our own store
+    except Exception:  # noqa: BLE001 - a torn or foreign file: build from nothing
+        return RootPieces()
+    if not isinstance(pieces, RootPieces) or pieces.version != STATE_VERSION:
+        return RootPieces()
+    return pieces
