@@ -13,9 +13,9 @@ with ``Accept-Encoding: gzip``, as a client after a change meets it.
 Two ways in the same run, rounds interleaved so that the machine's load hits both alike:
 
 - ``incremental``: the index as shipped (``simple.pieces`` advances the kept pieces);
-- ``full``: the same request with the project page built from every row, as before
-  incremental builds (``pieces.project_body`` replaced by the full builder in this
-  process only).
+- ``full``: the same request with the pages built from every row, as before incremental
+  builds (``pieces`` and ``root_list`` replaced by the full builders in this process
+  only; the HTML root then kept under the global serial, as it was).
 
 The legacy JSON page (``/pypi/<name>/json``) has its own file-entry cache and is timed
 as it is. Prints a markdown table of medians (ms) and the ratios.
@@ -43,21 +43,37 @@ from django.test import Client  # noqa: E402
 
 from packages_app.models import File, Project  # noqa: E402
 from packages_app.services import releases  # noqa: E402
-from packages_app.simple import builders, pieces, views  # noqa: E402
+from packages_app.simple import builders, pieces, root_list, views  # noqa: E402
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 PAGES = {
-    "PEP 691 JSON": ("/simple/{}/", {"HTTP_ACCEPT": JSON_V1}),
-    "HTML": ("/simple/{}/", {"HTTP_ACCEPT": "text/html"}),
-    "legacy JSON": ("/pypi/{}/json", {}),
+    "project, PEP 691 JSON": ("/simple/{}/", {"HTTP_ACCEPT": JSON_V1}),
+    "project, HTML": ("/simple/{}/", {"HTTP_ACCEPT": "text/html"}),
+    "project, legacy JSON": ("/pypi/{}/json", {}),
+    "root, PEP 691 JSON": ("/simple/", {"HTTP_ACCEPT": JSON_V1}),
+    "root, HTML": ("/simple/", {"HTTP_ACCEPT": "text/html"}),
 }
-# The page as every change rebuilt it before incremental builds.
-INCREMENTAL = pieces.project_body
+# How the pages are built as shipped, and as every change rebuilt them before incremental builds.
+INCREMENTAL = (pieces.project_body, root_list.json_body, root_list.html_body, root_list.list_serial)
 
 
 def full_project_body(project, files_base_url, renderer) -> bytes:
-    layout = views.url_layout()
-    return views.render(renderer, layout, builders.project_page(project, files_base_url))
+    return views.render(renderer, views.url_layout(), builders.project_page(project, files_base_url))
+
+
+def full_root_json(serial, project_url, renderer, frame) -> bytes:
+    return views.render(renderer, views.url_layout(), builders.index_page(serial))
+
+
+def full_root_html(serial, project_url, frame) -> bytes:
+    return views.render(views.SimpleTextHTMLRenderer(), views.url_layout(), builders.index_page(serial))
+
+
+FULL = (full_project_body, full_root_json, full_root_html, lambda serial, project_url: serial)
+
+
+def _use(way: tuple) -> None:
+    pieces.project_body, root_list.json_body, root_list.html_body, root_list.list_serial = way
 
 
 def _change(project: Project, number: int) -> None:
@@ -68,7 +84,7 @@ def _change(project: Project, number: int) -> None:
         else:
             releases.yank_release(newest, "benchmark")
     else:
-        releases.create_release(project, f"99999.{number}")
+        releases.create_release(project, f"99999.{int(time.time())}.{number}")
 
 
 def _first_requests(client: Client, name: str) -> dict[str, float]:
@@ -94,12 +110,12 @@ def main() -> None:
     results: dict[str, dict[str, list[float]]] = {"incremental": {}, "full": {}}
     for number in range(2 * args.changes):
         way = "incremental" if number % 4 < 2 else "full"
-        pieces.project_body = INCREMENTAL if way == "incremental" else full_project_body
+        _use(INCREMENTAL if way == "incremental" else FULL)
         _change(project, number)
         project.refresh_from_db()
         for label, ms in _first_requests(client, args.project).items():
             results[way].setdefault(label, []).append(ms)
-    pieces.project_body = INCREMENTAL
+    _use(INCREMENTAL)
     files = File.objects.filter(release__project=project).count()
     print(f"First request after a change, gzip, {args.project} ({files} files), median of {args.changes} changes")
     print()

@@ -16,6 +16,7 @@ every file, and renders one file instead of all of them.
 
 from __future__ import annotations
 
+import bisect
 import pickle
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ from packages_app.simple import builders, renderers
 from packages_app.simple.joined import Joined
 
 # Bump when the pieces' form changes: older states are then never read.
-STATE_VERSION = 4
+STATE_VERSION = 5
 # Changes that add to a page without touching what is kept (status is read anew each build).
 _ADDING = frozenset(
     {
@@ -60,8 +61,10 @@ class Pieces:
     version: int = STATE_VERSION
     max_release_id: int = 0
     max_file_id: int = 0
-    # release id -> (sort key, version)
-    releases: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The releases in version order (sort key), as parallel lists: quick to store and read.
+    release_ids: list[int] = field(default_factory=list)
+    release_sort_keys: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
     # Keyed by the page's order, its release's sort key then the filename (unique).
     files: Joined = field(default_factory=Joined)
 
@@ -70,7 +73,7 @@ def project_body(project: Project, files_base_url: str, renderer: renderers.Base
     """The live page of a project that offers files, in ``renderer``'s form, from its kept pieces."""
     pieces = current_pieces(project, files_base_url)
     page = builders.project_frame(project)
-    page["versions"] = [version for _, version in sorted(pieces.releases.values())]
+    page["versions"] = pieces.versions
     if renderer.format == "json":
         framed = renderer.render(page)
         return _JSON_FILES_START + pieces.files.json + framed[len(_JSON_FILES_START) :]
@@ -105,20 +108,20 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
                 restyled = list(
                     Release.objects.filter(project=project, canonical_version__in=versions).values_list("pk", flat=True)
                 )
-    _add_releases(pieces, Release.objects.filter(project=project, pk__gt=pieces.max_release_id))
+    sort_keys = _add_releases(pieces, Release.objects.filter(project=project, pk__gt=pieces.max_release_id))
     changed = Q(pk__gt=pieces.max_file_id) | Q(release_id__in=restyled)
     files = builders.file_rows(File.objects.filter(changed, release__project=project))
     rows = list(files.values_list("pk", "release_id", *builders.FILE_FIELDS))
     # A release written between the two queries (after the serial this build is for, as
     # the full builder can see one too): read it rather than fail on its files.
-    unseen = {release_id for _, release_id, *_ in rows} - pieces.releases.keys()
+    unseen = {release_id for _, release_id, *_ in rows} - sort_keys.keys()
     if unseen:
-        _add_releases(pieces, Release.objects.filter(pk__in=unseen))
+        sort_keys = _add_releases(pieces, Release.objects.filter(pk__in=unseen))
     changed = []
     for pk, release_id, *fields in rows:
         entry = builders.file_entry(files_base_url, *fields)
         # "\0" sorts before any character: the key orders as (sort key, filename) would.
-        key = f"{pieces.releases[release_id][0]}\0{entry['filename']}"
+        key = f"{sort_keys[release_id]}\0{entry['filename']}"
         changed.append((key, pk, orjson.dumps(entry, option=_JSON_OPTIONS), renderers.file_line(entry)))
         pieces.max_file_id = max(pieces.max_file_id, pk)
     pieces.files.update(changed)
@@ -126,10 +129,22 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
     return pieces
 
 
-def _add_releases(pieces: Pieces, releases) -> None:
-    for pk, sort_key, version in releases.values_list("pk", "sort_key", "version"):
-        pieces.releases[pk] = (sort_key, version)
-        pieces.max_release_id = max(pieces.max_release_id, pk)
+def _add_releases(pieces: Pieces, releases) -> dict[int, str]:
+    """Put ``releases`` in their places (version order, then id); every release's sort key by id."""
+    new = sorted((sort_key, pk, version) for pk, sort_key, version in releases.values_list("pk", "sort_key", "version"))
+    if len(new) > 16:  # from nothing, or many at once: one sort rather than many inserts
+        merged = sorted([*zip(pieces.release_sort_keys, pieces.release_ids, pieces.versions, strict=True), *new])
+        pieces.release_sort_keys = [row[0] for row in merged]
+        pieces.release_ids = [row[1] for row in merged]
+        pieces.versions = [row[2] for row in merged]
+    else:
+        for sort_key, pk, version in new:
+            place = bisect.bisect_right(pieces.release_sort_keys, sort_key)
+            pieces.release_ids.insert(place, pk)
+            pieces.release_sort_keys.insert(place, sort_key)
+            pieces.versions.insert(place, version)
+    pieces.max_release_id = max([pieces.max_release_id, *(row[1] for row in new)])
+    return dict(zip(pieces.release_ids, pieces.release_sort_keys, strict=True))
 
 
 def _load(kept: tuple[int, bytes] | None) -> Pieces:
