@@ -39,7 +39,6 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from benchmarks.seed import build_sdist, build_wheel  # noqa: E402
-from legacy_api import json_pages  # noqa: E402
 from packages_app import naming  # noqa: E402
 from packages_app.models import File, Project, Release, RoleName  # noqa: E402
 from packages_app.pages import store  # noqa: E402
@@ -88,7 +87,6 @@ def count_queries(args: argparse.Namespace) -> None:
     for endpoint in endpoints:
         # Each endpoint's first request builds its page, as the first after a change does.
         store.forget_everything()
-        json_pages.forget_file_entries()
         found = []
         for _ in range(2):
             with CaptureQueriesContext(connection) as captured:

@@ -6,12 +6,12 @@ as PyPI's), built from the Release table so releases without files appear in
 into dicts directly: the unversioned page of a project with 4,632 releases
 and 9,264 files is built in a handful of queries. Pages are stored by serial
 (``packages_app.pages``), so a repeat costs one query: ``build_page`` is what the
-view hands to ``serve_page``, under ``page_key``.
+view hands to ``serve_page``, under ``page_key``, for a release's page; the unversioned
+page is built from kept pieces after a change (``json_pieces``), from these parts.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 
 import orjson
@@ -25,7 +25,6 @@ from packages_app.simple.builders import last_change
 _DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
 
 _FILE_COLUMNS = (
-    "pk",
     "filename",
     "path",
     "packagetype",
@@ -66,13 +65,19 @@ def build_page(project: Project, version: str | None, base: str) -> store.Page:
 
     NoSuchRelease when there is no release to show.
     """
+    release = release_to_show(project, version)
+    page = project_page(project, release, absolute_urls(base), with_releases=version is None)
+    body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    return store.make_page(body, last_change(project.last_serial, project.created))
+
+
+def release_to_show(project: Project, version: str | None) -> Release:
+    """The latest release (``version`` None) or the one named; NoSuchRelease when there is none."""
     releases = Release.objects.filter(project=project)
     release = releases.latest() if version is None else releases.by_version(version).first()
     if release is None:
         raise NoSuchRelease
-    page = project_page(project, release, absolute_urls(base), with_releases=version is None)
-    body = orjson.dumps(page, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-    return store.make_page(body, last_change(project.last_serial, project.created))
+    return release
 
 
 def project_page(project: Project, release: Release, urls: AbsoluteUrls, *, with_releases: bool) -> dict:
@@ -80,12 +85,12 @@ def project_page(project: Project, release: Release, urls: AbsoluteUrls, *, with
     and, for the unversioned page only, ``releases``."""
     release.project = project
     if with_releases:
-        files_by_release = _files_of(project, urls)
+        files_by_release = files_of(project, urls)
         versions = Release.objects.filter(project=project).newest_first().values_list("pk", "version")
         releases = {version: files_by_release.get(pk, []) for pk, version in versions}
         selected = releases.get(release.version, [])
     else:
-        selected = _files_of(project, urls, release=release).get(release.pk, [])
+        selected = files_of(project, urls, release=release).get(release.pk, [])
     page = {
         "info": info(release, urls),
         "last_serial": project.last_serial,
@@ -141,41 +146,37 @@ def ownership(project: Project) -> dict:
     return {"roles": [{"role": role, "user": user} for role, user in rows], "organization": None}
 
 
-# What a file row says never changes once written (bytes are content-addressed and
-# filenames are never reused), so each process keeps the file-level part of every
-# entry it has built: after a change only new files are read in full, and the
-# release-level keys (which a yank does change) are added afresh. Bounded; cleared
-# whole when full, which costs one slower build. Server threads share it: a build
-# works from its own copy of the entries it needs, so a clear (its own or another
-# thread's) cannot take them away mid-build, and the lock keeps the bound exact.
-_ENTRIES: dict[tuple[str, int], dict] = {}
-_ENTRIES_LOCK = threading.Lock()
-_MAX_ENTRIES = 200_000
-_RELEASE_COLUMNS = ("pk", "release_id", "release__requires_python", "release__yanked", "release__yanked_reason")
+# The release-level keys PyPI repeats on every file, read with the file's own columns.
+_RELEASE_COLUMNS = ("release_id", "release__requires_python", "release__yanked", "release__yanked_reason")
 
 
-def forget_file_entries() -> None:
-    with _ENTRIES_LOCK:
-        _ENTRIES.clear()
-
-
-def _files_of(project: Project, urls: AbsoluteUrls, release: Release | None = None) -> dict[int, list[dict]]:
-    files = File.objects.filter(release__project=project) if release is None else File.objects.filter(release=release)
+def files_of(
+    project: Project, urls: AbsoluteUrls, release: Release | None = None, release_ids: list[int] | None = None
+) -> dict[int, list[dict]]:
+    """Each release's file entries (by release id, sorted by filename): the project's, ``release``'s
+    or those of ``release_ids``."""
+    if release is not None:
+        files = File.objects.filter(release=release)
+    elif release_ids is not None:
+        files = File.objects.filter(release_id__in=release_ids)
+    else:
+        files = File.objects.filter(release__project=project)
     grouped: dict[int, list[dict]] = defaultdict(list)
     if not project.offers_files:
         return grouped  # PEP 792: a quarantined project offers no files
     # No ORDER BY: sorting every file of a big project in SQL cost more than sorting
-    # each release's two or three here.
-    rows = list(files.order_by().values_list(*_RELEASE_COLUMNS))
-    entries = _file_entries(urls.files_base, [row[0] for row in rows])
-    for pk, release_id, requires_python, yanked, yanked_reason in rows:
-        entry = entries.get(pk)
-        if entry is None:  # deleted between the two reads (they are not one transaction)
-            continue
+    # each release's two or three here. (After a change only the releases it touched are
+    # read: legacy_api.json_pieces keeps the rest.)
+    rows = (
+        files.annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
+        .order_by()
+        .values_list(*_RELEASE_COLUMNS, *_FILE_COLUMNS)
+    )
+    base = urls.files_base
+    for release_id, requires_python, yanked, yanked_reason, *columns in rows:
         grouped[release_id].append(
             {
-                **entry,
-                # Release-level keys, which PyPI repeats on every file.
+                **_file_entry(base, *columns),
                 "requires_python": requires_python or None,
                 "yanked": yanked,
                 "yanked_reason": yanked_reason or None,
@@ -185,33 +186,6 @@ def _files_of(project: Project, urls: AbsoluteUrls, release: Release | None = No
         if len(entries_of_release) > 1:
             entries_of_release.sort(key=_by_filename)
     return grouped
-
-
-def _file_entries(base: str, pks: list[int]) -> dict[int, dict]:
-    """The file-level entry of each file in ``pks``, from the process's cache or read once."""
-    entries = {}
-    missing = []
-    for pk in pks:
-        entry = _ENTRIES.get((base, pk))
-        if entry is None:
-            missing.append(pk)
-        else:
-            entries[pk] = entry
-    if not missing:
-        return entries
-    full = (
-        File.objects.filter(pk__in=missing)
-        .annotate(upload_time_text=timestamps.as_utc_text("upload_time"))
-        .order_by()
-        .values_list(*_FILE_COLUMNS)
-    )
-    read = {pk: _file_entry(base, *columns) for pk, *columns in full}
-    entries.update(read)
-    with _ENTRIES_LOCK:
-        if len(_ENTRIES) + len(read) > _MAX_ENTRIES:
-            _ENTRIES.clear()
-        _ENTRIES.update(((base, pk), entry) for pk, entry in read.items())
-    return entries
 
 
 def _by_filename(entry: dict) -> str:

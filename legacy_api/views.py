@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from legacy_api import json_pages, xmlrpc
+from legacy_api import json_pages, json_pieces, xmlrpc
 from packages_app import naming
 from packages_app.links import absolute_urls
 from packages_app.pages.serve import CachePolicy, add_cors_headers, serve_page
@@ -57,7 +57,11 @@ def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse
     if name != normalized:
         return HttpResponsePermanentRedirect(_path("legacy-json", "legacy-release-json", normalized, version))
     base = base_url(request)
-    key, build = json_pages.page_key(project, version, base), partial(json_pages.build_page, project, version, base)
+    key = json_pages.page_key(project, version, base)
+    if version is None:  # the big one, built from kept pieces after a change
+        build = partial(json_pieces.build_page, project, base)
+    else:
+        build = partial(json_pages.build_page, project, version, base)
     try:
         response = serve_page(
             request, key, build, content_type="application/json", policy=CachePolicy.SIMPLE, serial=project.last_serial

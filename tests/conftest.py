@@ -24,12 +24,9 @@ def fresh_page_store():
     """Built simple pages are keyed by serial; test databases reuse serials, production never does."""
     from django.core.cache import cache
 
-    from legacy_api import json_pages
     from packages_app.pages import store
 
     store.forget_everything()
-    json_pages.forget_file_entries()
     cache.clear()
     yield
     store.forget_everything()
-    json_pages.forget_file_entries()

@@ -6,6 +6,8 @@ import random
 
 import pytest
 
+from legacy_api import json_pages
+from legacy_api import views as legacy_views
 from packages_app.links import files_base_url
 from packages_app.models import File, Project, ProjectStatus, Release
 from packages_app.services import files, projects, releases
@@ -26,6 +28,18 @@ def _assert_pages_match_full_builds(client, step: str) -> None:
         served = client.get("/simple/inc/", HTTP_ACCEPT=accept)
         assert served.status_code == 200
         assert served.getvalue() == _full_build(renderer), f"{accept} after {step}"
+    # The legacy JSON page, built from its kept releases (legacy_api.json_pieces).
+    served = client.get("/pypi/inc/json")
+    project = Project.objects.get(normalized_name="inc")
+    try:
+        full = json_pages.build_page(project, None, legacy_views.base_url(served.wsgi_request)).body
+    except json_pages.NoSuchRelease:
+        assert served.status_code == 404, f"legacy JSON after {step}"
+        return
+    if project.offers_files:
+        assert served.getvalue() == full, f"legacy JSON after {step}"
+    else:
+        assert served.status_code == 404, f"legacy JSON after {step}"
 
 
 class History:

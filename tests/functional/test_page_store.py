@@ -43,8 +43,9 @@ def test_fifty_changes_leave_one_copy_of_each_page(client, tmp_path, auth):
         bodies = _read_every_page(client)
         usage = store.usage()
         assert usage.files == files_of_one_version, f"after change {number}"
-    # Nothing but the current pages: their bytes bound what is kept (plain + gzip, under 2x).
-    assert usage.bytes < 2 * sum(len(body) for body in bodies)
+    # Nothing but the current pages: their bytes bound what is kept (each page, its gzip
+    # form, and the pieces the incremental builds keep, about one more copy: under 3x).
+    assert usage.bytes < 3 * sum(len(body) for body in bodies)
     serial = Project.objects.get(normalized_name="grow").last_serial
     assert json.loads(bodies[0])["meta"]["_last-serial"] == serial
     assert len(json.loads(bodies[0])["versions"]) == 51

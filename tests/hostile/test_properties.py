@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from packaging.utils import parse_wheel_filename
 
 from harness.upload_form import Upload, twine_form
-from legacy_api import json_pages
 from packages_app.models import File
 from packages_app.pages import store
 from packages_app.storage import package_storage
@@ -48,7 +47,6 @@ def rolled_back():
     finally:
         empty_storage()
         store.forget_everything()
-        json_pages.forget_file_entries()
         cache.clear()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -115,52 +114,6 @@ def _wheels(release, count: int) -> list:
 
 def _filenames(page: dict) -> list[str]:
     return sorted(entry["filename"] for entry in page["urls"])
-
-
-def test_a_build_that_fills_the_entry_cache_keeps_the_entries_it_uses(db, monkeypatch):
-    """Clearing a full cache must not take away the entries of the page being built.
-
-    (The build read its already-cached entries back from the cache after clearing it.)"""
-    release = ReleaseFactory(project=ProjectFactory(name="filling"), version="1.0")
-    cached = _wheels(release, 1)
-    assert len(_page(cached[0], with_releases=False)["urls"]) == 1  # its entry is now cached
-    later = FileFactory(release=release, filename="filling-1.0.tar.gz", packagetype="sdist")
-    monkeypatch.setattr(json_pages, "_MAX_ENTRIES", 1)  # one more entry overflows
-    assert _filenames(_page(later, with_releases=False)) == ["filling-1.0-py30-none-any.whl", "filling-1.0.tar.gz"]
-
-
-def test_a_concurrent_clear_does_not_break_a_build(transactional_db, monkeypatch):
-    """With GUNICORN_THREADS > 1, another thread may clear the shared cache mid-build.
-
-    Here it does so at the worst moment, deterministically: while this thread reads
-    the rows of its new files, having found its other files cached, another thread
-    builds a page whose files overflow the cache (shrunk to 3 entries) and clears it."""
-    mine = ReleaseFactory(project=ProjectFactory(name="mine"), version="1.0")
-    (first,) = _wheels(mine, 1)
-    _page(first, with_releases=True)  # caches the entry of mine's first file
-    FileFactory(release=mine, filename="mine-1.0.tar.gz", packagetype="sdist")
-    theirs = ReleaseFactory(project=ProjectFactory(name="theirs"), version="1.0")
-    _wheels(theirs, 3)
-    monkeypatch.setattr(json_pages, "_MAX_ENTRIES", 3)
-    other_thread: list = []
-
-    def other_request() -> None:
-        try:
-            other_thread.append(_filenames(_page(theirs.files.first(), with_releases=False)))
-        finally:
-            connection.close()  # this thread's own connection
-
-    def run_other_request_first(execute, sql, params, many, context):
-        if "md5_digest" in sql and not other_thread:  # the read of this build's new files
-            thread = threading.Thread(target=other_request)
-            thread.start()
-            thread.join()
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(run_other_request_first):
-        page = _page(first, with_releases=True)
-    assert other_thread == [[f"theirs-1.0-py3{index}-none-any.whl" for index in range(3)]]
-    assert _filenames(page) == ["mine-1.0-py30-none-any.whl", "mine-1.0.tar.gz"]
 
 
 def test_a_file_deleted_during_a_build_is_left_out(db):

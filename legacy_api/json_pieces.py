@@ -1,0 +1,120 @@
+"""Incremental builds of a project's legacy JSON page (``/pypi/<project>/json``).
+
+The page lists every release with its files (``releases``), most of it unchanged by
+any one change. Each release's part, ``"<version>":[<its files>]``, is kept
+(``simple.joined``, keyed by version string, the order ``OPT_SORT_KEYS`` gives) with
+the serial it describes, and a build reads the project's journal since: the releases
+an addition or a yank names are rendered again, nothing else. Anything else (a
+deletion, a status change, a long history) starts afresh. ``info``, ``urls`` and
+``ownership`` are small and made anew each time; the page is then the full builder's
+bytes, which a property test holds.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+
+import orjson
+from django.db.models import Q
+
+from legacy_api import json_pages
+from packages_app import naming
+from packages_app.links import AbsoluteUrls, absolute_urls
+from packages_app.models import JournalEntry, Project, Release
+from packages_app.pages import store
+from packages_app.services import journal
+from packages_app.simple.builders import last_change
+from packages_app.simple.joined import Joined
+
+# Bump when the kept form changes: older states are then never read.
+STATE_VERSION = 1
+# Changes that touch the releases they name, or none (roles: ownership is made anew).
+_NAMING_RELEASES = frozenset(
+    {journal.RELEASE_CREATED, journal.FILE_ADDED, journal.RELEASE_YANKED, journal.RELEASE_UNYANKED}
+)
+_UNTOUCHING = frozenset({journal.PROJECT_CREATED, journal.ROLE_GRANTED, journal.ROLE_REVOKED})
+MAX_CHANGES = 200
+_OPTIONS = orjson.OPT_SORT_KEYS
+
+
+@dataclass
+class ReleasePieces:
+    """The ``releases`` of a project's page as of ``serial`` (-1: nothing yet)."""
+
+    serial: int = -1
+    version: int = STATE_VERSION
+    max_release_id: int = 0
+    releases: Joined = field(default_factory=Joined)  # JSON only: the HTML side stays empty
+
+
+def build_page(project: Project, base: str) -> store.Page:
+    """The unversioned page with URLs under ``base``, as stored bytes; NoSuchRelease without releases."""
+    release = json_pages.release_to_show(project, None)
+    body = page_body(project, release, absolute_urls(base))
+    return store.make_page(body, last_change(project.last_serial, project.created))
+
+
+def page_body(project: Project, release: Release, urls: AbsoluteUrls) -> bytes:
+    """The unversioned page, ``release`` being the latest: the full builder's bytes."""
+    pieces = current(project, urls)
+    release.project = project
+    selected = json_pages.files_of(project, urls, release=release).get(release.pk, [])
+    head = orjson.dumps(
+        {
+            "info": json_pages.info(release, urls),
+            "last_serial": project.last_serial,
+            "ownership": json_pages.ownership(project),
+        },
+        option=_OPTIONS,
+    )
+    tail = orjson.dumps({"urls": selected, "vulnerabilities": []}, option=_OPTIONS)
+    return head[:-1] + b',"releases":{' + pieces.releases.json + b"}," + tail[1:] + b"\n"
+
+
+def current(project: Project, urls: AbsoluteUrls) -> ReleasePieces:
+    key = store.page_key("legacy-pieces", project.pk, store.key_tag(urls.files_base), serial=project.last_serial)
+    pieces = _load(store.newest_state(key))
+    if pieces.serial != project.last_serial:
+        pieces = advance(pieces, project, urls)
+        store.keep_state(key, pickle.dumps(pieces, protocol=pickle.HIGHEST_PROTOCOL))
+    return pieces
+
+
+def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> ReleasePieces:
+    """``pieces`` brought to ``project.last_serial`` (a fresh ``ReleasePieces()`` builds from nothing)."""
+    releases = Release.objects.filter(project=project)
+    if pieces.serial >= 0:
+        changes = list(
+            JournalEntry.objects.filter(
+                normalized_name=project.normalized_name, id__gt=pieces.serial, id__lte=project.last_serial
+            ).values_list("kind", "version")[: MAX_CHANGES + 1]
+        )
+        if len(changes) > MAX_CHANGES or not {kind for kind, _ in changes} <= _NAMING_RELEASES | _UNTOUCHING:
+            pieces = ReleasePieces()
+        else:
+            named = {naming.canonical_version(version) for kind, version in changes if kind in _NAMING_RELEASES}
+            releases = releases.filter(Q(canonical_version__in=named) | Q(pk__gt=pieces.max_release_id))
+    rows = list(releases.values_list("pk", "version"))
+    some = None if pieces.serial < 0 else [pk for pk, _ in rows]  # from nothing: every file, by project
+    files = json_pages.files_of(project, urls, release_ids=some)
+    changed = []
+    for pk, version in rows:
+        part = orjson.dumps({version: files.get(pk, [])}, option=_OPTIONS)[1:-1]  # without the braces
+        changed.append((version, pk, part, ""))
+        pieces.max_release_id = max(pieces.max_release_id, pk)
+    pieces.releases.update(changed)
+    pieces.serial = project.last_serial
+    return pieces
+
+
+def _load(kept: tuple[int, bytes] | None) -> ReleasePieces:
+    if kept is None:
+        return ReleasePieces()
+    try:
+        pieces = pickle.loads(kept[1])  # noqa: S301 - our own file in our own store
+    except Exception:  # noqa: BLE001 - a torn or foreign file: build from nothing
+        return ReleasePieces()
+    if not isinstance(pieces, ReleasePieces) or pieces.version != STATE_VERSION:
+        return ReleasePieces()
+    return pieces
