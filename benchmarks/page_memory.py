@@ -142,7 +142,8 @@ class CopyIndex(Index):
     def seed(self, project: str, releases: int, small_projects: int) -> str:
         script = str(self.source / "benchmarks" / "seed.py")
         arguments = ["--releases", str(releases), "--small-projects", str(small_projects), "--project-name", project]
-        return run_command([sys.executable, script, *arguments, "--with-files", "--force"], env=self.env, cwd=self.source)
+        command = [sys.executable, script, *arguments, "--with-files", "--force"]
+        return run_command(command, env=self.env, cwd=self.source)
 
     def create_uploader(self, projects: list[str]) -> None:
         script = str(self.source / "benchmarks" / "django_tasks.py")
@@ -223,7 +224,8 @@ def write_wheels(folder: Path, count: int) -> list[dict]:
     scratch = Path(tempfile.mkdtemp(prefix="wheels-", dir=folder))
     with throwaway_database(scratch / "data", None) as database_url:
         index = Index(scratch, database_url)
-        listing = index.task("write-dists", "--target", str(folder), "--set", f"changes,{PROJECT},{count},{CHANGE_MAJOR},0")
+        wanted = f"changes,{PROJECT},{count},{CHANGE_MAJOR},0"
+        listing = index.task("write-dists", "--target", str(folder), "--set", wanted)
     return [{**one, "path": str(folder / "changes" / one["filename"])} for one in listing["changes"]]
 
 
