@@ -14,13 +14,15 @@ same interpreter; the copy this file is in is the new code. For each copy, in th
    configured);
 3. **warm**: each of the big project's pages (simple JSON, simple HTML, legacy JSON; each
    with and without ``Accept-Encoding: gzip``) is asked for by ``--connections``
-   concurrent clients, ``--rounds`` times, so that every worker serves each;
+   concurrent clients, ``--rounds`` times, so that each worker most likely serves each
+   (which worker takes a connection is up to the kernel; per-process RSS is logged);
 4. ``--changes`` changes: a new small wheel uploaded to the big project as twine sends it,
    then the same reading of its pages, every answer checked to be a 200 that names the
    new file;
-5. after the changes listed in ``--at`` (0 is after warming), a ``--settle`` second pause,
-   then the total RSS (``/proc/<pid>/status``) and PSS (``/proc/<pid>/smaps_rollup``) of
-   the gunicorn master and its workers, and the page store's size on disk.
+5. once before warming (the row "fresh"), and after the changes listed in ``--at`` (0 is
+   after warming), a ``--settle`` second pause, then the total RSS (``/proc/<pid>/status``)
+   and PSS (``/proc/<pid>/smaps_rollup``) of the gunicorn master and its workers, and the
+   page store's size on disk.
 
 Prints a markdown table per run to stdout, progress to stderr; ``--output`` writes every
 figure (per process too) as JSON. Only 127.0.0.1 is contacted. Exit status 2 when a copy
@@ -124,11 +126,12 @@ def snapshot(index: Index, changes: int) -> dict:
 class CopyIndex(Index):
     """ours.py's index, but every command (gunicorn, manage.py, seed.py, django_tasks.py) from ``source``."""
 
-    def __init__(self, source: Path, base: Path, database_url: str, workers: int) -> None:
+    def __init__(self, source: Path, base: Path, database_url: str, workers: int, extra_env: dict[str, str]) -> None:
         super().__init__(base, database_url)
         self.source = source
         self.env.pop("GUNICORN_THREADS", None)  # gunicorn.conf.py's default
         self.env["WEB_CONCURRENCY"] = str(workers)
+        self.env.update(extra_env)
         self.workers = workers
         self.server.cwd = source
 
@@ -180,7 +183,7 @@ def measure_copy(label: str, source: Path, base: Path, args, wheels: list[dict])
     log(f"[{label}] {source}")
     result: dict = {"label": label, "source": str(source), "points": []}
     with throwaway_database(base / "data", args.database_url) as database_url:
-        index = CopyIndex(source, base, database_url, args.workers)
+        index = CopyIndex(source, base, database_url, args.workers, args.server_env)
         started = time.monotonic()
         index.manage("migrate", "--noinput")
         log(f"[{label}] seed.py --releases {args.releases} --small-projects {args.small_projects} ...")
@@ -194,6 +197,8 @@ def measure_copy(label: str, source: Path, base: Path, args, wheels: list[dict])
             booted = len(index.server.workers())
             result["workers"] = booted
             log(f"[{label}] gunicorn up, {booted} workers; warming ...")
+            time.sleep(args.settle)
+            result["fresh"] = snapshot(index, -1)
             result["warm_seconds"] = read_pages(index, requests, args)
             readings = []
             for changes in range(args.changes + 1):
@@ -242,11 +247,13 @@ def table(run: dict) -> str:
         "| changes | RSS old | RSS new | PSS old | PSS new | store on disk (new) |",
         "|---|---|---|---|---|---|",
     ]
-    for before, after in zip(old["points"], new["points"], strict=True):
+    pairs = [(old["fresh"], new["fresh"]), *zip(old["points"], new["points"], strict=True)]
+    for before, after in pairs:
         store = after["store"]
         on_disk = f"{store['allocated'] / 2**20:.1f} MiB ({store['files']} files)" if store else "–"
+        changes = "fresh (not warmed)" if after["changes"] < 0 else after["changes"]
         lines.append(
-            f"| {after['changes']} | {mib(before['rss_kib'])} | {mib(after['rss_kib'])} | "
+            f"| {changes} | {mib(before['rss_kib'])} | {mib(after['rss_kib'])} | "
             f"{mib(before['pss_kib'])} | {mib(after['pss_kib'])} | {on_disk} |"
         )
     return "\n".join(lines)
@@ -266,7 +273,11 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="a postgres:// server (default: SQLite)")
     parser.add_argument("--runs", type=int, default=1, help="old and new, this many times (alternating order)")
     parser.add_argument("--output", type=Path, help="every figure as JSON")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE", help="for both servers, e.g. an allocator's"
+    )
     args = parser.parse_args()
+    args.server_env = dict(one.split("=", 1) for one in args.server_env)
     args.at = sorted({int(n) for n in args.at.split(",") if int(n) <= args.changes})
     copies = {"old": args.baseline.resolve(), "new": REPO_ROOT}
     for label, source in copies.items():
@@ -300,8 +311,9 @@ def main() -> int:
     results["load_after"] = os.getloadavg()[0]
     if args.output:
         args.output.write_text(json.dumps(results, indent=1))
+    extra = "".join(f", {name}={value}" for name, value in args.server_env.items())
     print(
-        f"{results['date']}: {args.workers} workers, the big project `{PROJECT}` ({args.releases} releases), "
+        f"{results['date']}: {args.workers} workers{extra}, the big project `{PROJECT}` ({args.releases} releases), "
         f"{args.changes} changes, load average {results['load_before']:.1f} before and "
         f"{results['load_after']:.1f} after on {results['cpus']} CPUs.\n"
     )
