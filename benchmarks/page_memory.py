@@ -36,6 +36,7 @@ import contextlib
 import gzip
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -234,6 +235,11 @@ def write_wheels(folder: Path, count: int) -> list[dict]:
     return [{**one, "path": str(folder / "changes" / one["filename"])} for one in listing["changes"]]
 
 
+def remove(folder: Path) -> None:
+    # rm is several times faster than shutil.rmtree on the seeded tens of thousands of files.
+    subprocess.run(["rm", "-rf", str(folder)], check=False)  # noqa: S603, S607
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -292,23 +298,25 @@ def main() -> int:
         "load_before": os.getloadavg()[0],
         "runs": [],
     }
+    work = Path(tempfile.mkdtemp(prefix="page-memory-"))
     try:
-        with tempfile.TemporaryDirectory(prefix="page-memory-") as tmp:
-            work = Path(tmp)
-            wheels = write_wheels(work, args.changes)
-            for number in range(args.runs):
-                order = ["old", "new"] if number % 2 == 0 else ["new", "old"]
-                run = {}
-                for label in order:
-                    run[label] = measure_copy(label, copies[label], work / f"run{number + 1}-{label}", args, wheels)
-                results["runs"].append(run)
-                log(f"run {number + 1} done")
+        wheels = write_wheels(work, args.changes)
+        for number in range(args.runs):
+            order = ["old", "new"] if number % 2 == 0 else ["new", "old"]
+            run = {}
+            for label in order:
+                base = work / f"run{number + 1}-{label}"
+                run[label] = measure_copy(label, copies[label], base, args, wheels)
+                remove(base)
+            results["runs"].append(run)
+            log(f"run {number + 1} done")
+        results["load_after"] = os.getloadavg()[0]
     except BenchmarkError as exc:
         log(f"The benchmark could not run: {exc}")
         return 2
     finally:
         stop_all()
-    results["load_after"] = os.getloadavg()[0]
+        remove(work)
     if args.output:
         args.output.write_text(json.dumps(results, indent=1))
     extra = "".join(f", {name}={value}" for name, value in args.server_env.items())
