@@ -75,13 +75,16 @@ def big_project_requests(name: str) -> list[tuple[str, Request]]:
 # ---------------------------------------------------------------- figures
 
 
-def pss_kib(pid: int) -> int:
-    """Proportional set size: shared pages divided among the processes that map them."""
+def rollup_kib(pid: int) -> dict[str, int]:
+    """``Pss`` (shared pages divided among the processes that map them) and ``Anonymous``
+    (the heap's share, as opposed to mapped files) from ``/proc/<pid>/smaps_rollup``."""
+    values = {}
     with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
         for line in rollup:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
+            key, _, rest = line.partition(":")
+            if key in ("Pss", "Anonymous"):
+                values[key] = int(rest.split()[0])
+    return values
 
 
 def disk_usage(folder: Path) -> dict | None:
@@ -103,12 +106,14 @@ def snapshot(index: Index, changes: int) -> dict:
     master = index.server.pid
     processes = []
     for pid in index.server.pids():
+        rollup = rollup_kib(pid)
         processes.append(
             {
                 "pid": pid,
                 "role": "master" if pid == master else "worker",
                 "rss_kib": memory_kib(pid).get("VmRSS", 0),
-                "pss_kib": pss_kib(pid),
+                "pss_kib": rollup.get("Pss", 0),
+                "anonymous_kib": rollup.get("Anonymous", 0),
             }
         )
     return {
@@ -116,6 +121,7 @@ def snapshot(index: Index, changes: int) -> dict:
         "processes": processes,
         "rss_kib": sum(p["rss_kib"] for p in processes),
         "pss_kib": sum(p["pss_kib"] for p in processes),
+        "anonymous_kib": sum(p["anonymous_kib"] for p in processes),
         "store": disk_usage(index.data_dir / "pages"),
         "load": os.getloadavg()[0],
     }
@@ -200,6 +206,7 @@ def measure_copy(label: str, source: Path, base: Path, args, wheels: list[dict])
             log(f"[{label}] gunicorn up, {booted} workers; warming ...")
             time.sleep(args.settle)
             result["fresh"] = snapshot(index, -1)
+            log(f"[{label}] fresh: RSS {result['fresh']['rss_kib'] / 1024:.0f} MiB")
             result["warm_seconds"] = read_pages(index, requests, args)
             readings = []
             for changes in range(args.changes + 1):
@@ -216,7 +223,8 @@ def measure_copy(label: str, source: Path, base: Path, args, wheels: list[dict])
                     workers = ", ".join(f"{p['rss_kib'] / 1024:.0f}" for p in point["processes"])
                     log(
                         f"[{label}] after {changes} changes: RSS {point['rss_kib'] / 1024:.0f} MiB "
-                        f"(per process {workers}), PSS {point['pss_kib'] / 1024:.0f} MiB{on_disk}"
+                        f"(per process {workers}), PSS {point['pss_kib'] / 1024:.0f} MiB, "
+                        f"anonymous {point['anonymous_kib'] / 1024:.0f} MiB{on_disk}"
                     )
             result["reading_seconds"] = readings
         finally:
