@@ -8,7 +8,9 @@ with ten thousand files is built in a few queries and no per-row objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -72,7 +74,7 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
     File URLs are ``files_base_url`` + the file's storage path. With ``as_of``
     (``timetravel``), the versions and files of that moment, yanked as they were.
     """
-    page = {
+    page: dict[str, Any] = {
         "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
         "name": project.normalized_name,
         "project-status": project_status(project),
@@ -90,6 +92,7 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
     files = files.annotate(upload_time_text=timestamps.as_utc_text("upload_time")).order_by(
         "release__sort_key", "filename"
     )
+    rows: Iterable[tuple[Any, ...]]
     if as_of is not None and as_of.yanks_from_journal:
         history = as_of.yank_history(project)
         rows = (

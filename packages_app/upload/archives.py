@@ -19,7 +19,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 from typing import IO
@@ -375,7 +375,8 @@ def _dist_info_matches(directory: str, name: str, version: Version) -> bool:
 def _check_entry_points(data: bytes, filename: str) -> None:
     # Entry point names are case-sensitive and '=' is the only separator.
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str
+    # configparser's documented way to keep keys' case; its stubs declare optionxform a method.
+    parser.optionxform = str  # type: ignore[method-assign, assignment]
     try:
         parser.read_string(data.decode("utf-8"))
     except (configparser.Error, UnicodeDecodeError):
@@ -455,7 +456,8 @@ def _check_gzip_file(path: Path, filename: str) -> None:
 
 def _open_tar(stream: _GuardedStream, filename: str) -> tarfile.TarFile:
     try:
-        return tarfile.open(fileobj=stream, mode="r:")
+        # Reading needs only read/seek/tell; the stubs' file protocol also asks for write() and close().
+        return tarfile.open(fileobj=stream, mode="r:")  # type: ignore[call-overload]
     except _TAR_ERRORS as exc:
         raise _invalid(f"'{filename}' is not a valid gzip-compressed tar archive: {exc}") from None
 
@@ -470,7 +472,7 @@ def _opens_as_zip(path: Path) -> bool:
         return False
 
 
-def _iter_tar(path: Path, filename: str) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo, list[str]]]:
+def _iter_tar(path: Path, filename: str) -> Generator[tuple[tarfile.TarFile, tarfile.TarInfo, list[str]], None, None]:
     """Each member of a .tar.gz with its path segments, once it has passed the member rules.
 
     Members come one at a time, so the caller can read one (PKG-INFO) before
