@@ -13,7 +13,7 @@ stream from the store when ``S3_DOWNLOADS=stream``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -129,7 +129,7 @@ def _local_file_response(storage, path, size, requested, content_type) -> HttpRe
         response["Content-Length"] = str(size)
         return response
     first, last = requested
-    return _partial(_read_range(handle, first, last), first, last, size, content_type)
+    return _partial(_FileRange(handle, first, last), first, last, size, content_type)
 
 
 def _object_store_response(storage, path, size, requested, content_type) -> StreamingHttpResponse:
@@ -141,7 +141,7 @@ def _object_store_response(storage, path, size, requested, content_type) -> Stre
     return _partial(object_chunks(storage, path, first, last), first, last, size, content_type)
 
 
-def _partial(chunks: Iterator[bytes], first: int, last: int, size: int, content_type: str) -> StreamingHttpResponse:
+def _partial(chunks: Iterable[bytes], first: int, last: int, size: int, content_type: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(chunks, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Content-Length"] = str(last - first + 1)
@@ -159,7 +159,23 @@ def _range_applies(request: HttpRequest, headers: HttpResponse) -> bool:
     return moment is not None and http_date(moment) == headers["Last-Modified"]
 
 
-def _read_range(handle, first: int, last: int) -> Iterator[bytes]:
+class _FileRange:
+    """Bytes ``first``..``last`` of an open file. The response closes it when it is closed, read or
+    not: a generator that never started would leave the file to the garbage collector."""
+
+    def __init__(self, handle, first: int, last: int) -> None:
+        self._handle = handle
+        self._chunks = _read_range(handle, first, last)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._handle.close()
+
+
+def _read_range(handle, first: int, last: int) -> Generator[bytes, None, None]:
     with handle:
         handle.seek(first)
         remaining = last - first + 1

@@ -689,11 +689,11 @@ def test_a_real_client(live_server, live_scene, path):
 
 
 def test_a_real_client_multicall_is_refused(live_server, live_scene):
-    proxy = xmlrpc.client.ServerProxy(live_server.url + "/pypi")
-    multicall = xmlrpc.client.MultiCall(proxy)
-    multicall.changelog_last_serial()
-    with pytest.raises(xmlrpc.client.Fault) as raised:
-        list(multicall())
+    with xmlrpc.client.ServerProxy(live_server.url + "/pypi") as proxy:
+        multicall = xmlrpc.client.MultiCall(proxy)
+        multicall.changelog_last_serial()
+        with pytest.raises(xmlrpc.client.Fault) as raised:
+            list(multicall())
     assert raised.value.faultCode == rpc.SERVER_ERROR
 
 
