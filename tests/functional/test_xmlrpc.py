@@ -289,7 +289,9 @@ def test_release_urls(client, scene, version):
         assert entry["packagetype"] == row.packagetype
         assert entry["requires_python"] == ">=3.9"
         assert entry["yanked"] is False
-        assert client.get(entry["url"]).status_code == 200
+        download = client.get(entry["url"])
+        assert download.status_code == 200
+        download.close()  # unread: closing it closes the file, as the server does
 
 
 def test_release_urls_of_a_yanked_release(client, scene):
