@@ -125,15 +125,15 @@ def record_restored_bytes(file: File, *, user=None) -> bool:
     The bytes are written before, outside the transaction (they may be large);
     False when the row was deleted meanwhile, so the caller can remove them again.
     """
-    file = File.objects.select_related("release__project").filter(pk=file.pk).first()
-    if file is None:
+    current = File.objects.select_related("release__project").filter(pk=file.pk).first()
+    if current is None:
         return False
     journal.record(
-        f"restore file {file.filename}",
+        f"restore file {current.filename}",
         kind=journal.FILE_RESTORED,
-        project=file.release.project,
-        version=file.release.version,
-        filename=file.filename,
+        project=current.release.project,
+        version=current.release.version,
+        filename=current.filename,
         user=user,
     )
     return True

@@ -8,7 +8,9 @@ with ten thousand files is built in a few queries and no per-row objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -76,7 +78,7 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
     File URLs are ``files_base_url`` + the file's storage path. With ``as_of``
     (``timetravel``), the versions and files of that moment, yanked as they were.
     """
-    page = project_frame(project)
+    page: dict[str, Any] = project_frame(project)
     if not project.offers_files:
         return page
     releases = Release.objects.filter(project=project)
@@ -86,6 +88,7 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
         files = files.filter(as_of.files())
     page["versions"] = list(releases.order_by("sort_key").values_list("version", flat=True))
     files = file_rows(files).order_by("release__sort_key", "filename")
+    rows: Iterable[tuple[Any, ...]]
     if as_of is not None and as_of.yanks_from_journal:
         history = as_of.yank_history(project)
         rows = (

@@ -13,11 +13,12 @@ stream from the store when ``S3_DOWNLOADS=stream``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
@@ -67,7 +68,7 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
 
 
 @require_safe
-def serve_file(request: HttpRequest, path: str) -> HttpResponse:
+def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     wants_metadata = path.endswith(METADATA_SUFFIX)
     row = (
         File.objects.filter(path=path.removesuffix(METADATA_SUFFIX) if wants_metadata else path)
@@ -93,12 +94,14 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponse:
     conditional = get_conditional_response(
         request, etag=headers["ETag"], last_modified=int(upload_time.timestamp()), response=headers
     )
+    assert conditional is not None  # None only when no response is passed in
     if conditional.status_code != 200:
         return conditional
 
     try:
         if wants_metadata:  # its size is not recorded
             size = object_size(storage, path)
+        response: HttpResponseBase
         requested = byte_range(request.headers.get("Range", ""), size) if _range_applies(request, headers) else None
         if requested is False:
             response = plain_text(416, "416 Requested Range Not Satisfiable")
@@ -118,7 +121,7 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponse:
     return response
 
 
-def _local_file_response(storage, path, size, requested, content_type) -> HttpResponse:
+def _local_file_response(storage, path, size, requested, content_type) -> HttpResponseBase:
     handle = storage.open(path, "rb")
     if requested is None:
         # FileResponse lets gunicorn send the file with sendfile().
@@ -126,10 +129,10 @@ def _local_file_response(storage, path, size, requested, content_type) -> HttpRe
         response["Content-Length"] = str(size)
         return response
     first, last = requested
-    return _partial(_read_range(handle, first, last), first, last, size, content_type)
+    return _partial(_FileRange(handle, first, last), first, last, size, content_type)
 
 
-def _object_store_response(storage, path, size, requested, content_type) -> HttpResponse:
+def _object_store_response(storage, path, size, requested, content_type) -> StreamingHttpResponse:
     if requested is None:
         response = StreamingHttpResponse(object_chunks(storage, path), content_type=content_type)
         response["Content-Length"] = str(size)
@@ -138,7 +141,7 @@ def _object_store_response(storage, path, size, requested, content_type) -> Http
     return _partial(object_chunks(storage, path, first, last), first, last, size, content_type)
 
 
-def _partial(chunks: Iterator[bytes], first: int, last: int, size: int, content_type: str) -> HttpResponse:
+def _partial(chunks: Iterable[bytes], first: int, last: int, size: int, content_type: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(chunks, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Content-Length"] = str(last - first + 1)
@@ -156,7 +159,23 @@ def _range_applies(request: HttpRequest, headers: HttpResponse) -> bool:
     return moment is not None and http_date(moment) == headers["Last-Modified"]
 
 
-def _read_range(handle, first: int, last: int) -> Iterator[bytes]:
+class _FileRange:
+    """Bytes ``first``..``last`` of an open file. The response closes it when it is closed, read or
+    not: a generator that never started would leave the file to the garbage collector."""
+
+    def __init__(self, handle, first: int, last: int) -> None:
+        self._handle = handle
+        self._chunks = _read_range(handle, first, last)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._handle.close()
+
+
+def _read_range(handle, first: int, last: int) -> Generator[bytes, None, None]:
     with handle:
         handle.seek(first)
         remaining = last - first + 1

@@ -51,14 +51,16 @@ class Joined:
     def update(self, changed: Iterable[Row] = (), removed: Iterable[str] = ()) -> None:
         """Put ``changed`` in (a row replaces the one with its key) and drop the rows keyed ``removed``."""
         changed = sorted(changed)
-        removed = [key for key in removed if self._find(key) is not None]
+        removed = [key for key in removed if self._find(key) is not None]  # absent keys: nothing to drop
         if len(changed) + len(removed) > _SPLICE_SHARE * len(self) + 8:
             dropped = {row[0] for row in changed} | set(removed)
             kept = [row for row in self.rows() if row[0] not in dropped]
             self._set(sorted(kept + changed))
             return
         for key in removed:
-            self._delete(self._find(key))
+            place = self._find(key)
+            if place is not None:
+                self._delete(place)
         for row in changed:
             i = bisect.bisect_left(self.keys, row[0])
             if i < len(self.keys) and self.keys[i] == row[0]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from django.db.models import Q
+from rest_framework.renderers import BaseRenderer
 
 from packages_app import naming
 from packages_app.models import File, JournalEntry, Project, Release
@@ -69,7 +70,7 @@ class Pieces:
     files: Joined = field(default_factory=Joined)
 
 
-def project_body(project: Project, files_base_url: str, renderer: renderers.BaseRenderer) -> bytes:
+def project_body(project: Project, files_base_url: str, renderer: BaseRenderer) -> bytes:
     """The live page of a project that offers files, in ``renderer``'s form, from its kept pieces."""
     pieces = current_pieces(project, files_base_url)
     page = builders.project_frame(project)
@@ -109,8 +110,8 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
                     Release.objects.filter(project=project, canonical_version__in=versions).values_list("pk", flat=True)
                 )
     sort_keys = _add_releases(pieces, Release.objects.filter(project=project, pk__gt=pieces.max_release_id))
-    changed = Q(pk__gt=pieces.max_file_id) | Q(release_id__in=restyled)
-    files = builders.file_rows(File.objects.filter(changed, release__project=project))
+    wanted = Q(pk__gt=pieces.max_file_id) | Q(release_id__in=restyled)
+    files = builders.file_rows(File.objects.filter(wanted, release__project=project))
     rows = list(files.values_list("pk", "release_id", *builders.FILE_FIELDS))
     # A release written between the two queries (after the serial this build is for, as
     # the full builder can see one too): read it rather than fail on its files.

@@ -20,6 +20,7 @@ import pickle
 from dataclasses import dataclass, field
 
 import orjson
+from rest_framework.renderers import BaseRenderer
 
 from packages_app.models import JournalEntry, Project
 from packages_app.pages import store
@@ -45,7 +46,7 @@ class RootPieces:
     projects: Joined = field(default_factory=Joined)
 
 
-def json_body(serial: int, project_url: str, renderer: renderers.BaseRenderer, frame: dict) -> bytes:
+def json_body(serial: int, project_url: str, renderer: BaseRenderer, frame: dict) -> bytes:
     """The PEP 691 root at ``serial``: ``frame`` (the page with no projects) around the kept pieces."""
     pieces = current(serial, project_url)
     framed = renderer.render(frame)

@@ -141,7 +141,8 @@ class AsOf:
 
     def releases(self) -> Q:
         """Versions that existed then, with or without files (PEP 700 ``versions``)."""
-        return Q(created__lte=self.moment) | Exists(
+        # Q | Exists is a Q at run time; the stubs' Q.__or__ takes only a Q.
+        return Q(created__lte=self.moment) | Exists(  # type: ignore[return-value]
             File.objects.filter(release=OuterRef("pk"), upload_time__lte=self.moment)
         )
 
@@ -282,6 +283,8 @@ def default_view() -> View:
 
 def view_for(horizon: str | None, when: str | None) -> View:
     """The view of a request to the simple API under ``horizon`` (the URL's prefix)."""
+    if when is None:  # a prefix without a <when>: /simple/ itself
+        return default_view()
     if horizon == "snapshot":
         return snapshot(when)
     if horizon == "cooldown":

@@ -27,7 +27,7 @@ from packages_app.upload.errors import bad_request
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXTENSION = re.compile(r"\.(tar\.gz|zip|whl)\Z", re.IGNORECASE)
-_EXTENSIONS_FOR = {PackageType.SDIST: (".tar.gz",), PackageType.BDIST_WHEEL: (".whl",)}
+_EXTENSIONS_FOR: dict[str, tuple[str, ...]] = {PackageType.SDIST: (".tar.gz",), PackageType.BDIST_WHEEL: (".whl",)}
 MAX_FILENAME = 255
 
 
@@ -65,14 +65,15 @@ def check_uploaded_name(sent: str, kept: str | None) -> None:
 
 
 def check_extension(filename: str, filetype: str) -> None:
-    if not _EXTENSION.search(filename):
+    found = _EXTENSION.search(filename)
+    if not found:
         raise bad_request(
             "Invalid file extension: Use .tar.gz or .whl extension. "
             "See https://peps.python.org/pep-0527 and https://peps.python.org/pep-0715 for more information."
         )
     allowed = _EXTENSIONS_FOR[filetype]
     if not filename.endswith(allowed):
-        extension = _EXTENSION.search(filename).group(0)
+        extension = found.group(0)
         raise bad_request(
             f"Invalid file extension: Extension {extension} is invalid for filetype {filetype}. "
             "See https://peps.python.org/pep-0527 and https://peps.python.org/pep-0625 for more information."

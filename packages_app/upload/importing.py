@@ -104,6 +104,8 @@ def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False)
     packagetype = package_type(path.name)
     try:
         filenames.check_safe(path.name)
+        if packagetype is None:  # find_distributions() yields only known extensions
+            raise bad_request(f"Cannot tell the package type of '{path.name}' from its extension.")
         core_metadata = archives.inspect_distribution(path, path.name, packagetype)
         if core_metadata is not None:
             validated = _metadata_from_archive(core_metadata)

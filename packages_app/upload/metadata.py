@@ -11,11 +11,13 @@ list (``ALLOW_*`` settings).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db.models import Field
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata
 from packaging.requirements import InvalidRequirement, Requirement
 from trove_classifiers import all_classifiers, deprecated_classifiers
@@ -46,11 +48,15 @@ _MULTI = {field.form_key: field.raw_key for field in core_metadata.FIELDS if fie
 # Valid metadata can still be longer than the columns that keep it (a requires_python
 # of many clauses, a description_content_type with long parameters); PostgreSQL would
 # refuse the row after the file was stored. The file's own requires_python has the same length.
-_COLUMN_LIMITS = {
-    field.name: field.max_length
-    for field in Release._meta.get_fields()
-    if field.name in _SINGLE.values() and getattr(field, "max_length", None)
-}
+def _column_limits() -> dict[str, int]:
+    limits = {}
+    for field in Release._meta.get_fields():
+        if isinstance(field, Field) and field.name in _SINGLE.values() and field.max_length:
+            limits[field.name] = field.max_length
+    return limits
+
+
+_COLUMN_LIMITS = _column_limits()
 
 
 @dataclass(frozen=True)
@@ -142,23 +148,24 @@ def _check_required(raw: RawMetadata) -> None:
 
 
 def _check_index_rules(raw: RawMetadata) -> None:
+    by_key: Mapping[str, Any] = raw  # looked up by keys held in variables below
     if len(raw.get("summary", "")) > MAX_SUMMARY:
         raise _error(f"'summary' must be {MAX_SUMMARY} characters or less.")
     for key, limit in _COLUMN_LIMITS.items():
-        if len(raw.get(key, "")) > limit:
+        if len(by_key.get(key, "")) > limit:
             raise _error(f"'{key}' must be {limit} characters or less.")
     for classifier in raw.get("classifiers", []):
         _check_classifier(classifier)
     for key in ("home_page", "download_url"):
-        if key in raw and not _is_url(raw[key]):
-            raise _error(f"{key.replace('_', '-').title()} {raw[key]!r} is not a valid URL.")
+        if key in raw and not _is_url(by_key[key]):
+            raise _error(f"{key.replace('_', '-').title()} {by_key[key]!r} is not a valid URL.")
     for label, url in raw.get("project_urls", {}).items():
         if not label or len(label) > MAX_URL_LABEL:
             raise _error(f"Project-URL label {label!r} must be between 1 and {MAX_URL_LABEL} characters.")
         if not _is_url(url):
             raise _error(f"Project-URL {url!r} is not a valid URL.")
     for key in ("requires_dist", "provides_dist", "obsoletes_dist"):
-        for value in raw.get(key, []):
+        for value in by_key.get(key, []):
             _check_no_direct_reference(key, value)
     _check_import_names(raw)
     if raw.get("license") and raw.get("license_expression"):
@@ -209,8 +216,10 @@ def _is_url(value: str) -> bool:
 
 def release_fields(raw: RawMetadata) -> dict[str, Any]:
     """Release model fields from raw metadata (the first upload's form, as on PyPI)."""
+    by_key: Mapping[str, Any] = raw
     fields: dict[str, Any] = {}
     for field in core_metadata.KEPT:
-        value = raw.get(field.raw_key, core_metadata.empty_value(field))
+        assert field.column is not None  # KEPT holds only the fields with a column
+        value = by_key.get(field.raw_key, core_metadata.empty_value(field))
         fields[field.column] = ",".join(value) if field.shape is Shape.KEYWORDS else value
     return fields

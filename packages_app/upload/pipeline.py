@@ -66,7 +66,7 @@ class Publication:
 
 @dataclass(frozen=True)
 class Outcome:
-    file: File | None
+    file: File
     created: bool  # False: the identical file was already there
     restored: bool = False  # its stored bytes were missing or corrupt, and are stored again
 

@@ -15,12 +15,16 @@ and drops characters that are not printable).
 from __future__ import annotations
 
 import codecs
+from typing import TYPE_CHECKING
 
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http.multipartparser import MultiPartParser
 
 from packages_app.hashing import DigestWriter
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 DISTRIBUTION_FIELD = "content"
 # Any other file part (an old twine's gpg_signature) is small.
@@ -29,6 +33,11 @@ OTHER_PART_LIMIT = 1024**2
 
 class ReceivedFile(TemporaryUploadedFile):
     """A file part on disk with its size and digests, hex-encoded."""
+
+    # Narrower than UploadedFile's: Django's parser keeps a part as a file only when it has
+    # a filename, and finish() sets the size.
+    name: str
+    size: int
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -68,10 +77,12 @@ class HashingUploadHandler(FileUploadHandler):
         self.limit = self.max_file_size if field_name == DISTRIBUTION_FIELD else OTHER_PART_LIMIT
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        assert self.file is not None, "Django calls new_file() before the part's data"
         self.file.take(raw_data, self.limit)
         return None
 
     def file_complete(self, file_size: int) -> ReceivedFile:
+        assert self.file is not None, "Django calls new_file() before file_complete()"
         return self.file.finish()
 
 
@@ -82,7 +93,7 @@ STRICT_UTF8 = "pyidx_strict_utf_8"
 _UTF8 = codecs.lookup("utf-8")
 
 
-def _strict_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+def _strict_decode(data: Buffer, errors: str = "strict") -> tuple[str, int]:
     return _UTF8.decode(data, "strict")
 
 

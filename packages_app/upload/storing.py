@@ -33,7 +33,12 @@ def store(pub: Publication, core_metadata: bytes | None) -> file_services.Stored
     files = storage.package_storage()
     with open(dist.path, "rb") as handle:
         files.save(path, handle)
-    stored = dict(
+    metadata_sha256 = metadata_blake2_256 = None
+    if core_metadata is not None:
+        files.save(storage.metadata_path(path), io.BytesIO(core_metadata))
+        metadata_digests = hashing.of_bytes(core_metadata)
+        metadata_sha256, metadata_blake2_256 = metadata_digests.sha256, metadata_digests.blake2_256
+    return file_services.StoredFile(
         filename=dist.filename,
         packagetype=dist.packagetype,
         python_version=dist.python_version,
@@ -42,13 +47,9 @@ def store(pub: Publication, core_metadata: bytes | None) -> file_services.Stored
         md5_digest=dist.md5,
         blake2_256_digest=dist.blake2_256,
         path=path,
+        metadata_sha256=metadata_sha256,
+        metadata_blake2_256=metadata_blake2_256,
     )
-    if core_metadata is not None:
-        files.save(storage.metadata_path(path), io.BytesIO(core_metadata))
-        metadata_digests = hashing.of_bytes(core_metadata)
-        stored["metadata_sha256"] = metadata_digests.sha256
-        stored["metadata_blake2_256"] = metadata_digests.blake2_256
-    return file_services.StoredFile(**stored)
 
 
 def restore_if_missing(pub: Publication, stored: file_services.StoredFile, core_metadata: bytes | None) -> None:

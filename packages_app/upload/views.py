@@ -143,8 +143,9 @@ def _read_body(request: HttpRequest, declared: int) -> _Body:
     except _FORM_ERRORS as exc:
         _drain(stream)
         raise _ended_early(stream.received, declared) or _form_error(exc) from None
-    # Django deletes the temporary files of request.FILES when the request ends.
-    request._post, request._files = post, files
+    # Django deletes the temporary files of request.FILES when the request ends. (Django's own
+    # attributes behind request.POST and request.FILES; the stubs do not declare them.)
+    request._post, request._files = post, files  # type: ignore[attr-defined]
     # A body that stops short of its Content-Length was cut off on the way, even when what
     # arrived happens to end like a complete form.
     error = _ended_early(stream.received, declared)

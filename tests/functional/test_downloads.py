@@ -113,6 +113,7 @@ def test_if_range_with_a_stale_validator_gets_the_whole_file(client, files):
         f"/packages/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=http_date(file.upload_time.timestamp())
     )
     assert dated.status_code == 206
+    dated.close()  # unread: closing it closes the file, as the server does
 
 
 def test_revalidation_is_304(client, files):
@@ -141,7 +142,9 @@ def test_quarantined_files_are_not_offered_but_archived_ones_are(client, files):
     file, _ = files["wheel"]
     project = Project.objects.get(normalized_name="demo")
     projects.set_status(project, "archived")
-    assert client.get(f"/packages/{file.path}").status_code == 200
+    offered = client.get(f"/packages/{file.path}")
+    assert offered.status_code == 200
+    offered.close()  # unread: closing it closes the file, as the server does
     projects.set_status(project, "quarantined")
     assert client.get(f"/packages/{file.path}").status_code == 404
     assert client.get(f"/packages/{file.path}.metadata").status_code == 404

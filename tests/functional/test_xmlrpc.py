@@ -289,7 +289,9 @@ def test_release_urls(client, scene, version):
         assert entry["packagetype"] == row.packagetype
         assert entry["requires_python"] == ">=3.9"
         assert entry["yanked"] is False
-        assert client.get(entry["url"]).status_code == 200
+        download = client.get(entry["url"])
+        assert download.status_code == 200
+        download.close()  # unread: closing it closes the file, as the server does
 
 
 def test_release_urls_of_a_yanked_release(client, scene):
@@ -689,11 +691,11 @@ def test_a_real_client(live_server, live_scene, path):
 
 
 def test_a_real_client_multicall_is_refused(live_server, live_scene):
-    proxy = xmlrpc.client.ServerProxy(live_server.url + "/pypi")
-    multicall = xmlrpc.client.MultiCall(proxy)
-    multicall.changelog_last_serial()
-    with pytest.raises(xmlrpc.client.Fault) as raised:
-        list(multicall())
+    with xmlrpc.client.ServerProxy(live_server.url + "/pypi") as proxy:
+        multicall = xmlrpc.client.MultiCall(proxy)
+        multicall.changelog_last_serial()
+        with pytest.raises(xmlrpc.client.Fault) as raised:
+            list(multicall())
     assert raised.value.faultCode == rpc.SERVER_ERROR
 
 

@@ -92,3 +92,4 @@ def test_machine_answers_carry_no_policy(client, owner_auth, tmp_path):
         response = client.get(url)
         assert response.status_code == 200, url
         assert HEADER not in response, url
+        response.close()  # a download is not read: closing it closes the file, as the server does

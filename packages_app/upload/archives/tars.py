@@ -13,7 +13,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 
@@ -82,7 +82,8 @@ def _check_gzip_file(path: Path, filename: str) -> None:
 
 def _open_tar(stream: _GuardedStream, filename: str) -> tarfile.TarFile:
     try:
-        return tarfile.open(fileobj=stream, mode="r:")
+        # Reading needs only read/seek/tell; the stubs' file protocol also asks for write() and close().
+        return tarfile.open(fileobj=stream, mode="r:")  # type: ignore[call-overload]
     except _TAR_ERRORS as exc:
         raise invalid(f"'{filename}' is not a valid gzip-compressed tar archive: {exc}") from None
 
@@ -97,7 +98,7 @@ def _opens_as_zip(path: Path) -> bool:
         return False
 
 
-def iter_tar(path: Path, filename: str) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo, list[str]]]:
+def iter_tar(path: Path, filename: str) -> Generator[tuple[tarfile.TarFile, tarfile.TarInfo, list[str]], None, None]:
     """Each member of a .tar.gz with its path segments, once it has passed the member rules.
 
     Members come one at a time, so the caller can read one (PKG-INFO) before

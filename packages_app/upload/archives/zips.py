@@ -228,7 +228,8 @@ def _dist_info_matches(directory: str, name: str, version: Version) -> bool:
 def _check_entry_points(data: bytes, filename: str) -> None:
     # Entry point names are case-sensitive and '=' is the only separator.
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str
+    # configparser's documented way to keep keys' case; its stubs declare optionxform a method.
+    parser.optionxform = str  # type: ignore[method-assign, assignment]
     try:
         parser.read_string(data.decode("utf-8"))
     except (configparser.Error, UnicodeDecodeError):
