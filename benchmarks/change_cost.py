@@ -14,11 +14,10 @@ Two ways in the same run, rounds interleaved so that the machine's load hits bot
 
 - ``incremental``: the index as shipped (``simple.pieces`` advances the kept pieces);
 - ``full``: the same request with the pages built from every row, as before incremental
-  builds (``pieces`` and ``root_list`` replaced by the full builders in this process
-  only; the HTML root then kept under the global serial, as it was).
+  builds (``pieces``, ``root_list`` and ``json_pieces`` replaced by the full builders in
+  this process only; the HTML root then kept under the global serial, as it was).
 
-The legacy JSON page (``/pypi/<name>/json``) has its own file-entry cache and is timed
-as it is. Prints a markdown table of medians (ms) and the ratios.
+Prints a markdown table of medians (ms) and the ratios.
 """
 
 from __future__ import annotations
@@ -39,8 +38,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from legacy_api import json_pages, json_pieces  # noqa: E402
 from packages_app.models import File, Project  # noqa: E402
 from packages_app.services import releases  # noqa: E402
 from packages_app.simple import builders, pieces, root_list, views  # noqa: E402
@@ -54,7 +55,13 @@ PAGES = {
     "root, HTML": ("/simple/", {"HTTP_ACCEPT": "text/html"}),
 }
 # How the pages are built as shipped, and as every change rebuilt them before incremental builds.
-INCREMENTAL = (pieces.project_body, root_list.json_body, root_list.html_body, root_list.list_serial)
+INCREMENTAL = (
+    pieces.project_body,
+    root_list.json_body,
+    root_list.html_body,
+    root_list.list_serial,
+    json_pieces.build_page,
+)
 
 
 def full_project_body(project, files_base_url, renderer) -> bytes:
@@ -69,11 +76,15 @@ def full_root_html(serial, project_url, frame) -> bytes:
     return views.render(views.SimpleTextHTMLRenderer(), views.url_layout(), builders.index_page(serial))
 
 
-FULL = (full_project_body, full_root_json, full_root_html, lambda serial, project_url: serial)
+def full_legacy_page(project, base):
+    return json_pages.build_page(project, None, base)
+
+
+FULL = (full_project_body, full_root_json, full_root_html, lambda serial, project_url: serial, full_legacy_page)
 
 
 def _use(way: tuple) -> None:
-    pieces.project_body, root_list.json_body, root_list.html_body, root_list.list_serial = way
+    (pieces.project_body, root_list.json_body, root_list.html_body, root_list.list_serial, json_pieces.build_page) = way
 
 
 def _change(project: Project, number: int) -> None:
@@ -104,6 +115,9 @@ def main() -> None:
     parser.add_argument("--project", default="ccxt")
     parser.add_argument("--changes", type=int, default=15, help="changes per way (default 15)")
     args = parser.parse_args()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # a freshly seeded database has no statistics yet; autovacuum would
     project = Project.objects.get(normalized_name=args.project)
     client = Client()
     _first_requests(client, args.project)  # pieces and legacy entries as a running index has them

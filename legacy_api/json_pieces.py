@@ -16,7 +16,6 @@ import pickle
 from dataclasses import dataclass, field
 
 import orjson
-from django.db.models import Q
 
 from legacy_api import json_pages
 from packages_app import naming
@@ -28,7 +27,7 @@ from packages_app.simple.builders import last_change
 from packages_app.simple.joined import Joined
 
 # Bump when the kept form changes: older states are then never read.
-STATE_VERSION = 1
+STATE_VERSION = 2
 # Changes that touch the releases they name, or none (roles: ownership is made anew).
 _NAMING_RELEASES = frozenset(
     {journal.RELEASE_CREATED, journal.FILE_ADDED, journal.RELEASE_YANKED, journal.RELEASE_UNYANKED}
@@ -44,7 +43,6 @@ class ReleasePieces:
 
     serial: int = -1
     version: int = STATE_VERSION
-    max_release_id: int = 0
     releases: Joined = field(default_factory=Joined)  # JSON only: the HTML side stays empty
 
 
@@ -93,8 +91,9 @@ def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> Rele
         if len(changes) > MAX_CHANGES or not {kind for kind, _ in changes} <= _NAMING_RELEASES | _UNTOUCHING:
             pieces = ReleasePieces()
         else:
+            # By the versions the journal names (every new release is named by its creation).
             named = {naming.canonical_version(version) for kind, version in changes if kind in _NAMING_RELEASES}
-            releases = releases.filter(Q(canonical_version__in=named) | Q(pk__gt=pieces.max_release_id))
+            releases = releases.filter(canonical_version__in=named) if named else releases.none()
     rows = list(releases.values_list("pk", "version"))
     some = None if pieces.serial < 0 else [pk for pk, _ in rows]  # from nothing: every file, by project
     files = json_pages.files_of(project, urls, release_ids=some)
@@ -102,7 +101,6 @@ def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> Rele
     for pk, version in rows:
         part = orjson.dumps({version: files.get(pk, [])}, option=_OPTIONS)[1:-1]  # without the braces
         changed.append((version, pk, part, ""))
-        pieces.max_release_id = max(pieces.max_release_id, pk)
     pieces.releases.update(changed)
     pieces.serial = project.last_serial
     return pieces

@@ -32,7 +32,7 @@ from packages_app.simple import builders, renderers
 from packages_app.simple.joined import Joined
 
 # Bump when the pieces' form changes: older states are then never read.
-STATE_VERSION = 5
+STATE_VERSION = 6
 # Changes that add to a page without touching what is kept (status is read anew each build).
 _ADDING = frozenset(
     {
@@ -60,8 +60,6 @@ class Pieces:
 
     serial: int = -1
     version: int = STATE_VERSION
-    max_release_id: int = 0
-    max_file_id: int = 0
     # The releases in version order (sort key), as parallel lists: quick to store and read.
     release_ids: list[int] = field(default_factory=list)
     release_sort_keys: list[str] = field(default_factory=list)
@@ -93,28 +91,31 @@ def current_pieces(project: Project, files_base_url: str) -> Pieces:
 
 def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
     """``pieces`` brought to ``project.last_serial`` (a fresh ``Pieces()`` builds from nothing)."""
-    restyled: list[int] = []
+    releases = Release.objects.filter(project=project)
+    files = File.objects.filter(release__project=project)
     if pieces.serial >= 0:
         changes = list(
             JournalEntry.objects.filter(
                 normalized_name=project.normalized_name, id__gt=pieces.serial, id__lte=project.last_serial
-            ).values_list("kind", "version")[: MAX_CHANGES + 1]
+            ).values_list("kind", "version", "filename")[: MAX_CHANGES + 1]
         )
-        kinds = {kind for kind, _ in changes}
-        if len(changes) > MAX_CHANGES or not kinds <= _ADDING | _RESTYLING:
-            pieces = Pieces()
-        else:
-            versions = {naming.canonical_version(version) for kind, version in changes if kind in _RESTYLING}
-            if versions:
-                restyled = list(
-                    Release.objects.filter(project=project, canonical_version__in=versions).values_list("pk", flat=True)
-                )
-    sort_keys = _add_releases(pieces, Release.objects.filter(project=project, pk__gt=pieces.max_release_id))
-    wanted = Q(pk__gt=pieces.max_file_id) | Q(release_id__in=restyled)
-    files = builders.file_rows(File.objects.filter(wanted, release__project=project))
-    rows = list(files.values_list("pk", "release_id", *builders.FILE_FIELDS))
-    # A release written between the two queries (after the serial this build is for, as
-    # the full builder can see one too): read it rather than fail on its files.
+        if len(changes) > MAX_CHANGES or not {kind for kind, *_ in changes} <= _ADDING | _RESTYLING:
+            return advance(Pieces(), project, files_base_url)
+        # What the journal names, by unique keys: not "ids above the last seen", which
+        # would also walk every newer row of every other project.
+        created = {naming.canonical_version(version) for kind, version, _ in changes if kind == journal.RELEASE_CREATED}
+        restyled = {naming.canonical_version(version) for kind, version, _ in changes if kind in _RESTYLING}
+        added = [filename for kind, _, filename in changes if kind == journal.FILE_ADDED]
+        releases = releases.filter(canonical_version__in=created)
+        files = files.filter(Q(filename__in=added) | Q(release__canonical_version__in=restyled))
+        if not created:
+            releases = releases.none()
+        if not added and not restyled:
+            files = files.none()
+    sort_keys = _add_releases(pieces, releases)
+    rows = list(builders.file_rows(files.order_by()).values_list("pk", "release_id", *builders.FILE_FIELDS))
+    # A release written between the queries (after the serial this build is for, as the
+    # full builder can see one too): read it rather than fail on its files.
     unseen = {release_id for _, release_id, *_ in rows} - sort_keys.keys()
     if unseen:
         sort_keys = _add_releases(pieces, Release.objects.filter(pk__in=unseen))
@@ -124,7 +125,6 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
         # "\0" sorts before any character: the key orders as (sort key, filename) would.
         key = f"{sort_keys[release_id]}\0{entry['filename']}"
         changed.append((key, pk, orjson.dumps(entry, option=_JSON_OPTIONS), renderers.file_line(entry)))
-        pieces.max_file_id = max(pieces.max_file_id, pk)
     pieces.files.update(changed)
     pieces.serial = project.last_serial
     return pieces
@@ -144,7 +144,6 @@ def _add_releases(pieces: Pieces, releases) -> dict[int, str]:
             pieces.release_ids.insert(place, pk)
             pieces.release_sort_keys.insert(place, sort_key)
             pieces.versions.insert(place, version)
-    pieces.max_release_id = max([pieces.max_release_id, *(row[1] for row in new)])
     return dict(zip(pieces.release_ids, pieces.release_sort_keys, strict=True))
 
 
