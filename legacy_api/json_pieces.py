@@ -12,7 +12,6 @@ bytes, which a property test holds.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 
 import orjson
@@ -72,11 +71,7 @@ def page_body(project: Project, release: Release, urls: AbsoluteUrls) -> bytes:
 
 def current(project: Project, urls: AbsoluteUrls) -> ReleasePieces:
     key = store.page_key("legacy-pieces", project.pk, store.key_tag(urls.files_base), serial=project.last_serial)
-    pieces = _load(store.newest_state(key))
-    if pieces.serial != project.last_serial:
-        pieces = advance(pieces, project, urls)
-        store.keep_state(key, pickle.dumps(pieces, protocol=pickle.HIGHEST_PROTOCOL))
-    return pieces
+    return store.advanced_state(key, ReleasePieces, lambda kept: advance(kept, project, urls))
 
 
 def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> ReleasePieces:
@@ -84,9 +79,9 @@ def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> Rele
     releases = Release.objects.filter(project=project)
     if pieces.serial >= 0:
         changes = list(
-            JournalEntry.objects.filter(
-                normalized_name=project.normalized_name, id__gt=pieces.serial, id__lte=project.last_serial
-            ).values_list("kind", "version")[: MAX_CHANGES + 1]
+            JournalEntry.objects.of_project(project.normalized_name)
+            .between(pieces.serial, project.last_serial)
+            .values_list("kind", "version")[: MAX_CHANGES + 1]
         )
         if len(changes) > MAX_CHANGES or not {kind for kind, _ in changes} <= _NAMING_RELEASES | _UNTOUCHING:
             pieces = ReleasePieces()
@@ -103,16 +98,4 @@ def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> Rele
         changed.append((version, pk, part, ""))
     pieces.releases.update(changed)
     pieces.serial = project.last_serial
-    return pieces
-
-
-def _load(kept: tuple[int, bytes] | None) -> ReleasePieces:
-    if kept is None:
-        return ReleasePieces()
-    try:
-        pieces = pickle.loads(kept[1])  # noqa: S301 - our own file in our own store
-    except Exception:  # noqa: BLE001 - a torn or foreign file: build from nothing
-        return ReleasePieces()
-    if not isinstance(pieces, ReleasePieces) or pieces.version != STATE_VERSION:
-        return ReleasePieces()
     return pieces

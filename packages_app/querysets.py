@@ -99,6 +99,10 @@ class JournalQuerySet(models.QuerySet):
         """A project's entries by the PEP 503 name kept on each, so a deleted project's history is found too."""
         return self.filter(normalized_name=naming.normalize_name(name))
 
+    def between(self, after: int, until: int) -> JournalQuerySet:
+        """The entries after serial ``after`` up to ``until``: what changed from one to the other."""
+        return self.filter(id__gt=after, id__lte=until)
+
     def last_serial(self) -> int:
         """The newest serial, 0 for an empty journal."""
         return self.order_by("-id").values_list("id", flat=True).first() or 0

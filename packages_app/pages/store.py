@@ -34,6 +34,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import pickle
 import shutil
 import tempfile
 import threading
@@ -45,11 +46,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
 from isal import igzip
+
+State = TypeVar("State")
 
 # Bump when the rendered form of any page changes, so no version reads another's pages.
 # 3: pages on disk, keys split into slot and serial. 4: the HTML root kept under the last
@@ -384,6 +387,36 @@ def newest_state(key: PageKey) -> tuple[int, bytes] | None:
 def keep_state(key: PageKey, body: bytes) -> None:
     """Keep a builder's state under ``key`` (no gzip form, no Redis); older serials are deleted."""
     _write(key, Built(key.serial, body, None, None))
+
+
+def load_state(key: PageKey, kind: type[State]) -> State:
+    """The ``kind`` object kept for ``key``'s slot (the newest at or below its serial), or a fresh
+    ``kind()``: when none is kept, or it is torn, or of another form (its ``version`` differs)."""
+    fresh = kind()
+    kept = newest_state(key)
+    if kept is None:
+        return fresh
+    try:
+        state = pickle.loads(kept[1])  # noqa: S301 - our own file in our own store, written by save_state
+    except Exception:  # noqa: BLE001 - a torn or foreign file: start from nothing
+        return fresh
+    if type(state) is not kind or getattr(state, "version", None) != getattr(fresh, "version", None):
+        return fresh
+    return state
+
+
+def save_state(key: PageKey, state: object) -> None:
+    keep_state(key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], State]) -> State:
+    """The ``kind`` state at ``key.serial``: the one kept, else the newest older one brought there
+    by ``advance`` (which sets its ``serial``) and kept."""
+    state = load_state(key, kind)
+    if getattr(state, "serial", None) != key.serial:
+        state = advance(state)
+        save_state(key, state)
+    return state
 
 
 # ---------------------------------------------------------------- accounting

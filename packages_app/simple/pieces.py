@@ -3,7 +3,7 @@
 A file row never changes once written, and file and release ids only grow (writers
 take turns, ``services.journal``). So each file's rendered pieces, its JSON object
 and its HTML line, are kept from the last build with the serial they describe, in
-the page store (``store.keep_state``, one copy per node). The next build reads the
+the page store (``store.save_state``, one copy per node). The next build reads the
 project's journal entries since that serial and, when they are only additions, yanks
 and status changes, queries only the new releases and files and the files of the
 releases yanked or unyanked meanwhile; anything else (a deletion, a restored file, a
@@ -17,7 +17,6 @@ every file, and renders one file instead of all of them.
 from __future__ import annotations
 
 import bisect
-import pickle
 from dataclasses import dataclass, field
 
 import orjson
@@ -82,11 +81,7 @@ def project_body(project: Project, files_base_url: str, renderer: BaseRenderer) 
 def current_pieces(project: Project, files_base_url: str) -> Pieces:
     """The project's pieces at its serial: the kept ones, advanced, and kept again."""
     key = store.page_key("pieces", project.pk, store.key_tag(files_base_url), serial=project.last_serial)
-    pieces = _load(store.newest_state(key))
-    if pieces.serial != project.last_serial:
-        pieces = advance(pieces, project, files_base_url)
-        store.keep_state(key, pickle.dumps(pieces, protocol=pickle.HIGHEST_PROTOCOL))
-    return pieces
+    return store.advanced_state(key, Pieces, lambda kept: advance(kept, project, files_base_url))
 
 
 def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
@@ -95,9 +90,9 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
     files = File.objects.filter(release__project=project)
     if pieces.serial >= 0:
         changes = list(
-            JournalEntry.objects.filter(
-                normalized_name=project.normalized_name, id__gt=pieces.serial, id__lte=project.last_serial
-            ).values_list("kind", "version", "filename")[: MAX_CHANGES + 1]
+            JournalEntry.objects.of_project(project.normalized_name)
+            .between(pieces.serial, project.last_serial)
+            .values_list("kind", "version", "filename")[: MAX_CHANGES + 1]
         )
         if len(changes) > MAX_CHANGES or not {kind for kind, *_ in changes} <= _ADDING | _RESTYLING:
             return advance(Pieces(), project, files_base_url)
@@ -145,15 +140,3 @@ def _add_releases(pieces: Pieces, releases) -> dict[int, str]:
             pieces.release_sort_keys.insert(place, sort_key)
             pieces.versions.insert(place, version)
     return dict(zip(pieces.release_ids, pieces.release_sort_keys, strict=True))
-
-
-def _load(kept: tuple[int, bytes] | None) -> Pieces:
-    if kept is None:
-        return Pieces()
-    try:
-        pieces = pickle.loads(kept[1])  # noqa: S301 - our own file in our own store, written just above
-    except Exception:  # noqa: BLE001 - a torn or foreign file: build from nothing
-        return Pieces()
-    if not isinstance(pieces, Pieces) or pieces.version != STATE_VERSION:
-        return Pieces()
-    return pieces

@@ -16,7 +16,6 @@ the page reads a few bytes, not the kept pieces.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 
 import orjson
@@ -70,12 +69,13 @@ def list_serial(serial: int, project_url: str) -> int:
 def current(serial: int, project_url: str) -> RootPieces:
     """The root's pieces at ``serial``: the kept ones, advanced, and kept again."""
     key = store.page_key("root-pieces", store.key_tag(project_url), serial=serial)
-    pieces = _load(store.newest_state(key))
-    if pieces.serial != serial:
-        pieces = advance(pieces, serial, project_url)
-        store.keep_state(key, pickle.dumps(pieces, protocol=pickle.HIGHEST_PROTOCOL))
-        store.keep_state(_marker_key(serial, project_url), str(pieces.list_serial).encode())
-    return pieces
+
+    def advance_and_mark(kept: RootPieces) -> RootPieces:
+        advanced = advance(kept, serial, project_url)
+        store.keep_state(_marker_key(serial, project_url), str(advanced.list_serial).encode())
+        return advanced
+
+    return store.advanced_state(key, RootPieces, advance_and_mark)
 
 
 def advance(pieces: RootPieces, serial: int, project_url: str) -> RootPieces:
@@ -84,7 +84,7 @@ def advance(pieces: RootPieces, serial: int, project_url: str) -> RootPieces:
     names: set[str] = set()
     if pieces.serial >= 0:
         mentioned = list(
-            JournalEntry.objects.filter(id__gt=pieces.serial, id__lte=serial).values_list("normalized_name", flat=True)[
+            JournalEntry.objects.between(pieces.serial, serial).values_list("normalized_name", flat=True)[
                 : MAX_CHANGES + 1
             ]
         )
@@ -116,15 +116,3 @@ def _json_piece(name: str, last_serial: int) -> bytes:
 
 def _marker_key(serial: int, project_url: str) -> store.PageKey:
     return store.page_key("root-list-serial", store.key_tag(project_url), serial=serial)
-
-
-def _load(kept: tuple[int, bytes] | None) -> RootPieces:
-    if kept is None:
-        return RootPieces()
-    try:
-        pieces = pickle.loads(kept[1])  # noqa: S301 - our own file in our own store
-    except Exception:  # noqa: BLE001 - a torn or foreign file: build from nothing
-        return RootPieces()
-    if not isinstance(pieces, RootPieces) or pieces.version != STATE_VERSION:
-        return RootPieces()
-    return pieces
