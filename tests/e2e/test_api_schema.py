@@ -127,7 +127,9 @@ def test_docs_use_only_local_assets(index_server, published, page):
         parts = urllib.parse.urlsplit(urllib.parse.urljoin(index_server.url + page, url))
         assert parts.netloc == urllib.parse.urlsplit(index_server.url).netloc, url
         assert index_server.get(parts.path).status == 200, url
-    for found in re.findall(r"""(?:https?:)?//[^\s"'<>)]+""", response.text):
+    # The nonce is random base64, which may hold "//": it names no address.
+    text = re.sub(r'nonce="[^"]*"', "", response.text)
+    for found in re.findall(r"""(?:https?:)?//[^\s"'<>)]+""", text):
         assert found.startswith(("//" + urllib.parse.urlsplit(index_server.url).netloc, index_server.url)), found
 
 
