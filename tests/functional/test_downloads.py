@@ -12,6 +12,7 @@ from packages_app.services import projects
 from packages_app.storage import package_storage
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, publish
+from tests.streaming import close_unread
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def test_if_range_with_a_stale_validator_gets_the_whole_file(client, files):
         f"/packages/{file.path}", HTTP_RANGE="bytes=0-3", HTTP_IF_RANGE=http_date(file.upload_time.timestamp())
     )
     assert dated.status_code == 206
-    dated.close()  # unread: closing it closes the file, as the server does
+    close_unread(dated)
 
 
 def test_revalidation_is_304(client, files):
@@ -144,7 +145,7 @@ def test_quarantined_files_are_not_offered_but_archived_ones_are(client, files):
     projects.set_status(project, "archived")
     offered = client.get(f"/packages/{file.path}")
     assert offered.status_code == 200
-    offered.close()  # unread: closing it closes the file, as the server does
+    close_unread(offered)
     projects.set_status(project, "quarantined")
     assert client.get(f"/packages/{file.path}").status_code == 404
     assert client.get(f"/packages/{file.path}.metadata").status_code == 404

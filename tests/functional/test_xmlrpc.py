@@ -12,6 +12,7 @@ from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.services import projects, releases, roles, tokens
 from tests.factories import UserFactory
 from tests.functional.upload_client import publish
+from tests.streaming import close_unread
 
 ENDPOINTS = ["/pypi", "/pypi/", "/RPC2"]
 METHODS = {
@@ -291,7 +292,7 @@ def test_release_urls(client, scene, version):
         assert entry["yanked"] is False
         download = client.get(entry["url"])
         assert download.status_code == 200
-        download.close()  # unread: closing it closes the file, as the server does
+        close_unread(download)
 
 
 def test_release_urls_of_a_yanked_release(client, scene):
