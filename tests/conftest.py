@@ -22,11 +22,10 @@ def admin_client(client, admin_user):
 @pytest.fixture(autouse=True)
 def fresh_page_store():
     """Built simple pages are keyed by serial; test databases reuse serials, production never does."""
-    from django.core.cache import cache
-
     from packages_app.pages import store
+    from tests.caches import empty_own_cache
 
     store.forget_everything()
-    cache.clear()
+    empty_own_cache()
     yield
     store.forget_everything()

@@ -8,6 +8,9 @@ os.environ.setdefault("DEBUG", "true")
 # controller's environment, and a shared folder let one worker's cleanup delete
 # another's files mid-upload (a developer's own data folder must not be touched either).
 os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="pyindex-test-")
+# Keys of this process's own in a shared Redis, for the same reason: tests empty the cache between
+# them (tests/caches.py), and a worker must not empty another's page locks or throttle counters.
+os.environ["CACHE_KEY_PREFIX"] = f"pyindex-test-{os.getpid()}"
 
 if os.environ.get("FILE_STORAGE", "").strip().lower() == "s3":
     from tests.s3 import configure_test_run

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 
-from django.core.cache import cache
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +22,7 @@ from packages_app.models import File
 from packages_app.pages import store
 from packages_app.storage import package_storage
 from packages_app.upload import form
+from tests.caches import empty_own_cache
 from tests.functional.upload_client import empty_storage
 from tests.hostile import catalogue, checks, payloads
 
@@ -47,7 +47,7 @@ def rolled_back():
     finally:
         empty_storage()
         store.forget_everything()
-        cache.clear()
+        empty_own_cache()
 
 
 def assert_refused_cleanly(response, before, upload_temp_dir) -> None:
