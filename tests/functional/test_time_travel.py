@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -31,12 +30,18 @@ PIP_ACCEPT = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def between() -> datetime:
-    """A whole second (snapshots are read to the second) strictly after everything written so far
-    and before anything written next."""
-    moment = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
-    time.sleep((moment - timezone.now()).total_seconds() + 0.002)
-    return moment
+@pytest.fixture
+def between(time_machine):
+    """Gives a whole second (snapshots are read to the second) strictly after everything written so far
+    and before anything written next. The clock is moved past that second, not waited for; it goes on
+    ticking from there, so writes still get times of their own."""
+
+    def move() -> datetime:
+        moment = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+        time_machine.move_to(moment + timedelta(milliseconds=2), tick=True)
+        return moment
+
+    return move
 
 
 def unix_text(moment: datetime) -> str:
@@ -68,7 +73,7 @@ class History:
 
 
 @pytest.fixture
-def history(client, tmp_path, auth) -> History:
+def history(client, tmp_path, auth, between) -> History:
     before = between()
     publish(client, tmp_path, "Demo_Pkg", "1.0", auth=auth, requires_python=">=3.9")
     publish(client, tmp_path, "Demo_Pkg", "1.0", auth=auth, sdist=True)
@@ -132,7 +137,7 @@ def test_a_snapshot_in_html_has_the_same_files(client, history):
     assert text.endswith(f"<!--SERIAL {history.project.last_serial}-->")
 
 
-def test_an_unyank_after_the_moment_leaves_the_yank_in_the_snapshot(client, history):
+def test_an_unyank_after_the_moment_leaves_the_yank_in_the_snapshot(client, history, between):
     releases.unyank_release(Release.objects.get(version="2.0"))
     after = between()
     # The journal records yanks but not their reasons, and the row's reason is gone: a plain true.
@@ -461,7 +466,7 @@ def _project_with_history(name: str, release_count: int) -> Project:
 
 @pytest.mark.parametrize("release_count", [3, 30])
 @pytest.mark.parametrize("accept", [JSON_V1, "text/html"])
-def test_snapshot_page_query_count_is_constant(client, db, django_assert_num_queries, release_count, accept):
+def test_snapshot_page_query_count_is_constant(client, db, django_assert_num_queries, between, release_count, accept):
     _project_with_history("big", release_count)
     url = snapshot(between(), "big/")
     with django_assert_num_queries(5):  # project, versions, files, yank history, time of the last change
@@ -501,7 +506,7 @@ def test_root_query_count_is_constant(client, db, django_assert_num_queries, clo
     assert len(json.loads(response.content)["projects"]) == expected
 
 
-def test_file_rows_are_read_once_per_page(client, history):
+def test_file_rows_are_read_once_per_page(client, history, between):
     # Every listed file is a File row of the project: no row is listed twice through the filters' joins.
     page = get_json(client, snapshot(between(), "demo-pkg/"))
     assert sorted(filenames(page)) == sorted(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -256,12 +255,18 @@ def test_moment_text():
 # ---------------------------------------------------------------- the index as of a moment
 
 
-def between() -> datetime:
-    """A moment strictly after everything written so far and before anything written next."""
-    time.sleep(0.002)
-    moment = timezone.now()
-    time.sleep(0.002)
-    return moment
+@pytest.fixture
+def between(time_machine):
+    """Gives a moment strictly after everything written so far and before anything written next.
+
+    The clock is moved past it (time-machine), not slept past, and ticks on from there."""
+
+    def move() -> datetime:
+        moment = timezone.now() + timedelta(milliseconds=2)
+        time_machine.move_to(moment + timedelta(milliseconds=2), tick=True)
+        return moment
+
+    return move
 
 
 def as_of(moment: datetime) -> AsOf:
@@ -296,7 +301,7 @@ def test_files_releases_and_projects_as_of_a_moment():
 
 
 @pytest.mark.django_db
-def test_yank_history_follows_the_journal():
+def test_yank_history_follows_the_journal(between):
     project = projects.create_project("Demo_Pkg")
     one, two, three = (releases.create_release(project, version) for version in ("1.0", "2.0", "3.0"))
     before_any = between()
@@ -331,7 +336,7 @@ def test_yank_history_reads_one_query_however_many_yanks(django_assert_num_queri
 
 
 @pytest.mark.django_db
-def test_yank_history_follows_a_project_under_every_spelling_of_its_name():
+def test_yank_history_follows_a_project_under_every_spelling_of_its_name(between):
     project = projects.create_project("Demo_Pkg")
     release = releases.create_release(project, "1.0")
     releases.yank_release(release)
@@ -356,7 +361,7 @@ def test_yank_history_ignores_projects_whose_names_only_look_alike():
 
 
 @pytest.mark.django_db
-def test_a_deleted_project_leaves_no_yanks_to_its_successor():
+def test_a_deleted_project_leaves_no_yanks_to_its_successor(between):
     first = projects.create_project("reborn")
     releases.yank_release(releases.create_release(first, "1.0"))
     projects.delete_project(first)

@@ -1,11 +1,10 @@
-"""Byte ranges and content types of /packages/ downloads."""
+"""Byte ranges of /packages/ downloads."""
 
 from __future__ import annotations
 
 import pytest
 
 from packages_app.simple.downloads import byte_range
-from packages_app.storage import content_type_for
 
 
 @pytest.mark.parametrize(
@@ -52,18 +51,3 @@ def test_byte_range_with_thousands_of_digits(header, expected):
 def test_empty_file_has_no_satisfiable_range():
     assert byte_range("bytes=-5", 0) is False
     assert byte_range("bytes=0-", 0) is False
-
-
-@pytest.mark.parametrize(
-    ("name", "content_type"),
-    [
-        ("demo-1.0-py3-none-any.whl", "application/zip"),
-        ("demo-1.0-py3-none-any.whl.metadata", "text/plain; charset=utf-8"),
-        ("demo-1.0.tar.gz", "application/gzip"),
-        ("demo-1.0.zip", "application/zip"),
-        ("demo-1.0-py2.7.egg", "application/zip"),
-        ("demo-1.0.win32.exe", "application/octet-stream"),
-    ],
-)
-def test_content_type(name, content_type):
-    assert content_type_for(name) == content_type

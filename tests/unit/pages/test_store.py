@@ -13,7 +13,6 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from packages_app.pages import store
-from packages_app.pages.serve import CachePolicy, serve_page
 from packages_app.pages.store import Built, LocalPages, get_or_build, make_page, page_key
 from tests import services
 
@@ -230,70 +229,3 @@ def test_clear_pages_deletes_every_stored_page_here_and_in_redis(shared_redis, c
     assert store.usage().files == 0
     assert store.shared_page(key) is None
     assert "Deleted 2 stored page files" in capsys.readouterr().out
-
-
-# ---------------------------------------------------------------- over HTTP
-
-
-def test_either_encodings_validator_revalidates_the_page(rf):
-    key = page_key("project:5", "html", serial=8)
-    build, builds = counting(b"<a>" * 1000)
-
-    def serve(**headers):
-        request = rf.get("/simple/five/", **headers)
-        return serve_page(request, key, build, content_type="text/html", policy=CachePolicy.SIMPLE)
-
-    plain, zipped = serve(), serve(HTTP_ACCEPT_ENCODING="gzip")
-    assert zipped["Content-Encoding"] == "gzip"
-    assert plain["ETag"] == f'"{key.text}"'
-    assert zipped["ETag"] == f'"{key.text}+gzip"'
-    # Whichever coding this request gets, a validator of either (strong, or sent weak) is this page.
-    for tag in (plain["ETag"], zipped["ETag"], "W/" + plain["ETag"], f'"other", {zipped["ETag"]}'):
-        for headers in ({}, {"HTTP_ACCEPT_ENCODING": "gzip"}):
-            answer = serve(HTTP_IF_NONE_MATCH=tag, **headers)
-            assert answer.status_code == 304, (tag, headers)
-            assert answer["ETag"] in tag  # the 304 names the validator it matched
-    assert serve(HTTP_IF_NONE_MATCH='"3:project:5:html:7"').status_code == 200  # an older serial's
-    assert len(builds) == 1
-
-
-def test_a_revalidated_big_page_closes_its_file(rf, monkeypatch):
-    body = b"x" * (store.STREAM_FROM + 1)
-    key = page_key("big", serial=1)
-    opened = []
-    real_read = store._read
-
-    def spying_read(*args, **kwargs):
-        found = real_read(*args, **kwargs)
-        opened.append(found)
-        return found
-
-    policy = CachePolicy.SIMPLE
-    built = serve_page(rf.get("/"), key, lambda: make_page(body, MOMENT), content_type="text/html", policy=policy)
-    assert built.content == body  # the build answers from memory; only later reads open the file
-    monkeypatch.setattr(store, "_read", spying_read)
-    request = rf.get("/", HTTP_IF_NONE_MATCH=f'"{key.text}"')
-    response = serve_page(request, key, pytest.fail, content_type="text/html", policy=policy)
-    assert response.status_code == 304
-    assert opened[0].content.closed
-
-
-# ---------------------------------------------------------------- cache policies
-
-
-def test_a_policy_reads_its_max_age_when_a_response_is_made(settings):
-    settings.SIMPLE_MAX_AGE, settings.API_MAX_AGE = 600, 30
-    assert CachePolicy.SIMPLE.cache_control == "max-age=600, public"
-    assert CachePolicy.API.cache_control == "max-age=30, public"
-    settings.SIMPLE_MAX_AGE = 0
-    assert CachePolicy.SIMPLE.cache_control == "max-age=0, public"
-    assert CachePolicy.PRIVATE.cache_control == "max-age=0, private"
-
-
-def test_a_capped_policy_never_exceeds_its_setting_or_its_cap(settings):
-    settings.SIMPLE_MAX_AGE = 600
-    step = CachePolicy.TIME_TRAVEL.at_most(60)
-    assert (step.max_age, step.shared_store) == (60, False)
-    assert step.at_most(600).max_age == 60  # a second cap cannot loosen the first
-    settings.SIMPLE_MAX_AGE = 30
-    assert step.max_age == 30
