@@ -60,10 +60,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-# The end-to-end harness's server pieces (it imports pytest, which the venv has).
+# The server pieces the end-to-end tests use too.
 from harness import databases, servers, upload_form  # noqa: E402
 from harness.dists import build_wheel  # noqa: E402
-from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment  # noqa: E402
+from harness.loopback import http_get  # noqa: E402
+from harness.servers import free_port, server_environment  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/pyindex_load"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -117,8 +118,8 @@ def postgres_reachable(base_url: str) -> str | None:
         return f"{type(error).__name__}: {error}".strip()
 
 
-class StormServer(IndexServer):
-    """The e2e harness's server with a chosen number of workers, and no pytest in the way."""
+class StormServer(servers.ManagedIndex):
+    """The index with a chosen number of workers, and no pytest in the way."""
 
     workers: int = 2
 

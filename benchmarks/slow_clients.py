@@ -41,7 +41,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from harness import servers  # noqa: E402
-from tests.e2e.helpers import free_port, http_get, server_environment  # noqa: E402
+from harness.loopback import http_get  # noqa: E402
+from harness.servers import free_port, server_environment  # noqa: E402
 from tests.e2e.slow_clients import BIG_WHEEL_MIB, Trickle, big_wheel, eight_slow_clients, probe, upload  # noqa: E402
 
 STARTUP_TIMEOUT = 60

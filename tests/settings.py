@@ -10,7 +10,7 @@ os.environ.setdefault("DEBUG", "true")
 os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="pyindex-test-")
 
 if os.environ.get("FILE_STORAGE", "").strip().lower() == "s3":
-    from tests.s3 import configure_test_run
+    from harness.s3 import configure_test_run
 
     configure_test_run()
 

@@ -20,7 +20,8 @@ import schemathesis
 import yaml
 
 from harness.dists import build_sdist, build_wheel
-from tests.e2e.helpers import SCRIPTS_DIR, Clients, HttpResponse, http_post
+from harness.loopback import HttpResponse, http_post
+from tests.e2e.helpers import SCRIPTS_DIR, Clients
 
 PASSWORD = "e2e api schema battery"
 OPENAPI_JSON = "application/vnd.oai.openapi+json"
