@@ -308,6 +308,19 @@ class Clients:
         return venv / "bin" / "python"
 
 
+def installed_version(clients: Clients, python: Path, name: str) -> str | None:
+    """The version installed in the venv, from the installed dist's metadata; None when absent."""
+    code = (
+        "import importlib.metadata as m, sys\n"
+        "try: print(m.version(sys.argv[1]))\n"
+        "except m.PackageNotFoundError: print('absent')\n"
+    )
+    result = clients.run([python, "-c", code, name])
+    assert result.returncode == 0, result.stderr
+    version = result.stdout.strip()
+    return None if version == "absent" else version
+
+
 @contextlib.contextmanager
 def started_index_server(
     base: Path,
