@@ -307,24 +307,14 @@ class Reader(threading.Thread):
 
 # ---------------------------------------------------------------- after the storm
 
-SNAPSHOT = """
-import hashlib, json
+SNAPSHOT = (
+    """
+import json
 from django.db.models import Max
 from packages_app.models import File, JournalEntry, Project, Role
-from packages_app.storage import package_storage
-
-storage = package_storage()
-
-def stored(path):
-    if not storage.exists(path):
-        return None
-    digest, size = hashlib.sha256(), 0
-    with storage.open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return [digest.hexdigest(), size]
-
+"""
+    + servers.STORED_DIGEST_CODE
+    + """
 files = [
     dict(filename=f.filename, sha256=f.sha256_digest, size=f.size, path=f.path,
          project=f.release.project.normalized_name, stored=stored(f.path))
@@ -339,6 +329,7 @@ projects = [
 journal = list(JournalEntry.objects.order_by("id").values_list("id", "name", "action", "filename"))
 print(json.dumps(dict(files=files, projects=projects, journal=journal)))
 """
+)
 
 
 def verify_storage(server: StormServer) -> tuple[int, str]:

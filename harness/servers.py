@@ -70,6 +70,25 @@ INDEX_SETTINGS = {
     "TLS_KEY_FILE",
 }
 
+# For a script run by ``ManagedIndex.shell``: ``stored(path)`` is a stored file's [sha256 hex digest, size],
+# read through the index's storage (local disk or S3); None when it is not there.
+STORED_DIGEST_CODE = """
+import hashlib
+from packages_app.storage import package_storage
+
+storage = package_storage()
+
+def stored(path):
+    if not storage.exists(path):
+        return None
+    digest, size = hashlib.sha256(), 0
+    with storage.open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return [digest.hexdigest(), size]
+"""
+
 
 def gunicorn_command(bind: str, *flags: str) -> list[str]:
     """The index served as ``./scripts/serve`` does (the checkout's gunicorn.conf.py: run it from there),
