@@ -326,23 +326,12 @@ def load_section(storm_markdown: str, uploads: int, command: str) -> str:
 # ---------------------------------------------------------------- the document
 
 
-def replace_section(text: str, heading: str, body: str) -> str:
-    """Put ``body`` under ``heading`` (a ``## `` line), replacing only that section; append it when absent."""
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
-    block = [heading, "", *body.strip("\n").splitlines(), ""]
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return "\n".join([*lines, "", *block])
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "\n".join([*lines[:start], *block, *lines[end:]]).rstrip("\n") + "\n"
-
-
 def write_sections(sections: dict[str, str]) -> None:
+    from harness import markdown  # main() put the checkout on sys.path
+
     text = DOC.read_text() if DOC.exists() else "# Reliability and security\n"
     for heading, body in sections.items():
-        text = replace_section(text, heading, body)
+        text = markdown.replace_section(text, heading, body)
     DOC.write_text(text.rstrip("\n") + "\n")
 
 
@@ -351,7 +340,7 @@ def write_sections(sections: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO_ROOT))
-    from benchmarks import load_storm
+    from harness import load_storm
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(

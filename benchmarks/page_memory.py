@@ -50,7 +50,7 @@ if str(BENCH_DIR) not in sys.path:
 
 from client import GZIP, JSON_V1, BenchmarkError, Reply, Request, fetch  # noqa: E402
 from ours import Index, throwaway_database  # noqa: E402
-from processes import REPO_ROOT, log, memory_kib, run_command, stop_all  # noqa: E402
+from processes import REPO_ROOT, log, memory_kib, proc_kib, run_command, stop_all  # noqa: E402
 from uploads import Target, upload  # noqa: E402
 
 PROJECT = "ccxt"
@@ -78,13 +78,7 @@ def big_project_requests(name: str) -> list[tuple[str, Request]]:
 def rollup_kib(pid: int) -> dict[str, int]:
     """``Pss`` (shared pages divided among the processes that map them) and ``Anonymous``
     (the heap's share, as opposed to mapped files) from ``/proc/<pid>/smaps_rollup``."""
-    values = {}
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
-        for line in rollup:
-            key, _, rest = line.partition(":")
-            if key in ("Pss", "Anonymous"):
-                values[key] = int(rest.split()[0])
-    return values
+    return proc_kib(pid, "smaps_rollup", ("Pss", "Anonymous"))
 
 
 def disk_usage(folder: Path) -> dict | None:

@@ -74,15 +74,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in KiB (empty once it is gone)."""
+def proc_kib(pid: int, name: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """The ``keys`` of ``/proc/<pid>/<name>`` (``Key:  1234 kB`` lines), in KiB (empty once it is gone)."""
     values = {}
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
-        for line in status:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/{name}") as lines:
+        for line in lines:
             key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in keys:
                 values[key] = int(rest.split()[0])
     return values
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in KiB (empty once it is gone)."""
+    return proc_kib(pid, "status", ("VmRSS", "VmHWM"))
 
 
 def reset_peak(pid: int) -> bool:

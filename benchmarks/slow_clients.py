@@ -4,7 +4,7 @@ Starts the real index the way ``./scripts/serve`` does (gunicorn with the reposi
 ``gunicorn.conf.py`` as shipped: its worker class, worker count and threads) on a
 throw-away SQLite database on 127.0.0.1, uploads a 40 MiB wheel, then, ``--runs`` times:
 
-- connects eight slow clients (``tests/e2e/slow_clients.py``): two send a request head a
+- connects eight slow clients (``harness/slow_clients.py``): two send a request head a
   line a second, two an upload body a byte a second without credentials, one with a valid
   token, one an XML-RPC body a byte a second, and two ask for the 40 MiB wheel and read
   nothing of it;
@@ -41,8 +41,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from harness import servers  # noqa: E402
-from tests.e2e.helpers import free_port, http_get, server_environment  # noqa: E402
-from tests.e2e.slow_clients import BIG_WHEEL_MIB, Trickle, big_wheel, eight_slow_clients, probe, upload  # noqa: E402
+from harness.loopback import http_get  # noqa: E402
+from harness.servers import free_port, server_environment  # noqa: E402
+from harness.slow_clients import BIG_WHEEL_MIB, Trickle, big_wheel, eight_slow_clients, probe, upload  # noqa: E402
 
 STARTUP_TIMEOUT = 60
 STOP_TIMEOUT = 15

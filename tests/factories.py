@@ -61,3 +61,17 @@ class FileFactory(factory.django.DjangoModelFactory):
         lambda f: hashlib.blake2b(f.filename.encode(), digest_size=32).hexdigest()
     )
     path = factory.LazyAttribute(lambda f: f"{f.blake2_256_digest[:2]}/{f.blake2_256_digest[2:]}/{f.filename}")
+
+
+def project_with_releases(name: str, release_count: int) -> Project:
+    """``name`` with ``release_count`` releases, each a wheel and an sdist, and three maintainers:
+    a project big enough to show a page's query count growing with it."""
+    from packages_app.services import roles
+
+    project = ProjectFactory(name=name, last_serial=release_count)
+    for release in ReleaseFactory.create_batch(release_count, project=project):
+        FileFactory(release=release)
+        FileFactory(release=release, filename=f"{name}-{release.version}.tar.gz", packagetype="sdist")
+    for user in UserFactory.create_batch(3):
+        roles.grant_role(project, user, "Maintainer")
+    return project

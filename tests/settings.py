@@ -13,7 +13,7 @@ os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="pyindex-test-")
 os.environ["CACHE_KEY_PREFIX"] = f"pyindex-test-{os.getpid()}"
 
 if os.environ.get("FILE_STORAGE", "").strip().lower() == "s3":
-    from tests.s3 import configure_test_run
+    from harness.s3 import configure_test_run
 
     configure_test_run()
 

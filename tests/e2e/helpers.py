@@ -10,11 +10,9 @@ keyring cannot leak into what the tests observe.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -24,136 +22,23 @@ import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import pytest
 
 from harness import databases, servers
+from harness.loopback import http_get
+from harness.servers import REPO_ROOT, free_port, server_environment
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # The clients installed next to the interpreter running the tests (.venv/bin).
 SCRIPTS_DIR = Path(sysconfig.get_path("scripts"))
 CLIENT_TIMEOUT = 120
-COMMAND_TIMEOUT = 120
 STARTUP_TIMEOUT = 30
 STOP_TIMEOUT = 15
-E2E_MAX_FILE_SIZE = 2 * 1024**2
-
-# The index's own settings: a developer's values must not redirect the test
-# server to their files, bucket or cache.
-_INDEX_SETTINGS = {
-    "CSRF_TRUSTED_ORIGINS",
-    "DATABASE_STATEMENT_TIMEOUT_MS",
-    "FILE_STORAGE",
-    "FILES_ROOT",
-    "REDIS_URL",
-    "PUBLIC_BASE_URL",
-    "STATIC_ROOT",
-    "LOG_LEVEL",
-    "ADMIN_USERNAME",
-    "ADMIN_PASSWORD",
-    "ADMIN_EMAIL",
-    "S3_BUCKET",
-    "S3_ENDPOINT_URL",
-    "S3_REGION",
-    "S3_ACCESS_KEY_ID",
-    "S3_SECRET_ACCESS_KEY",
-    "S3_PUBLIC_BASE_URL",
-    "S3_DOWNLOADS",
-    "CACHE_KEY_PREFIX",
-    "PRODUCTION",
-    "BEHIND_TLS_PROXY",
-    "LOG_FORMAT",
-    "AUTH_FAILURE_LIMIT",
-    "AUTH_LOCKOUT_SECONDS",
-    "TRUSTED_PROXY_COUNT",
-    "HSTS_SECONDS",
-    "SIMPLE_DEFAULT_COOLDOWN",  # would hide fresh uploads from every test's /simple/
-    "COOLDOWN_EXEMPT_PROJECTS",
-    "ALLOW_DIRECT_URL_DEPENDENCIES",
-    "ALLOW_UNKNOWN_CLASSIFIERS",
-    "ALLOW_UNSUPPORTED_PLATFORM_TAGS",
-    "CLOSE_RELEASES_AFTER_DAYS",
-    "GUNICORN_CMD_ARGS",  # gunicorn reads extra flags from it
-    "WEB_CONCURRENCY",
-    "GUNICORN_THREADS",
-    "TLS_CERT_FILE",  # gunicorn.conf.py would serve https
-    "TLS_KEY_FILE",
-}
-
-
-# ---------------------------------------------------------------- HTTP
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # let the caller see the 3xx itself
-
-
-# No proxy handler: a proxy configured on the machine must not see requests to 127.0.0.1.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
-
-
-@lru_cache(maxsize=8)
-def _tls_opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), _NoRedirects, urllib.request.HTTPSHandler(context=context)
-    )
-
-
-def http_get(
-    url: str,
-    *,
-    timeout: float = 10,
-    headers: Mapping[str, str] | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-) -> HttpResponse:
-    """GET ``url`` without proxies or redirects; 4xx/5xx are returned, not raised.
-
-    ``ssl_context`` decides which certificates an https URL may present (a test server's own).
-    """
-    if urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
-        raise ValueError(f"end-to-end tests only talk to the local server, not {url}")
-    request = urllib.request.Request(url, headers=dict(headers or {}))
-    opener = _opener if ssl_context is None else _tls_opener(ssl_context)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return HttpResponse(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return HttpResponse(error.code, dict(error.headers), error.read())
-
-
-def http_post(url: str, payload: dict, token: str) -> HttpResponse:
-    """POST JSON with a Bearer token, without proxies; 4xx/5xx are returned, not raised."""
-    if urllib.parse.urlsplit(url).hostname not in {"127.0.0.1", "localhost"}:
-        raise ValueError(f"end-to-end tests only talk to the local server, not {url}")
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
-    try:
-        with _opener.open(request, timeout=10) as response:
-            return HttpResponse(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return HttpResponse(error.code, dict(error.headers), error.read())
+E2E_MAX_FILE_SIZE = servers.SMALL_MAX_FILE_SIZE
 
 
 # ---------------------------------------------------------------- TLS
@@ -230,95 +115,16 @@ def make_tls_certificate(directory: Path) -> TlsCertificate:
 # ---------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stack_environment() -> dict[str, str]:
-    """Storage and cache settings for a test server that follow this test run's.
-
-    On an S3 run the server gets a bucket of its own on the run's S3 server; on a
-    run with Redis, its own key prefix there (test databases reuse serials, and pages
-    are keyed by serial).
-    """
-    from tests import s3
-
-    env = {}
-    endpoint = s3.run_endpoint()
-    if endpoint:
-        env.update(s3.storage_environment(endpoint, s3.new_bucket(endpoint, "pyindex-e2e")))
-    if os.environ.get("REDIS_URL"):
-        env.update(REDIS_URL=os.environ["REDIS_URL"], CACHE_KEY_PREFIX=f"e2e-{secrets.token_hex(4)}")
-    return env
-
-
-def server_environment(data_dir: Path, database_url: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_", "UV_")) and key not in _INDEX_SETTINGS
-    }
-    env.update(
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        INDEX_DATA_DIR=str(data_dir),
-        DATABASE_URL=database_url,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        # pytest-django exported tests.settings; the server runs the real settings.
-        DJANGO_SETTINGS_MODULE="indexsite.settings",
-        # Small enough that the oversize test needs only a few megabytes.
-        MAX_FILE_SIZE=str(E2E_MAX_FILE_SIZE),
-    )
-    env.update(stack_environment())
-    return env
-
-
 @dataclass
-class IndexServer:
-    url: str
-    env: dict[str, str]
-    data_dir: Path
-    log_path: Path
-    process: subprocess.Popen | None = field(default=None, repr=False)
+class IndexServer(servers.ManagedIndex):
+    """The index under gunicorn for a test: over TLS when asked, a failed start or stop fails the test."""
+
     # When set, gunicorn serves TLS with it (``url`` must then be https://).
     tls: TlsCertificate | None = None
     # Worker processes; None: as many as gunicorn.conf.py starts on this machine.
     workers: int | None = 2
     # More gunicorn command-line flags (they override gunicorn.conf.py).
     extra_args: tuple[str, ...] = ()
-
-    def manage(self, *args: str, input: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
-        """Run ``manage.py`` in the server's environment; return stdout, raise with stderr on failure."""
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO_ROOT,
-            env={**self.env, **(extra_env or {})},
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"manage.py {' '.join(args)} exited {result.returncode}\n"
-                f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-            )
-        return result.stdout
-
-    def shell(self, code: str) -> str:
-        # Verbosity 0 keeps Django 5.2's "N objects imported automatically" banner out of stdout.
-        return self.manage("shell", "--verbosity", "0", "-c", code)
-
-    def log_tail(self, n: int = 50) -> str:
-        if not self.log_path.exists():
-            return "(no gunicorn log)"
-        lines = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(lines[-n:])
-
-    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        return http_get(self.url + path, headers=headers, ssl_context=self.ssl_context)
 
     @property
     def file_status(self) -> str:
@@ -329,11 +135,6 @@ class IndexServer:
     @property
     def ssl_context(self) -> ssl.SSLContext | None:
         return self.tls.ssl_context if self.tls is not None else None
-
-    def prepare(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput")
-        self.manage("collectstatic", "--noinput", "--verbosity", "0")
 
     @contextlib.contextmanager
     def running(self) -> Iterator[IndexServer]:
@@ -505,6 +306,19 @@ class Clients:
         if result.returncode != 0:
             raise RuntimeError(f"uv venv failed:\n{result.stdout}\n{result.stderr}")
         return venv / "bin" / "python"
+
+
+def installed_version(clients: Clients, python: Path, name: str) -> str | None:
+    """The version installed in the venv, from the installed dist's metadata; None when absent."""
+    code = (
+        "import importlib.metadata as m, sys\n"
+        "try: print(m.version(sys.argv[1]))\n"
+        "except m.PackageNotFoundError: print('absent')\n"
+    )
+    result = clients.run([python, "-c", code, name])
+    assert result.returncode == 0, result.stderr
+    version = result.stdout.strip()
+    return None if version == "absent" else version
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import re
 import subprocess
 import urllib.error
@@ -20,7 +19,8 @@ import schemathesis
 import yaml
 
 from harness.dists import build_sdist, build_wheel
-from tests.e2e.helpers import SCRIPTS_DIR, Clients, HttpResponse, http_post
+from harness.loopback import HttpResponse, http_post
+from tests.e2e.helpers import SCRIPTS_DIR, Clients, isolated_environment
 
 PASSWORD = "e2e api schema battery"
 OPENAPI_JSON = "application/vnd.oai.openapi+json"
@@ -155,19 +155,8 @@ def test_api_over_real_http(index_server, published):
 
 def schemathesis_env(home: Path) -> dict[str, str]:
     """Built from nothing: no proxy, no user configuration, HOME in a temporary folder."""
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "LANG": "C.UTF-8",
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-    }
-    if "TMPDIR" in os.environ:
-        env["TMPDIR"] = os.environ["TMPDIR"]
+    env = isolated_environment(home)
+    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", NO_COLOR="1", COLUMNS="200")
     return env
 
 

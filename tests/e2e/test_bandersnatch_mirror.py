@@ -33,15 +33,14 @@ from pathlib import Path
 import pytest
 
 from harness.dists import build_sdist, build_wheel, normalized_name
+from harness.servers import free_port, server_environment
 from tests.e2e.helpers import (
     SCRIPTS_DIR,
     Clients,
     IndexServer,
     TlsCertificate,
-    free_port,
     isolated_environment,
     make_tls_certificate,
-    server_environment,
     throwaway_database,
 )
 

@@ -37,9 +37,12 @@ from pathlib import Path
 
 import pytest
 
+from harness import s3
 from harness.dists import build_wheel
-from tests import s3, services
-from tests.e2e.helpers import REPO_ROOT, _throwaway_postgres, free_port, http_get
+from harness.loopback import http_get
+from harness.servers import free_port
+from tests import services
+from tests.e2e.helpers import REPO_ROOT, _throwaway_postgres
 
 DOCS = {"deploy": REPO_ROOT / "docs" / "deploy.md", "readme": REPO_ROOT / "README.md"}
 MARKER = re.compile(r"^<!-- checked: (?P<kind>[a-z-]+)(?: (?P<label>[a-z-]+))? -->\n", re.MULTILINE)
@@ -139,9 +142,9 @@ README = set_ups(checked_blocks(DOCS["readme"]))
 
 def doc_environment() -> dict[str, str]:
     """The shell an operator has: this machine's, without the test run's own settings."""
-    from tests.e2e.helpers import _INDEX_SETTINGS
+    from harness.servers import INDEX_SETTINGS
 
-    dropped = _INDEX_SETTINGS | {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}
+    dropped = INDEX_SETTINGS | {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}
     dropped |= {"INDEX_DATA_DIR", "VIRTUAL_ENV", "PYTHONPATH", "BIND"}
     env = {key: value for key, value in os.environ.items() if key not in dropped}
     # The test's own virtualenv must not be what `python3` finds.

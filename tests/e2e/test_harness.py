@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from harness.dists import build_wheel
-from tests.e2e.helpers import COMMAND_TIMEOUT, REPO_ROOT
+from harness.servers import COMMAND_TIMEOUT, REPO_ROOT
 
 # Where this machine's own pip configuration points; none of it may reach the clients.
 MACHINE_PIP_SOURCES = ("/opt/wheels", "/opt/pypi")

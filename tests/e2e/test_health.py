@@ -6,7 +6,9 @@ import contextlib
 import json
 import time
 
-from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment
+from harness.loopback import http_get
+from harness.servers import free_port, server_environment
+from tests.e2e.helpers import IndexServer
 
 UNREACHABLE_DATABASE = "postgres://postgres@127.0.0.1:1/nothing-listens-here"
 

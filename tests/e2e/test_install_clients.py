@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.dists import build_wheel, normalized_name
-from tests.e2e.helpers import SCRIPTS_DIR
+from tests.e2e.helpers import SCRIPTS_DIR, installed_version
 
 PASSWORD = "e2e installer battery staple"
 PUBLISHER = "install-publisher"
@@ -90,19 +90,6 @@ def install(clients, installer: str, python: Path, *args: str):
         general = ["--python", python, "--no-input", "--disable-pip-version-check"]
         return clients.run([SCRIPTS_DIR / "pip", *general, "install", *index, *args])
     return clients.uv("pip", "install", "--no-python-downloads", "--python", python, *index, *args)
-
-
-def installed_version(clients, python: Path, name: str) -> str | None:
-    """The version installed in the venv, from the installed dist's metadata; None when absent."""
-    code = (
-        "import importlib.metadata as m, sys\n"
-        "try: print(m.version(sys.argv[1]))\n"
-        "except m.PackageNotFoundError: print('absent')\n"
-    )
-    result = clients.run([python, "-c", code, name])
-    assert result.returncode == 0, result.stderr
-    version = result.stdout.strip()
-    return None if version == "absent" else version
 
 
 def install_one(clients, installer: str, requirement: str, name: str, label: str) -> tuple[str | None, str]:

@@ -1,4 +1,5 @@
-"""A small load storm (``benchmarks/load_storm.py``) in the normal suite, so the script cannot rot.
+"""A small load storm (``benchmarks/load_storm.py``, its engine in ``harness/load_storm.py``) in the normal suite,
+so the script cannot rot.
 
 4 upload clients x 10 uploads and 2 readers against a real gunicorn, on SQLite
 and, when a PostgreSQL server answers on 127.0.0.1, on a throw-away database
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from benchmarks import load_storm
+from harness import load_storm, markdown
 
 CLIENTS, UPLOADS, READERS = 4, 10, 2
 
@@ -99,12 +100,12 @@ def test_the_checks_report_loss_duplicates_and_disorder(tmp_path):
 
 
 def test_the_drill_rewrites_only_its_own_sections():
-    from benchmarks.fault_drill import replace_section
-
     top = "# T\n\n## Summary\n\nmine\n\n## Hostile input\n\ntheirs\n\n"
-    text = replace_section(top + "## Faults\n\nold\ntable\n\n## Load\n\nold load\n", "## Faults", "new")
+    text = markdown.replace_section(top + "## Faults\n\nold\ntable\n\n## Load\n\nold load\n", "## Faults", "new")
     assert text == top + "## Faults\n\nnew\n\n## Load\n\nold load\n"
-    text = replace_section(text, "## Load", "new load")
+    text = markdown.replace_section(text, "## Load", "new load")
     assert text.endswith("## Faults\n\nnew\n\n## Load\n\nnew load\n")
     assert "theirs" in text
-    assert replace_section("# T\n\n## Other\n\nx\n", "## Load", "l") == "# T\n\n## Other\n\nx\n\n## Load\n\nl\n"
+    assert (
+        markdown.replace_section("# T\n\n## Other\n\nx\n", "## Load", "l") == "# T\n\n## Other\n\nx\n\n## Load\n\nl\n"
+    )

@@ -6,7 +6,9 @@ import contextlib
 import json
 import time
 
-from tests.e2e.helpers import IndexServer, free_port, http_get, server_environment, throwaway_database
+from harness.loopback import http_get
+from harness.servers import free_port, server_environment
+from tests.e2e.helpers import IndexServer, throwaway_database
 
 HOSTILE_AGENT = 'pip/24 "quoted" back\\slash \t tab'
 SECRET = "pyidx_not-a-real-token-but-secret"

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import REPO_ROOT, STARTUP_TIMEOUT, free_port, http_get
+from harness.loopback import http_get
+from harness.servers import free_port
+from tests.e2e.helpers import REPO_ROOT, STARTUP_TIMEOUT
 
 # The embedded default: none of this run's stack settings reach the script.
 _STACK = {"DATABASE_URL", "FILE_STORAGE", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DEBUG"}

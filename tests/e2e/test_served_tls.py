@@ -3,7 +3,8 @@ index is then reached over https only, and its answers say so (issue 16, item 13
 
 from __future__ import annotations
 
-from tests.e2e.helpers import IndexServer, free_port, make_tls_certificate, server_environment, throwaway_database
+from harness.servers import free_port, server_environment
+from tests.e2e.helpers import IndexServer, make_tls_certificate, throwaway_database
 
 
 def test_an_index_serving_tls_itself_sends_hsts_and_secure_cookies(tmp_path):

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import Clients, IndexServer, started_index_server
-from tests.e2e.slow_clients import (
+from harness.slow_clients import (
     UPLOAD_FORM,
     SlowClient,
     Trickle,
@@ -29,6 +28,7 @@ from tests.e2e.slow_clients import (
     slow_head,
     upload,
 )
+from tests.e2e.helpers import Clients, IndexServer, started_index_server
 
 PASSWORD = "slow clients battery staple"
 MAKE_USER = f"from django.contrib.auth.models import User\nUser.objects.create_user('ops', password={PASSWORD!r})"

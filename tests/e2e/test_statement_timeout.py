@@ -10,7 +10,8 @@ import time
 import psycopg
 import pytest
 
-from tests.e2e.helpers import IndexServer, free_port, server_environment, throwaway_database
+from harness.servers import free_port, server_environment
+from tests.e2e.helpers import IndexServer, throwaway_database
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),

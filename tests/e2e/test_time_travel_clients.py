@@ -22,7 +22,7 @@ import requests
 from pypi_simple import ACCEPT_HTML_ONLY, PyPISimple
 
 from harness.dists import build_wheel, normalized_name
-from tests.e2e.helpers import SCRIPTS_DIR
+from tests.e2e.helpers import SCRIPTS_DIR, installed_version
 
 PASSWORD = "e2e time travel battery staple"
 # Long enough for pip to finish an install inside it on a busy machine, short enough to wait out.
@@ -90,18 +90,6 @@ def make_venv(clients, label: str) -> Path:
     result = clients.uv("venv", "--offline", "--no-python-downloads", "--python", sys.executable, venv)
     assert result.returncode == 0, result.stdout + result.stderr
     return venv / "bin" / "python"
-
-
-def installed_version(clients, python: Path, name: str) -> str | None:
-    code = (
-        "import importlib.metadata as m, sys\n"
-        "try: print(m.version(sys.argv[1]))\n"
-        "except m.PackageNotFoundError: print('absent')\n"
-    )
-    result = clients.run([python, "-c", code, name])
-    assert result.returncode == 0, result.stderr
-    version = result.stdout.strip()
-    return None if version == "absent" else version
 
 
 def install(clients, installer: str, index_url: str, name: str, label: str, *extra: str) -> tuple[str | None, str]:

@@ -17,17 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from harness import s3
 from harness.dists import build_sdist, build_wheel
-from tests import s3, services
-from tests.e2e.helpers import (
-    Clients,
-    IndexServer,
-    _throwaway_postgres,
-    free_port,
-    http_get,
-    http_post,
-    server_environment,
-)
+from harness.loopback import http_get, http_post
+from harness.servers import free_port, server_environment
+from tests import services
+from tests.e2e.helpers import Clients, IndexServer, _throwaway_postgres
 
 PASSWORD = "two nodes battery staple"
 JSON = "application/vnd.pypi.simple.v1+json"

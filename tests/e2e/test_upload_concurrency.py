@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import upload_form
+from harness import servers, upload_form
 from harness.dists import build_wheel, normalized_name
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
@@ -265,25 +265,16 @@ def basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
-SNAPSHOT = """
-import hashlib, json
+SNAPSHOT = (
+    """
+import json
 from django.db.models import Max
 from packages_app.models import File, JournalEntry, Project, Role
-from packages_app.storage import package_storage
 
 names, before = json.loads(ARGS)
-storage = package_storage()
-
-def stored(path):
-    if not storage.exists(path):
-        return None
-    digest, size = hashlib.sha256(), 0
-    with storage.open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return [digest.hexdigest(), size]
-
+"""
+    + servers.STORED_DIGEST_CODE
+    + """
 files = [
     dict(
         filename=f.filename, sha256=f.sha256_digest, size=f.size, path=f.path, packagetype=f.packagetype,
@@ -307,6 +298,7 @@ for name in names:
 journal = list(JournalEntry.objects.filter(id__gt=before).order_by("id").values_list("id", "name", "action"))
 print(json.dumps(dict(files=files, projects=projects, journal=journal)))
 """
+)
 
 
 def take_snapshot(index_server, names: list[str], before: int) -> dict:

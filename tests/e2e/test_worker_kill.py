@@ -37,8 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import load_storm
-from harness import upload_form
+from harness import load_storm, upload_form
 from harness.dists import build_wheel
 from tests.e2e.helpers import REPO_ROOT
 

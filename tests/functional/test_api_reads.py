@@ -19,11 +19,11 @@ from packaging_legacy.version import LegacyVersion
 from packages_app import versions
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.services import projects, releases, roles, tokens
-from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory
+from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory, project_with_releases
+from tests.functional.problems import assert_problem
 from tests.functional.upload_client import publish
 
 API = "/api/v1"
-PROBLEM = "application/problem+json"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -72,18 +72,6 @@ def link_header(response) -> dict[str, str]:
         assert match, part
         links[match.group(2)] = match.group(1)
     return links
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    assert "no-store" in response["Cache-Control"]
-    problem = response.json()
-    assert {"type", "title", "status", "detail"} <= problem.keys()
-    assert problem["status"] == status
-    assert problem["title"]
-    assert problem["detail"]
-    return problem
 
 
 def pep440_order(version: str):
@@ -691,12 +679,7 @@ def test_release_page_size_is_capped(client, huge, page_size):
 
 
 def _scene(release_count: int) -> Project:
-    project = ProjectFactory(name="counted", last_serial=release_count)
-    for release in ReleaseFactory.create_batch(release_count, project=project):
-        FileFactory(release=release)
-        FileFactory(release=release, filename=f"counted-{release.version}.tar.gz", packagetype="sdist")
-    for user in UserFactory.create_batch(3):
-        roles.grant_role(project, user, "Maintainer")
+    project = project_with_releases("counted", release_count)
     JournalEntry.objects.bulk_create(JournalEntry(name="counted", action="x") for _ in range(release_count))
     ProjectFactory.create_batch(release_count)
     return project

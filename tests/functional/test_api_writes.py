@@ -10,10 +10,10 @@ import pytest
 from packages_app.models import JournalEntry, Project, Release
 from packages_app.services import projects, releases, roles, tokens
 from tests.factories import ProjectFactory, UserFactory
+from tests.functional.problems import assert_problem
 from tests.functional.upload_client import basic_auth, publish
 
 API = "/api/v1"
-PROBLEM = "application/problem+json"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 PASSWORD = "correct horse battery staple"
 
@@ -66,16 +66,6 @@ def simple_page(client, name: str = "widget") -> dict:
     response = client.get(f"/simple/{name}/", HTTP_ACCEPT=SIMPLE_JSON)
     assert response.status_code == 200
     return response.json()
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    assert "no-store" in response["Cache-Control"]
-    problem = response.json()
-    assert {"type", "title", "status", "detail"} <= problem.keys()
-    assert problem["status"] == status
-    return problem
 
 
 class Journal:

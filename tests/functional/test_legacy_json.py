@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases, roles
-from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory
+from tests.factories import UserFactory, project_with_releases
 from tests.functional.upload_client import publish
 
 NoneType = type(None)
@@ -595,13 +595,7 @@ def test_a_role_change_is_visible_on_the_next_request(client, demo):
 
 
 def _big_project(release_count: int) -> Project:
-    project = ProjectFactory(name="big", last_serial=release_count)
-    for release in ReleaseFactory.create_batch(release_count, project=project):
-        FileFactory(release=release)
-        FileFactory(release=release, filename=f"big-{release.version}.tar.gz", packagetype="sdist")
-    for user in UserFactory.create_batch(3):
-        roles.grant_role(project, user, "Maintainer")
-    return fresh(project)
+    return fresh(project_with_releases("big", release_count))
 
 
 @pytest.mark.parametrize("release_count", [3, 200])

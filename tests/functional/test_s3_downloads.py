@@ -9,9 +9,9 @@ import urllib.request
 import pytest
 from django.test import override_settings
 
+from harness import s3
 from harness.dists import build_sdist, build_wheel
 from packages_app.models import File
-from tests import s3
 from tests.functional.upload_client import post_upload, stored_files, twine_fields
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
