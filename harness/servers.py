@@ -68,6 +68,9 @@ INDEX_SETTINGS = {
     "GUNICORN_THREADS",
     "TLS_CERT_FILE",  # gunicorn.conf.py would serve https
     "TLS_KEY_FILE",
+    "READ_ACCESS",
+    "NEW_PROJECT_VISIBILITY",
+    "CREDENTIALS_CACHE_SECONDS",
 }
 
 # For a script run by ``ManagedIndex.shell``: ``stored(path)`` is a stored file's [sha256 hex digest, size],
@@ -180,6 +183,9 @@ def server_environment(data_dir: Path, database_url: str) -> dict[str, str]:
         # pytest-django exported tests.settings; the server runs the real settings.
         DJANGO_SETTINGS_MODULE="indexsite.settings",
         MAX_FILE_SIZE=str(SMALL_MAX_FILE_SIZE),
+        # Open reads, as the suite's older servers were written for; the private index's
+        # own tests (tests/e2e/test_private_index.py) start theirs with READ_ACCESS=authenticated.
+        READ_ACCESS="public",
     )
     env.update(stack_environment())
     return env

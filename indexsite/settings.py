@@ -95,6 +95,17 @@ LOG_LEVEL = env.choice("LOG_LEVEL", "info", choices=("debug", "info", "warning",
 # plain: lines for people; json: one JSON object a line for log collectors (gunicorn's
 # access log too, see gunicorn.conf.py).
 LOG_FORMAT = env.choice("LOG_FORMAT", "plain", choices=("plain", "json"))
+# Who may read (install, browse, query): "authenticated" (the default: a private index is
+# private; every read needs a token or a password) or "public" (anyone who can reach it reads
+# the projects open to the index). Restricted projects are for their role holders either way.
+READ_ACCESS = env.choice("READ_ACCESS", "authenticated", choices=("authenticated", "public"))
+# The visibility of a project created by its first upload: "index" or "restricted".
+NEW_PROJECT_VISIBILITY = env.choice("NEW_PROJECT_VISIBILITY", "index", choices=("index", "restricted"))
+# How long a worker keeps a verified credential (packages_app/credentials.py): a revoked token
+# stops reading at once on the node that revoked it and within this time on the others.
+CREDENTIALS_CACHE_SECONDS = env.int(
+    "CREDENTIALS_CACHE_SECONDS", 30, validate=Range(min=0, max=60, error="Must be 0 to 60.")
+)
 # Uploads: PyPI's default limits; password uploads on (a private index has
 # users), local versions off (as on PyPI), project creation for any user.
 MAX_FILE_SIZE = env.size("MAX_FILE_SIZE", 100 * 1024**2)
@@ -220,6 +231,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who is reading: 401 for an anonymous read when READ_ACCESS=authenticated (read_access.py).
+    "packages_app.read_access.ReadAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out admin login into a 429.
@@ -261,6 +274,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if FILE_STORAGE == "s3":
     if not S3_BUCKET:
         raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
+    # A private index never sends a file to an unsigned public URL: anyone could fetch it there.
+    _public_downloads = S3_PUBLIC_BASE_URL if READ_ACCESS == "public" else None
     _files_storage = {
         "BACKEND": "packages_app.storage.PackageS3Storage",
         "OPTIONS": {
@@ -270,11 +285,11 @@ if FILE_STORAGE == "s3":
             "access_key": S3_ACCESS_KEY_ID,
             "secret_key": S3_SECRET_ACCESS_KEY,
             # With a public base URL, redirects go there unsigned; otherwise to a signed URL.
-            "custom_domain": S3_PUBLIC_BASE_URL.split("://", 1)[-1] if S3_PUBLIC_BASE_URL else None,
-            "url_protocol": S3_PUBLIC_BASE_URL.split("://", 1)[0] + ":" if S3_PUBLIC_BASE_URL else "https:",
+            "custom_domain": _public_downloads.split("://", 1)[-1] if _public_downloads else None,
+            "url_protocol": _public_downloads.split("://", 1)[0] + ":" if _public_downloads else "https:",
             "file_overwrite": True,
             "default_acl": None,
-            "querystring_auth": not S3_PUBLIC_BASE_URL,
+            "querystring_auth": not _public_downloads,
             "querystring_expire": 300,
         },
     }

@@ -17,6 +17,7 @@ from collections import defaultdict
 import orjson
 
 from packages_app import naming, timestamps
+from packages_app.access import Viewer
 from packages_app.links import AbsoluteUrls, absolute_urls
 from packages_app.models import File, Project, Release, Role
 from packages_app.pages import store
@@ -43,11 +44,13 @@ class NoSuchRelease(Exception):
     """The page asked for has no release to show: a 404, and nothing stored."""
 
 
-def project_to_serve(normalized_name: str) -> Project | None:
-    """The project named, with what its pages' keys need; None when it offers no page (unknown, quarantined)."""
+def project_to_serve(normalized_name: str, viewer: Viewer) -> Project | None:
+    """The project named, with what its pages' keys need; None when it offers no page
+    (unknown, quarantined, or restricted and ``viewer`` may not see it)."""
     project = (
-        Project.objects.only("name", "normalized_name", "last_serial", "status", "created")
+        Project.objects.only("name", "normalized_name", "last_serial", "status", "created", "visibility")
         .offering_files()
+        .visible_to(viewer)
         .by_name(normalized_name)
         .first()
     )
@@ -142,7 +145,9 @@ def info(release: Release, urls: AbsoluteUrls) -> dict:
 
 def ownership(project: Project) -> dict:
     """Roles, Owners first then by user name, as PyPI's ``ownership`` (no organisations here)."""
-    rows = Role.objects.filter(project=project).owners_first().values_list("role_name", "user__username")
+    # Users only: PyPI's shape has no teams (the metadata API lists them).
+    roles = Role.objects.filter(project=project, user__isnull=False)
+    rows = roles.owners_first().values_list("role_name", "user__username")
     return {"roles": [{"role": role, "user": user} for role, user in rows], "organization": None}
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from legacy_api import json_pages, json_pieces, xmlrpc
-from packages_app import naming
+from packages_app import naming, read_access
 from packages_app.links import absolute_urls
 from packages_app.pages.serve import CachePolicy, add_cors_headers, serve_page
 
@@ -51,7 +51,7 @@ def release_json(request: HttpRequest, name: str, version: str) -> HttpResponse:
 
 def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse:
     normalized = naming.normalize_name(name)
-    project = json_pages.project_to_serve(normalized)
+    project = json_pages.project_to_serve(normalized, read_access.viewer(request))
     if project is None:
         return not_found()
     if name != normalized:
@@ -64,7 +64,13 @@ def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse
         build = partial(json_pages.build_page, project, version, base)
     try:
         response = serve_page(
-            request, key, build, content_type="application/json", policy=CachePolicy.SIMPLE, serial=project.last_serial
+            request,
+            key,
+            build,
+            content_type="application/json",
+            policy=CachePolicy.SIMPLE,
+            serial=project.last_serial,
+            restricted=project.is_restricted,
         )
     except json_pages.NoSuchRelease:
         return not_found()
@@ -105,5 +111,7 @@ def xmlrpc_endpoint(request: HttpRequest) -> HttpResponse:
     body = request.read(xmlrpc.MAX_BODY + 1)
     if len(body) > xmlrpc.MAX_BODY:  # a chunked body declares no length
         return too_large
-    answer = xmlrpc.dispatch(body, xmlrpc.Context(urls=absolute_urls(base_url(request))))
+    answer = xmlrpc.dispatch(
+        body, xmlrpc.Context(urls=absolute_urls(base_url(request)), viewer=read_access.viewer(request))
+    )
     return HttpResponse(answer, content_type="text/xml; charset=utf-8")

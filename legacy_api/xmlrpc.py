@@ -25,6 +25,7 @@ from django.db.models import Q
 
 from legacy_api import json_pages
 from packages_app import core_metadata
+from packages_app.access import ANONYMOUS, Viewer
 from packages_app.links import AbsoluteUrls
 from packages_app.models import JournalEntry, Project, Release, Role
 
@@ -88,6 +89,11 @@ class Method:
 @dataclass(frozen=True)
 class Context:
     urls: AbsoluteUrls
+    # Who is calling: restricted projects it may not see are absent from every answer.
+    viewer: Viewer = ANONYMOUS
+
+    def projects(self):
+        return Project.objects.offering_files().visible_to(self.viewer)
 
 
 METHODS: dict[str, Method] = {}
@@ -144,12 +150,12 @@ def _timestamp(moment) -> int:
     return int(moment.astimezone(UTC).timestamp())
 
 
-def _project(name: str) -> Project | None:
-    return Project.objects.offering_files().by_name(name).first()
+def _project(context: Context, name: str) -> Project | None:
+    return context.projects().by_name(name).first()
 
 
-def _release(name: str, version: str) -> Release | None:
-    project = _project(name)
+def _release(context: Context, name: str, version: str) -> Release | None:
+    project = _project(context, name)
     if project is None:
         return None
     release = project.releases.by_version(version).first()
@@ -158,8 +164,13 @@ def _release(name: str, version: str) -> Release | None:
     return release
 
 
-def _changelog_rows(queryset):
-    return queryset.published().order_by("id").values_list("name", "version", "submitted_date", "action", "id")
+def _changelog_rows(context: Context, queryset):
+    return (
+        queryset.published()
+        .seen_by(context.viewer)
+        .order_by("id")
+        .values_list("name", "version", "submitted_date", "action", "id")
+    )
 
 
 # ---------------------------------------------------------------- mirror methods
@@ -174,7 +185,7 @@ def changelog_last_serial(context: Context) -> int:
 @method(Param("since_serial", int))
 def changelog_since_serial(context: Context, since_serial: int) -> list:
     """[name, version, timestamp, action, serial] for every change after a serial, ascending, at most 50,000."""
-    rows = _changelog_rows(JournalEntry.objects.filter(id__gt=since_serial))[:CHANGELOG_LIMIT]
+    rows = _changelog_rows(context, JournalEntry.objects.filter(id__gt=since_serial))[:CHANGELOG_LIMIT]
     return [
         [name, version or None, _timestamp(at), _clean(action), serial] for name, version, at, action, serial in rows
     ]
@@ -187,7 +198,7 @@ def changelog(context: Context, since: int, with_ids: bool) -> list:
         moment = datetime.fromtimestamp(max(since, 0), tz=UTC)
     except (OverflowError, OSError, ValueError) as error:
         raise Fault(INVALID_PARAMS, "client error; since: must be a POSIX time in seconds") from error
-    rows = _changelog_rows(JournalEntry.objects.filter(submitted_date__gte=moment))[:CHANGELOG_LIMIT]
+    rows = _changelog_rows(context, JournalEntry.objects.filter(submitted_date__gte=moment))[:CHANGELOG_LIMIT]
     entries = []
     for name, version, at, action, serial in rows:
         entry = [name, version or None, _timestamp(at), _clean(action)]
@@ -198,13 +209,13 @@ def changelog(context: Context, since: int, with_ids: bool) -> list:
 @method()
 def list_packages_with_serial(context: Context) -> dict:
     """{project name: last serial} for every project that offers files."""
-    return dict(Project.objects.offering_files().order_by("normalized_name").values_list("name", "last_serial"))
+    return dict(context.projects().order_by("normalized_name").values_list("name", "last_serial"))
 
 
 @method()
 def list_packages(context: Context) -> list:
     """Every project's name."""
-    return list(Project.objects.offering_files().order_by("normalized_name").values_list("name", flat=True))
+    return list(context.projects().order_by("normalized_name").values_list("name", flat=True))
 
 
 # ---------------------------------------------------------------- read methods
@@ -213,7 +224,7 @@ def list_packages(context: Context) -> list:
 @method(Param("package_name", str), Param("show_hidden", bool, False))
 def package_releases(context: Context, package_name: str, show_hidden: bool) -> list:
     """The latest version; with show_hidden, every version, newest first (yanked and file-less too)."""
-    project = _project(package_name)
+    project = _project(context, package_name)
     if project is None:
         return []
     if not show_hidden:
@@ -225,7 +236,7 @@ def package_releases(context: Context, package_name: str, show_hidden: bool) -> 
 @method(Param("package_name", str), Param("version", str))
 def release_urls(context: Context, package_name: str, version: str) -> list:
     """The files of a release, with their digests and upload times."""
-    release = _release(package_name, version)
+    release = _release(context, package_name, version)
     if release is None:
         return []
     page = json_pages.project_page(release.project, release, context.urls, with_releases=False)
@@ -240,7 +251,7 @@ def _with_datetime(entry: dict) -> dict:
 @method(Param("package_name", str), Param("version", str))
 def release_data(context: Context, package_name: str, version: str) -> dict:
     """A release's metadata ({} when there is no such release)."""
-    release = _release(package_name, version)
+    release = _release(context, package_name, version)
     if release is None:
         return {}
     data = json_pages.info(release, context.urls)
@@ -286,8 +297,7 @@ def search(context: Context, spec: dict, operator: str) -> list:
     for condition in conditions[1:]:
         combined = (combined & condition) if operator == "and" else (combined | condition)
     rows = (
-        Release.objects.filter(combined)
-        .offering_files()
+        Release.objects.filter(combined, project__in=context.projects())
         .order_by("project__normalized_name", "-sort_key")
         .values_list("project__name", "version", "summary")[:SEARCH_LIMIT]
     )
@@ -318,7 +328,7 @@ def browse(context: Context, classifiers: list) -> list:
     if not wanted:
         return []
     rows = (
-        Release.objects.offering_files()
+        Release.objects.filter(project__in=context.projects())
         .order_by("project__normalized_name", "-sort_key")
         .values_list("project__name", "version", "classifiers")
     )
@@ -332,7 +342,7 @@ def browse(context: Context, classifiers: list) -> list:
 @method(Param("package_name", str))
 def package_roles(context: Context, package_name: str) -> list:
     """[role, user name] for a project, Owners first."""
-    project = _project(package_name)
+    project = _project(context, package_name)
     if project is None:
         return []
     return [[entry["role"], entry["user"]] for entry in json_pages.ownership(project)["roles"]]
@@ -344,8 +354,7 @@ def user_packages(context: Context, user: str) -> list:
     if not get_user_model().objects.filter(username=user).exists():
         return []
     rows = (
-        Role.objects.filter(user__username=user)
-        .offering_files()
+        Role.objects.filter(user__username=user, project__in=context.projects())
         .owners_first("project__normalized_name")
         .values_list("role_name", "project__name")
     )

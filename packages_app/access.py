@@ -1,15 +1,71 @@
-"""Who may change what. Every write path asks here before it writes."""
+"""Who may read and change what. Every read of a project and every write asks here.
+
+Reads: a :class:`Viewer` is who is reading (anonymous, or an identity) with the restricted
+projects it may see; ``Project.objects.visible_to(viewer)`` applies it to a query. Writes:
+the ``*_refusal`` functions say why a caller may not, or None.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from packages_app.authentication import Identity
-from packages_app.models import Project, ProjectStatus, Role, RoleName
+from packages_app.models import UPLOADING_ROLES, Project, ProjectStatus, Role, RoleName, Visibility
+
+# The strongest role wins when a user holds several (their own and their teams').
+_ROLE_STRENGTH = {RoleName.OWNER: 0, RoleName.MAINTAINER: 1, RoleName.READER: 2}
 
 
 def role_on(identity: Identity, project: Project) -> str | None:
-    return Role.objects.filter(project=project, user=identity.user).values_list("role_name", flat=True).first()
+    """The caller's strongest role on the project, held by them or by one of their teams."""
+    held = Role.objects.held_by(identity.user).filter(project=project).values_list("role_name", flat=True)
+    return min(held, key=_ROLE_STRENGTH.__getitem__, default=None)
+
+
+def is_staff_user(user) -> bool:
+    return bool(user.is_staff or user.is_superuser)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading: ``identity`` None for an anonymous request.
+
+    ``restricted_ids`` are the restricted projects this viewer may read: those it or its
+    teams hold a role on (all of them for staff), within its token's project limit.
+    """
+
+    identity: Identity | None = None
+    restricted_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.identity is not None
+
+    def may_read(self, project: Project) -> bool:
+        return project.visibility != Visibility.RESTRICTED or project.pk in self.restricted_ids
+
+
+ANONYMOUS = Viewer()
+
+
+def viewer_of(identity: Identity | None) -> Viewer:
+    """The viewer of this identity, with the restricted projects it may read (one query)."""
+    if identity is None:
+        return ANONYMOUS
+    restricted = Project.objects.filter(visibility=Visibility.RESTRICTED)
+    if not is_staff_user(identity.user):
+        restricted = restricted.filter(pk__in=Role.objects.held_by(identity.user).values("project"))
+    if identity.token is not None and identity.token.limited_to_projects:
+        restricted = restricted.filter(pk__in=identity.token_project_ids)
+    return Viewer(identity, frozenset(restricted.values_list("pk", flat=True)))
+
+
+def read_only_refusal(identity: Identity, project_name: str) -> str | None:
+    if identity.read_only:
+        return f"The given token is read-only: it installs from this index but cannot change project '{project_name}'."
+    return None
 
 
 def upload_refusal(identity: Identity, project: Project | None, name: str) -> str | None:
@@ -17,6 +73,9 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
 
     ``project`` is None for a project that does not exist yet.
     """
+    refusal = read_only_refusal(identity, project.name if project is not None else name)
+    if refusal is not None:
+        return refusal
     if project is None:
         if not identity.token_allows(None):
             return f"The given token isn't allowed to create the new project '{name}'."
@@ -25,7 +84,7 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
         return None
     if not identity.token_allows(project):
         return f"The given token isn't allowed to upload to project '{project.name}'."
-    if not identity.user.is_superuser and role_on(identity, project) is None:
+    if not identity.user.is_superuser and role_on(identity, project) not in UPLOADING_ROLES:
         return f"The user '{identity.username}' isn't allowed to upload to project '{project.name}'."
     if not project.accepts_uploads:
         return f"Project '{project.name}' is {project.status} and accepts no new uploads."
@@ -37,6 +96,9 @@ def manage_refusal(identity: Identity, project: Project) -> str | None:
 
     As on PyPI, managing is for Owners; Maintainers may only upload.
     """
+    refusal = read_only_refusal(identity, project.name)
+    if refusal is not None:
+        return refusal
     if not identity.token_allows(project):
         return f"The given token isn't allowed to manage project '{project.name}'."
     if identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER:
@@ -45,7 +107,7 @@ def manage_refusal(identity: Identity, project: Project) -> str | None:
 
 
 def is_staff(identity: Identity) -> bool:
-    return identity.user.is_staff or identity.user.is_superuser
+    return is_staff_user(identity.user)
 
 
 def status_refusal(identity: Identity, project: Project, status: str) -> str | None:

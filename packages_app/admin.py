@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count
@@ -112,7 +113,7 @@ def _set_status_action(status: str):
 class ProjectAddForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name"]
+        fields = ["name", "visibility"]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -129,8 +130,8 @@ class ProjectAddForm(forms.ModelForm):
 @admin.register(Project)
 class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = project_services.delete_project
-    list_display = ["name", "normalized_name", "status", "last_serial", "created"]
-    list_filter = ["status"]
+    list_display = ["name", "normalized_name", "status", "visibility", "last_serial", "created"]
+    list_filter = ["status", "visibility"]
     search_fields = ["normalized_name", "name"]
     show_full_result_count = False
     action_form = ReasonActionForm
@@ -140,25 +141,35 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         "name", "normalized_name", "created", "last_serial",
         "totals", "latest_releases", "project_roles", "pages",
     ]  # fmt: skip
-    # Editable on an existing project's page; saved through the status service.
-    status_fields = ["status", "status_reason"]
+    # Editable on an existing project's page; saved through the status and visibility services.
+    status_fields = ["status", "status_reason", "visibility"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ProjectAddForm
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        # Left out, a new project takes NEW_PROJECT_VISIBILITY and an existing one keeps its own.
+        form.base_fields["visibility"].required = False
+        if obj is None:
+            form.base_fields["visibility"].initial = settings.NEW_PROJECT_VISIBILITY
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else []
 
     def get_fields(self, request, obj=None):
-        return [*self.readonly_fields[:4], *self.status_fields, *self.readonly_fields[4:]] if obj else ["name"]
+        if obj is None:
+            return ["name", "visibility"]
+        return [*self.readonly_fields[:4], *self.status_fields, *self.readonly_fields[4:]]
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.pk = project_services.create_project(obj.name, user=request.user).pk
-        elif {"status", "status_reason"} & set(form.changed_data):
+            obj.pk = project_services.create_project(obj.name, user=request.user, visibility=obj.visibility or None).pk
+            return
+        if {"status", "status_reason"} & set(form.changed_data):
             project_services.set_status(obj, obj.status, obj.status_reason, user=request.user)
+        if "visibility" in form.changed_data and obj.visibility:
+            project_services.set_visibility(obj, obj.visibility, user=request.user)
 
     @admin.display(description="Totals")
     def totals(self, obj):
@@ -204,8 +215,8 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="Roles")
     def project_roles(self, obj):
-        roles = obj.roles.select_related("user").order_by("role_name", "user__username")
-        listing = format_html_join("", "<div>{}: {}</div>", ((r.role_name, r.user.get_username()) for r in roles))
+        roles = obj.roles.select_related("user", "team").owners_first()
+        listing = format_html_join("", "<div>{}: {}</div>", ((r.role_name, r.holder_name) for r in roles))
         return format_html(
             '{}<a href="{}">Add an owner or maintainer</a> · <a href="{}">Manage or remove roles</a>',
             listing,
@@ -350,31 +361,37 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 class RoleForm(forms.ModelForm):
     class Meta:
         model = Role
-        fields = ["project", "user", "role_name"]
+        fields = ["project", "user", "team", "role_name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and bool(cleaned.get("user")) == bool(cleaned.get("team")):
+            raise forms.ValidationError("Give the role to a user or to a team (one of the two).")
+        return cleaned
 
 
 @admin.register(Role)
 class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     form = RoleForm
-    list_display = ["project", "user", "role_name"]
-    list_select_related = ["project", "user"]
+    list_display = ["project", "user", "team", "role_name"]
+    list_select_related = ["project", "user", "team"]
     list_filter = ["role_name"]
-    search_fields = ["project__normalized_name", "user__username"]
+    search_fields = ["project__normalized_name", "user__username", "team__name"]
     raw_id_fields = ["project", "user"]
     actions = ["revoke_roles"]
 
     @staticmethod
     def delete_service(role, *, user):
-        role_services.revoke_role(role.project, role.user, user=user)
+        role_services.revoke_role(role.project, role.user or role.team, user=user)
 
     def get_readonly_fields(self, request, obj=None):
-        # Another user or project makes another role: add that one and remove this one.
-        return ["project", "user"] if obj is not None else []
+        # Another holder or project makes another role: add that one and remove this one.
+        return ["project", "user", "team"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
         if change and "role_name" not in form.changed_data:
             return
-        role = role_services.grant_role(obj.project, obj.user, obj.role_name, user=request.user)
+        role = role_services.grant_role(obj.project, obj.user or obj.team, obj.role_name, user=request.user)
         obj.pk = role.pk
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -399,7 +416,7 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     @admin.action(permissions=["delete"], description="Revoke selected roles")
     def revoke_roles(self, request, queryset):
         revoked = 0
-        for role in queryset.select_related("project", "user"):
+        for role in queryset.select_related("project", "user", "team"):
             try:
                 self.delete_service(role, user=request.user)
             except ServiceError as refusal:
@@ -415,12 +432,14 @@ class TokenAddForm(forms.ModelForm):
 
     class Meta:
         model = ApiToken
-        fields = ["user", "name", "projects"]
+        fields = ["user", "name", "read_only", "projects"]
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_id", "user", "limited_to_projects", "created", "expires", "last_used", "revoked"]
+    list_display = [
+        "name", "key_id", "user", "read_only", "limited_to_projects", "created", "expires", "last_used", "revoked",
+    ]  # fmt: skip
     list_select_related = ["user"]
     search_fields = ["name", "key_id", "user__username"]
     raw_id_fields = ["user"]
@@ -438,11 +457,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["user", "name", "projects", "expires_in_days"]
+            return ["user", "name", "read_only", "projects", "expires_in_days"]
         return [
             "user",
             "name",
             "key_id",
+            "read_only",
             "limited_to_projects",
             "projects",
             "created",
@@ -472,6 +492,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             name=obj.name,
             projects=list(form.cleaned_data.get("projects") or []),
             expires=timezone.now() + timedelta(days=days) if days else None,
+            read_only=obj.read_only,
             user=request.user,
         )
         obj.pk = token.pk

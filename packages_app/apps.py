@@ -10,9 +10,11 @@ class PackagesAppConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
+        from packages_app import credentials
         from packages_app.simple import timetravel
 
         timetravel.check_settings()
+        credentials.connect_signals()
 
 
 class IndexAdminConfig(admin_apps.AdminConfig):

@@ -34,6 +34,11 @@ class Identity:
     def username(self) -> str:
         return self.user.get_username()
 
+    @property
+    def read_only(self) -> bool:
+        """A read-only token installs but never writes."""
+        return self.token is not None and self.token.read_only
+
     def token_allows(self, project: Project | None) -> bool:
         """A token limited to projects may touch only those (and create none).
 

@@ -9,6 +9,7 @@ through ``packages_app.services``; these classes only describe the data.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +27,13 @@ class ProjectStatus(models.TextChoices):
     DEPRECATED = "deprecated", "Deprecated"
 
 
+class Visibility(models.TextChoices):
+    """Who may see a project: everyone who may read the index, or only its role holders and staff."""
+
+    INDEX = "index", "Everyone who may read the index"
+    RESTRICTED = "restricted", "Only its role holders, their teams and staff"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=255, help_text="Display name, as last uploaded.")
     normalized_name = models.CharField(max_length=255, unique=True, help_text="PEP 503 normalised name.")
@@ -33,6 +41,10 @@ class Project(models.Model):
     last_serial = models.BigIntegerField(default=0, help_text="Serial of the newest journal entry for this project.")
     status = models.CharField(max_length=16, choices=ProjectStatus.choices, default=ProjectStatus.ACTIVE)
     status_reason = models.TextField(blank=True, default="")
+    # A default in the database too, so that the previous version's code can insert rows.
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.INDEX, db_default=Visibility.INDEX
+    )
 
     objects = ProjectQuerySet.as_manager()
 
@@ -41,6 +53,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.visibility == Visibility.RESTRICTED
 
     @property
     def accepts_uploads(self) -> bool:
@@ -218,21 +234,44 @@ class JournalEntry(models.Model):
 class RoleName(models.TextChoices):
     OWNER = "Owner", "Owner"
     MAINTAINER = "Maintainer", "Maintainer"
+    # Reads a restricted project; uploads nothing, manages nothing.
+    READER = "Reader", "Reader"
+
+
+# The roles that may upload; Owners alone manage (as on PyPI).
+UPLOADING_ROLES = (RoleName.OWNER, RoleName.MAINTAINER)
 
 
 class Role(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
+    """A role on a project, held by one user or by a team (a Django ``Group``): never both."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="project_roles"
+    )
+    team = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="project_roles")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="roles")
     role_name = models.CharField(max_length=16, choices=RoleName.choices)
 
     objects = RoleQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_role_per_user_and_project")]
-        ordering = ["project", "role_name", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="one_role_per_user_and_project"),
+            models.UniqueConstraint(fields=["team", "project"], name="one_role_per_team_and_project"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False),
+                name="role_held_by_user_or_team",
+            ),
+        ]
+        ordering = ["project", "role_name", "user", "team"]
 
     def __str__(self) -> str:
-        return f"{self.role_name} {self.user} on {self.project}"
+        return f"{self.role_name} {self.holder_name} on {self.project}"
+
+    @property
+    def holder_name(self) -> str:
+        """The user's name, or the team's as ``team:<name>`` (no user name has a colon)."""
+        return self.user.get_username() if self.user is not None else f"team:{self.team.name}"
 
 
 class ApiToken(models.Model):
@@ -247,6 +286,11 @@ class ApiToken(models.Model):
     )
     # Stored, not read from ``projects``: deleting a limited token's projects must not
     # leave a token that looks unlimited.
+    read_only = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The token reads (installs) but never uploads or changes anything.",
+    )
     limited_to_projects = models.BooleanField(
         default=False,
         help_text="The token works only for its projects; once they are all deleted it works for none.",

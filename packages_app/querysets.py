@@ -2,14 +2,14 @@
 
 Each rule (a name matches by its PEP 503 form, a quarantined project offers no files, which
 release is "the latest") is written once here and reached as ``Model.objects.<read>()`` or
-through a relation (``project.releases.by_version(v)``). When reads come to depend on who is
-asking, the visibility rules will live here too, in one ``visible_to(viewer)`` method.
+through a relation (``project.releases.by_version(v)``). Who may see a project
+(its visibility) is ``ProjectQuerySet.visible_to(viewer)``.
 """
 
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from packages_app import naming
@@ -28,6 +28,19 @@ class ProjectQuerySet(models.QuerySet):
         """The project whose PEP 503 name is this name's, whatever its spelling."""
         return self.filter(normalized_name=naming.normalize_name(name))
 
+    def visible_to(self, viewer) -> ProjectQuerySet:
+        """The projects ``viewer`` (an ``access.Viewer``) may see: every one open to the index,
+        and the restricted ones it holds a role on. Everyone else is told they do not exist."""
+        from packages_app.models import Visibility
+
+        return self.filter(Q(visibility=Visibility.INDEX) | Q(pk__in=viewer.restricted_ids))
+
+    def open_to_index(self) -> ProjectQuerySet:
+        """The projects every reader of the index sees (the shared pages' projects)."""
+        from packages_app.models import Visibility
+
+        return self.filter(visibility=Visibility.INDEX)
+
     def offering_files(self) -> ProjectQuerySet:
         """PEP 792: every project but the quarantined ones, which offer no files or versions."""
         from packages_app.models import ProjectStatus
@@ -43,7 +56,7 @@ class ProjectQuerySet(models.QuerySet):
             release_count=count_of(Release.objects, project=OuterRef("pk")),
             file_count=count_of(File.objects, release__project=OuterRef("pk")),
             latest_version=Subquery(latest[:1]),
-        ).prefetch_related(Prefetch("roles", queryset=Role.objects.select_related("user").owners_first()))
+        ).prefetch_related(Prefetch("roles", queryset=Role.objects.select_related("user", "team").owners_first()))
 
 
 class ReleaseQuerySet(models.QuerySet):
@@ -76,12 +89,17 @@ class ReleaseQuerySet(models.QuerySet):
 
 
 class RoleQuerySet(models.QuerySet):
+    def held_by(self, user) -> RoleQuerySet:
+        """The roles ``user`` holds, its own and its teams' (Django groups)."""
+        return self.filter(Q(user=user) | Q(team__user=user))
+
     def owners_first(self, *then: str) -> RoleQuerySet:
-        """Owners before Maintainers, then by ``then`` (the user name unless given), as PyPI lists them."""
+        """Owners, then Maintainers, then Readers, then by ``then`` (the user name unless given;
+        teams after users, by name), as PyPI lists them."""
         from packages_app.models import RoleName
 
-        owners = Case(When(role_name=RoleName.OWNER, then=0), default=1)
-        return self.order_by(owners, *(then or ("user__username",)))
+        rank = Case(When(role_name=RoleName.OWNER, then=0), When(role_name=RoleName.MAINTAINER, then=1), default=2)
+        return self.order_by(rank, *(then or ("user__username", "team__name")))
 
     def offering_files(self) -> RoleQuerySet:
         """Roles on projects that offer files (PEP 792: not quarantined)."""
@@ -94,6 +112,13 @@ class JournalQuerySet(models.QuerySet):
     def published(self) -> JournalQuerySet:
         """Entries about projects, what mirror feeds send; token events name no project and stay out."""
         return self.exclude(name="")
+
+    def seen_by(self, viewer) -> JournalQuerySet:
+        """Without the entries of restricted projects ``viewer`` may not see: not even their names show."""
+        from packages_app.models import Project, Visibility
+
+        hidden = Project.objects.filter(visibility=Visibility.RESTRICTED).exclude(pk__in=viewer.restricted_ids)
+        return self.exclude(normalized_name__in=hidden.values("normalized_name"))
 
     def of_project(self, name: str) -> JournalQuerySet:
         """A project's entries by the PEP 503 name kept on each, so a deleted project's history is found too."""

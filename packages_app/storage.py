@@ -24,6 +24,8 @@ def distribution_path(blake2_256_hex: str, filename: str) -> str:
 
 # A file's URL never changes its bytes (content-addressed paths): cacheable for a year.
 IMMUTABLE = f"max-age={365 * 24 * 3600}, public, immutable"
+# The same, for a file only some may read: the client keeps it, no shared cache does.
+PRIVATE_IMMUTABLE = f"max-age={365 * 24 * 3600}, private, immutable"
 
 # PEP 658: a distribution's core metadata is served at its URL + this suffix.
 METADATA_SUFFIX = ".metadata"

@@ -11,6 +11,9 @@ os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="pyindex-test-")
 # Keys of this process's own in a shared Redis, for the same reason: tests empty the cache between
 # them (tests/caches.py), and a worker must not empty another's page locks or throttle counters.
 os.environ["CACHE_KEY_PREFIX"] = f"pyindex-test-{os.getpid()}"
+# Open reads: most tests are about what a reader sees, not about credentials. The private
+# index's tests (tests/functional/test_private_reads.py and friends) set "authenticated".
+os.environ["READ_ACCESS"] = "public"
 
 if os.environ.get("FILE_STORAGE", "").strip().lower() == "s3":
     from harness.s3 import configure_test_run

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied, Throttled
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from packages_app import tokens
+from packages_app import read_access, tokens
 from packages_app.authentication import InvalidCredentials, identify
 from packages_app.throttling import TooManyFailures
 
@@ -21,6 +21,10 @@ class IndexAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
+        if request.method in SAFE_METHODS and header:
+            # A read: the credentials the read-access middleware checked (and keeps for a while).
+            identity = read_access.viewer(request._request).identity
+            return None if identity is None else (identity.user, identity)
         try:
             identity = identify(header, request._request)
         except InvalidCredentials as error:
@@ -42,8 +46,12 @@ PASSWORD_REFUSED = (
 )
 
 
+READ_ONLY_REFUSED = "This token is read-only: it installs from the index but cannot change anything."
+
+
 class WritesNeedAnApiToken(BasePermission):
-    """Reads are open; a write needs an API token.
+    """Reads are for whoever may read the index (``READ_ACCESS``); a write needs an API token
+    that is not read-only.
 
     A password (``ALLOW_PASSWORD_UPLOADS``) is for uploading with ``/legacy/`` only:
     it cannot be limited to projects, revoked or expired on its own, so it must not
@@ -58,6 +66,8 @@ class WritesNeedAnApiToken(BasePermission):
         if request.auth.token is None:
             # 401 with the Bearer challenge: the caller is known, but this credential is the wrong kind.
             raise AuthenticationFailed(PASSWORD_REFUSED)
+        if request.auth.read_only:
+            raise PermissionDenied(READ_ONLY_REFUSED)
         return True
 
 

@@ -40,12 +40,15 @@ class LinkedProjectSerializer(serializers.ModelSerializer):
 
 
 class RoleSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username")
+    """A role's holder is a user or a team: the other one is null."""
+
+    user = serializers.CharField(source="user.username", allow_null=True)
+    team = serializers.CharField(source="team.name", allow_null=True)
     role = serializers.CharField(source="role_name")
 
     class Meta:
         model = Role
-        fields = ["user", "role"]
+        fields = ["user", "team", "role"]
 
 
 class ProjectSerializer(serializers.ModelSerializer):

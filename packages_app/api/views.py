@@ -23,14 +23,14 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from packages_app import naming
+from packages_app import naming, read_access
 from packages_app.access import manage_refusal, status_refusal, upload_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
 from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
 from packages_app.api.problems import problem_exception_handler
 from packages_app.links import url_layout, url_template
-from packages_app.models import File, JournalEntry, Project, Release, Role
+from packages_app.models import File, JournalEntry, Project, Release, Role, Visibility
 from packages_app.pages import store
 from packages_app.pages.serve import CachePolicy, serve_page
 from packages_app.querysets import count_of
@@ -68,12 +68,15 @@ class ApiMixin:
             response.render()
         etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
         response["ETag"] = etag
-        response["Cache-Control"] = CachePolicy.API.cache_control
+        # A caller who sees restricted projects may have been shown one: no shared cache keeps it.
+        restricted = bool(read_access.viewer(request).restricted_ids)
+        response["Cache-Control"] = CachePolicy.API.cache_control(restricted=restricted)
         return get_conditional_response(request, etag=etag, response=response)
 
 
-def find_project(name: str) -> Project:
-    project = Project.objects.by_name(name).first()
+def find_project(request, name: str) -> Project:
+    """The project, if the caller may see it: a restricted one is a 404 to anyone else."""
+    project = Project.objects.visible_to(read_access.viewer(request)).by_name(name).first()
     if project is None:
         raise NotFound(f"There is no project named '{name}'.")
     return project
@@ -154,7 +157,7 @@ class ProjectList(ApiMixin, generics.ListAPIView):
     pagination_class = ProjectPagination
 
     def get_queryset(self):
-        queryset = Project.objects.all()
+        queryset = Project.objects.visible_to(read_access.viewer(self.request))
         prefix = self.request.query_params.get("prefix", "").strip()
         if prefix:
             queryset = queryset.filter(normalized_name__startswith=naming.normalize_name(prefix))
@@ -166,6 +169,7 @@ class ProjectList(ApiMixin, generics.ListAPIView):
 
 
 def project_with_details(name: str) -> Project:
+    """For a caller already shown to see the project."""
     project = Project.objects.by_name(name).with_details().first()
     if project is None:
         raise NotFound(f"There is no project named '{name}'.")
@@ -181,11 +185,11 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
         # Counting a big project's files costs more than the rest of the request; the
         # answer depends only on the project's serial (roles and status changes move it
         # too), so it is kept in the simple pages' serial-keyed store.
-        head = Project.objects.by_name(name).values_list("pk", "last_serial")
-        found = head.first()
+        visible = Project.objects.visible_to(read_access.viewer(request))
+        found = visible.by_name(name).values_list("pk", "last_serial", "visibility").first()
         if found is None:
             raise NotFound(f"There is no project named '{name}'.")
-        pk, serial = found
+        pk, serial, visibility = found
         key = store.page_key("api-project", pk, url_layout().tag, serial=serial)
 
         def build() -> store.Page:
@@ -193,7 +197,15 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
             return store.make_page(JSONRenderer().render(data), None)
 
         # A few hundred bytes: not worth a gzip form.
-        return serve_page(request, key, build, content_type="application/json", policy=CachePolicy.API, compress=False)
+        return serve_page(
+            request,
+            key,
+            build,
+            content_type="application/json",
+            policy=CachePolicy.API,
+            compress=False,
+            restricted=visibility == Visibility.RESTRICTED,
+        )
 
 
 class ProjectStatus(ApiMixin, generics.GenericAPIView):
@@ -204,7 +216,7 @@ class ProjectStatus(ApiMixin, generics.GenericAPIView):
 
     @extend_schema(responses=serializers.ProjectSerializer)
     def post(self, request, name: str):
-        project = find_project(name)
+        project = find_project(request, name)
         _refuse(manage_refusal(request.auth, project))
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -248,7 +260,7 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.project = find_project(kwargs["name"])
+        self.project = find_project(request, kwargs["name"])
 
     def release_order(self) -> str:
         order = self.request.query_params.get("order", "version")
@@ -302,18 +314,26 @@ class ReleaseDetail(ApiMixin, APIView):
     def get(self, request, name: str, version: str):
         # Kept by the project's serial, as the project resource: every change to a release
         # (a file, a yank, its metadata) moves it, and a revalidation is one query.
-        head = Release.objects.filter(project__in=Project.objects.by_name(name)).by_version(version)
-        found = head.values_list("pk", "project_id", "project__last_serial").first()
+        visible = Project.objects.visible_to(read_access.viewer(request)).by_name(name)
+        head = Release.objects.filter(project__in=visible).by_version(version)
+        found = head.values_list("pk", "project_id", "project__last_serial", "project__visibility").first()
         if found is None:
-            find_release(find_project(name), version)  # the 404 that says which is missing
-        release_pk, project_pk, serial = found
+            find_release(find_project(request, name), version)  # the 404 that says which is missing
+        release_pk, project_pk, serial, visibility = found
 
         def build() -> store.Page:
             project = Project.objects.get(pk=project_pk)
             return store.make_page(JSONRenderer().render(_release_data(project, version)), None)
 
         key = store.page_key("api-release", release_pk, url_layout().tag, serial=serial)
-        return serve_page(request, key, build, content_type="application/json", policy=CachePolicy.API)
+        return serve_page(
+            request,
+            key,
+            build,
+            content_type="application/json",
+            policy=CachePolicy.API,
+            restricted=visibility == Visibility.RESTRICTED,
+        )
 
 
 class _ReleaseAction(ApiMixin, generics.GenericAPIView):
@@ -321,7 +341,7 @@ class _ReleaseAction(ApiMixin, generics.GenericAPIView):
 
     @extend_schema(responses=serializers.ReleaseSerializer)
     def post(self, request, name: str, version: str):
-        project = find_project(name)
+        project = find_project(request, name)
         _refuse(manage_refusal(request.auth, project))
         release = find_release(project, version)
         given = self.get_serializer(data=request.data)
@@ -359,7 +379,8 @@ class FileBySha256(ApiMixin, generics.RetrieveAPIView):
     def get_object(self):
         digest = self.kwargs["sha256"].lower()
         file = File.objects.select_related("release__project").filter(sha256_digest=digest).first()
-        if file is None or not file.release.project.offers_files:
+        project = None if file is None else file.release.project
+        if project is None or not project.offers_files or not read_access.viewer(self.request).may_read(project):
             raise NotFound(f"No file has the sha256 digest {digest}.")
         return file
 
@@ -382,7 +403,8 @@ class EventList(ApiMixin, generics.ListAPIView):
     pagination_class = SerialPagination
 
     def get_queryset(self):
-        entries = JournalEntry.objects.published().select_related("submitted_by")
+        entries = JournalEntry.objects.published().seen_by(read_access.viewer(self.request))
+        entries = entries.select_related("submitted_by")
         project = self.request.query_params.get("project")
         if project is not None:
             if not naming.is_valid_project_name(project):
@@ -395,7 +417,7 @@ class EventList(ApiMixin, generics.ListAPIView):
         # A signed-in caller may see their own tokens' details: never from, or into, a shared cache.
         patch_vary_headers(response, ["Authorization"])
         if request.auth is not None and response.status_code in (200, 304):
-            response["Cache-Control"] = CachePolicy.PRIVATE.cache_control
+            response["Cache-Control"] = CachePolicy.PRIVATE.cache_control()
         return response
 
     def list(self, request, *args, **kwargs):
@@ -415,7 +437,9 @@ class UserRoles(ApiMixin, generics.ListAPIView):
         if not get_user_model().objects.filter(username=username).exists():
             raise NotFound(f"There is no user named '{username}'.")
         return (
-            Role.objects.filter(user__username=username)
+            Role.objects.filter(
+                user__username=username, project__in=Project.objects.visible_to(read_access.viewer(self.request))
+            )
             .select_related("project")
             .annotate(project_name=F("project__normalized_name"))
         )

@@ -56,9 +56,14 @@ class CachePolicy:
         cap = seconds if self.max_age_cap is None else min(seconds, self.max_age_cap)
         return replace(self, max_age_cap=cap)
 
-    @property
-    def cache_control(self) -> str:
-        return f"max-age={self.max_age}, {'public' if self.public else 'private'}"
+    def cache_control(self, *, restricted: bool = False) -> str:
+        """The header for a page; ``restricted``: it shows a project not everyone may see.
+
+        Only an open index's pages of open projects are the same for everyone; any other
+        answer was given to credentials, and a shared cache must not hand it to another client.
+        """
+        shared = self.public and settings.READ_ACCESS == "public" and not restricted
+        return f"max-age={self.max_age}, {'public' if shared else 'private'}"
 
 
 # /simple/ and the legacy JSON pages.
@@ -80,12 +85,14 @@ def serve_page(
     policy: CachePolicy,
     serial: int | None = None,
     compress: bool = True,
+    restricted: bool = False,
 ) -> HttpResponse:
     """A 200 (or 304) for the page stored under ``key`` (``store.page_key``), built by ``build`` on a miss.
 
     ``serial``: sent as ``X-PyPI-Last-Serial``, as PyPI does on its pages. ``compress=False``:
     a page too small to gain from gzip, never compressed. Exceptions of ``build`` (a page that
-    turns out not to exist) reach the caller, and nothing is stored.
+    turns out not to exist) reach the caller, and nothing is stored. ``restricted``: the page
+    shows a restricted project (``CachePolicy.cache_control``).
     """
     found = store.get_or_build(key, build, gzip=accepts_gzip(request), shared=policy.shared_store, compress=compress)
     # A strong tag per coding (RFC 9110: the gzip body is another representation), and a
@@ -110,7 +117,7 @@ def serve_page(
     if found.last_modified is not None:  # else revalidated by ETag only
         last_modified = int(found.last_modified.timestamp())
         response["Last-Modified"] = http_date(last_modified)
-    response["Cache-Control"] = policy.cache_control
+    response["Cache-Control"] = policy.cache_control(restricted=restricted)
     if compress:  # (PyPI's pages; the simple ones are negotiated by Accept too)
         response["Vary"] = "Accept, Accept-Encoding"
     if serial is not None:

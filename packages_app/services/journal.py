@@ -19,6 +19,7 @@ from packages_app.models import ApiToken, JournalEntry, Project
 
 PROJECT_CREATED = "project-created"
 PROJECT_STATUS_SET = "project-status-set"
+PROJECT_VISIBILITY_SET = "project-visibility-set"
 PROJECT_DELETED = "project-deleted"
 RELEASE_CREATED = "release-created"
 RELEASE_YANKED = "release-yanked"
@@ -33,7 +34,7 @@ TOKEN_CREATED = "token-created"  # noqa: S105 - an event name, not a secret
 TOKEN_REVOKED = "token-revoked"  # noqa: S105 - an event name, not a secret
 ACTIONS = frozenset(
     {
-        PROJECT_CREATED, PROJECT_STATUS_SET, PROJECT_DELETED, RELEASE_CREATED, RELEASE_YANKED,
+        PROJECT_CREATED, PROJECT_STATUS_SET, PROJECT_VISIBILITY_SET, PROJECT_DELETED, RELEASE_CREATED, RELEASE_YANKED,
         RELEASE_UNYANKED, RELEASE_DELETED, FILE_ADDED, FILE_DELETED, FILE_RESTORED, ROLE_GRANTED,
         ROLE_REVOKED, TOKEN_CREATED, TOKEN_REVOKED,
     }

@@ -5,22 +5,31 @@ Deleting a project revokes the limited tokens it leaves without projects.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from packages_app import naming
-from packages_app.models import ApiToken, File, Project, ProjectStatus
+from packages_app.models import ApiToken, File, Project, ProjectStatus, Visibility
 from packages_app.services import journal
 from packages_app.services.errors import Conflict, ServiceError
 from packages_app.services.tokens import revoke_tokens_left_without_projects
 
 
-def create_project(name: str, *, user=None) -> Project:
-    """Create a project; a name that normalises like an existing one is a Conflict."""
+def create_project(name: str, *, user=None, visibility: str | None = None) -> Project:
+    """Create a project; a name that normalises like an existing one is a Conflict.
+
+    ``visibility``: ``NEW_PROJECT_VISIBILITY`` unless given.
+    """
     if not naming.is_valid_project_name(name):
         raise ServiceError(f"'{name}' is not a valid project name.")
+    visibility = visibility or settings.NEW_PROJECT_VISIBILITY
+    if visibility not in Visibility.values:
+        raise ServiceError(f"Unknown visibility '{visibility}'; use one of {', '.join(Visibility.values)}.")
     try:
         with journal.write_transaction():
-            project = Project.objects.create(name=name, normalized_name=naming.normalize_name(name))
+            project = Project.objects.create(
+                name=name, normalized_name=naming.normalize_name(name), visibility=visibility
+            )
             journal.record("create", kind=journal.PROJECT_CREATED, project=project, user=user)
     except IntegrityError as exc:
         # Only a real clash is a Conflict; any other constraint failing is a fault, and
@@ -80,6 +89,22 @@ def set_status(
     project.status_reason = reason
     project.save(update_fields=["status", "status_reason"])
     journal.record(f"set status {status}", kind=journal.PROJECT_STATUS_SET, project=project, user=user)
+    return project
+
+
+@journal.write_transaction()
+def set_visibility(project: Project, visibility: str, *, user=None) -> Project:
+    """Open a project to everyone who reads the index, or restrict it to its role holders.
+
+    Journaled, so its serial moves and every stored page that lists it is built again.
+    """
+    if visibility not in Visibility.values:
+        raise ServiceError(f"Unknown visibility '{visibility}'; use one of {', '.join(Visibility.values)}.")
+    project = Project.objects.get(pk=project.pk)
+    if project.visibility != visibility:
+        project.visibility = visibility
+        project.save(update_fields=["visibility"])
+        journal.record(f"set visibility {visibility}", kind=journal.PROJECT_VISIBILITY_SET, project=project, user=user)
     return project
 
 

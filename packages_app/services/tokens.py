@@ -23,9 +23,18 @@ def journal_entries_about_tokens() -> Q:
 
 @journal.write_transaction()
 def create_token(
-    owner, *, name: str = "", projects: list[Project] | None = None, expires: datetime | None = None, user=None
+    owner,
+    *,
+    name: str = "",
+    projects: list[Project] | None = None,
+    expires: datetime | None = None,
+    read_only: bool = False,
+    user=None,
 ) -> tuple[ApiToken, str]:
-    """Create a token and return it with its plaintext, which is never stored."""
+    """Create a token and return it with its plaintext, which is never stored.
+
+    A ``read_only`` token installs (reads every page its user may) but never writes.
+    """
     new = tokens.generate()
     token = ApiToken.objects.create(
         user=owner,
@@ -33,6 +42,7 @@ def create_token(
         key_id=new.key_id,
         secret_hash=new.secret_hash,
         expires=expires,
+        read_only=read_only,
         limited_to_projects=bool(projects),
     )
     if projects:

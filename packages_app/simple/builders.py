@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 
 from packages_app import timestamps
+from packages_app.access import ANONYMOUS, Viewer
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.simple.timetravel import AsOf
 
@@ -45,15 +46,18 @@ def project_status(project: Project) -> dict:
     return status
 
 
-def index_page(serial: int, as_of: AsOf | None = None, always_listed: frozenset[str] = frozenset()) -> dict:
+def index_page(
+    serial: int, as_of: AsOf | None = None, always_listed: frozenset[str] = frozenset(), viewer: Viewer = ANONYMOUS
+) -> dict:
     """The root list (PEP 691 project list), without quarantined projects.
 
     ``serial`` is the global serial the caller keys the page by; each project
     carries its own ``_last-serial``, which mirrors use to see what changed.
     With ``as_of`` (``timetravel``), only projects with something to show then,
-    and those ``always_listed`` (by normalised name: exempt from a cool-down).
+    and those ``always_listed`` (by normalised name: exempt from a cool-down). Restricted
+    projects are listed only for a ``viewer`` who may read them.
     """
-    projects = Project.objects.offering_files()
+    projects = Project.objects.offering_files().visible_to(viewer)
     if as_of is not None:
         shown = as_of.projects()
         if always_listed:

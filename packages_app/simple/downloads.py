@@ -23,11 +23,13 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
-from packages_app.models import File, ProjectStatus
+from packages_app import read_access
+from packages_app.models import File, ProjectStatus, Visibility
 from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import (
     IMMUTABLE,
     METADATA_SUFFIX,
+    PRIVATE_IMMUTABLE,
     content_type_for,
     object_chunks,
     object_size,
@@ -72,24 +74,38 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     wants_metadata = path.endswith(METADATA_SUFFIX)
     row = (
         File.objects.filter(path=path.removesuffix(METADATA_SUFFIX) if wants_metadata else path)
-        .values_list("size", "sha256_digest", "metadata_sha256", "upload_time", "release__project__status")
+        .values_list(
+            "size",
+            "sha256_digest",
+            "metadata_sha256",
+            "upload_time",
+            "release__project__status",
+            "release__project_id",
+            "release__project__visibility",
+        )
         .first()
     )
     if row is None:
         return not_found()
-    size, sha256, metadata_sha256, upload_time, status = row
+    size, sha256, metadata_sha256, upload_time, status, project_id, visibility = row
     if status == ProjectStatus.QUARANTINED or (wants_metadata and not metadata_sha256):
         return not_found()
+    restricted = visibility == Visibility.RESTRICTED
+    if restricted and project_id not in read_access.viewer(request).restricted_ids:
+        return not_found()  # as if it did not exist: a restricted project's files are its readers' alone
 
     storage = package_storage()
     on_local_disk = isinstance(storage, FileSystemStorage)
-    if not on_local_disk and settings.S3_DOWNLOADS == "redirect":
+    # A signed URL, short-lived, for a private index and for a restricted file (settings.py
+    # never makes unsigned URLs then); an open index's open files may go to S3_PUBLIC_BASE_URL.
+    if not on_local_disk and settings.S3_DOWNLOADS == "redirect" and not (restricted and settings.S3_PUBLIC_BASE_URL):
         return HttpResponseRedirect(storage.url(path))
 
     headers = HttpResponse(content_type=content_type_for(path))
     headers["ETag"] = f'"{metadata_sha256 if wants_metadata else sha256}"'
     headers["Last-Modified"] = http_date(upload_time.timestamp())
-    headers["Cache-Control"] = IMMUTABLE
+    # Only an open index's open files may be kept by a shared cache.
+    headers["Cache-Control"] = IMMUTABLE if settings.READ_ACCESS == "public" and not restricted else PRIVATE_IMMUTABLE
     headers["Accept-Ranges"] = "bytes"
     conditional = get_conditional_response(
         request, etag=headers["ETag"], last_modified=int(upload_time.timestamp()), response=headers

@@ -80,7 +80,8 @@ def current(serial: int, project_url: str) -> RootPieces:
 
 def advance(pieces: RootPieces, serial: int, project_url: str) -> RootPieces:
     """``pieces`` brought to ``serial`` (a fresh ``RootPieces()`` builds from nothing)."""
-    projects = Project.objects.offering_files()
+    # Every reader's page: restricted projects are added per viewer (views.ProjectListView).
+    projects = Project.objects.offering_files().open_to_index()
     names: set[str] = set()
     if pieces.serial >= 0:
         mentioned = list(

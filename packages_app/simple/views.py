@@ -12,6 +12,7 @@ into the page key, and nothing else changes.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from django.http import HttpResponse
@@ -19,6 +20,7 @@ from django.urls import reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
+from packages_app import read_access
 from packages_app.links import url_layout
 from packages_app.models import JournalEntry, Project
 from packages_app.naming import normalize_name
@@ -58,15 +60,27 @@ class SimpleView(APIView):
         return super().handle_exception(exc)
 
     def serve(
-        self, slot: str, serial: int, view: timetravel.View, build_body, last_modified, *, header_serial=None
+        self,
+        slot: str,
+        serial: int,
+        view: timetravel.View,
+        build_body,
+        last_modified,
+        *,
+        header_serial=None,
+        variant: str = "",
+        restricted: bool = False,
     ) -> HttpResponse:
         """The page of ``slot`` at ``serial``; ``build_body(layout, renderer)`` makes its bytes on a miss.
 
         ``header_serial``: the serial to send, when the page is kept under an older one (the HTML root).
+        ``variant``: what else the page depends on (the restricted projects a root list shows);
+        ``restricted``: the page shows a restricted project (no shared cache may keep it).
         """
         renderer = self.request.accepted_renderer
         layout = self.layout()
-        key = store.page_key(slot, renderer.format, layout.tag, *([view.tag] if view.tag else []), serial=serial)
+        parts = [part for part in (view.tag, variant) if part]
+        key = store.page_key(slot, renderer.format, layout.tag, *parts, serial=serial)
 
         def build() -> store.Page:
             return store.make_page(build_body(layout, renderer), last_modified() if view.dated else None)
@@ -79,6 +93,7 @@ class SimpleView(APIView):
             content_type=content_type,
             policy=view.policy,
             serial=serial if header_serial is None else header_serial,
+            restricted=restricted,
         )
 
     def layout(self):
@@ -91,13 +106,20 @@ class ProjectListView(SimpleView):
     def get(self, request, when: str | None = None):
         view = timetravel.view_for(self.horizon, when)
         serial, changed_at = JournalEntry.objects.last_entry()
-        if view.as_of is not None:
+        viewer = read_access.viewer(request)
+        if view.as_of is not None or viewer.restricted_ids:
+            # A past moment, or a viewer who sees restricted projects: a page of its own,
+            # kept under the set of restricted projects it shows (one per team, in practice).
             return self.serve(
                 "index",
                 serial,
                 view,
-                lambda layout, renderer: render(renderer, layout, builders.index_page(serial, view.as_of, view.exempt)),
+                lambda layout, renderer: render(
+                    renderer, layout, builders.index_page(serial, view.as_of, view.exempt, viewer)
+                ),
                 lambda: changed_at or _EPOCH,
+                variant=restricted_variant(viewer),
+                restricted=bool(viewer.restricted_ids),
             )
         # The live root, from kept pieces (root_list); its HTML form is kept under the last
         # serial that changed it, so an upload to an existing project leaves it as it was.
@@ -128,11 +150,13 @@ class ProjectDetailView(SimpleView):
         normalized = normalize_name(name)
         view = timetravel.view_for(self.horizon, when).for_project(normalized)
         project = (
-            Project.objects.only("name", "normalized_name", "last_serial", "status", "status_reason", "created")
+            Project.objects.only(
+                "name", "normalized_name", "last_serial", "status", "status_reason", "created", "visibility"
+            )
             .by_name(normalized)
             .first()
         )
-        if project is None:
+        if project is None or not read_access.viewer(request).may_read(project):
             return not_found()
         if name != normalized:
             return redirect_keeping_query(request, page_url("project", self.horizon, when, normalized))
@@ -148,7 +172,18 @@ class ProjectDetailView(SimpleView):
             view,
             build_body,
             lambda: builders.last_change(project.last_serial, project.created),
+            restricted=project.is_restricted,
         )
+
+
+def restricted_variant(viewer) -> str:
+    """The part of a root list's key naming the restricted projects it shows ("" for none)."""
+    if not viewer.restricted_ids:
+        return ""
+    # A cryptographic digest, not the store's short tag: two sets that collided would
+    # show one viewer the other's restricted projects.
+    ids = ",".join(map(str, sorted(viewer.restricted_ids)))
+    return "r" + hashlib.sha256(ids.encode()).hexdigest()[:32]
 
 
 def render(renderer, layout, data: dict) -> bytes:

@@ -19,6 +19,7 @@ Blocks belong to the set-up of the latest ``env`` block before them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -227,12 +228,26 @@ def json_lines(log_path: Path) -> list[dict]:
     return lines
 
 
-def check_production_behaviour(url: str, name: str, env: dict[str, str]) -> dict:
-    """https only behind the proxy, the real host name only; returns the project's JSON page."""
+def reader_credentials(workdir: Path) -> dict[str, str]:
+    """The header of a read-only token, made with the documented command (reads are private)."""
+    command = (
+        "set -a; . ./pyindex.env; set +a; .venv/bin/python manage.py shell -c "
+        "\"from django.contrib.auth.models import User; User.objects.get_or_create(username='reader')\"; "
+        ".venv/bin/python manage.py create_token reader --read-only"
+    )
+    token = run_block(Block("run", None, command, "test"), workdir).stdout.strip().splitlines()[-1]
+    return {"Authorization": "Basic " + base64.b64encode(f"__token__:{token}".encode()).decode()}
+
+
+def check_production_behaviour(url: str, name: str, env: dict[str, str], reader: dict[str, str]) -> dict:
+    """https only behind the proxy, the real host name only, reads for credentials only;
+    returns the project's JSON page."""
     redirected = http_get(f"{url}/simple/", headers={"Host": HOST})
     assert (redirected.status, redirected.headers["Location"]) == (301, f"https://{HOST}/simple/")
     assert http_get(f"{url}/simple/", headers={"Host": "intruder.example", "X-Forwarded-Proto": "https"}).status == 400
-    page = http_get(f"{url}/simple/{name}/", headers={**PROXIED, "Accept": "application/vnd.pypi.simple.v1+json"})
+    assert http_get(f"{url}/simple/{name}/", headers=PROXIED).status == 401
+    headers = {**PROXIED, **reader, "Accept": "application/vnd.pypi.simple.v1+json"}
+    page = http_get(f"{url}/simple/{name}/", headers=headers)
     assert page.status == 200, page.text
     document = json.loads(page.body)
     base = env.get("PUBLIC_BASE_URL", "")
@@ -240,7 +255,7 @@ def check_production_behaviour(url: str, name: str, env: dict[str, str]) -> dict
     return document
 
 
-def check_cache_headers(table: Block, url: str, name: str, file_path: str) -> None:
+def check_cache_headers(table: Block, url: str, name: str, file_path: str, reader: dict[str, str]) -> None:
     concrete = {
         "/simple/": "/simple/",
         "/packages/<path>": file_path,
@@ -259,7 +274,7 @@ def check_cache_headers(table: Block, url: str, name: str, file_path: str) -> No
         expected = re.findall(r"`([^`]+)`", cache_cell)[0]
         for placeholder, value in settings_now.items():
             expected = expected.replace(placeholder, value)
-        response = http_get(url + concrete[documented_path], headers=PROXIED)
+        response = http_get(url + concrete[documented_path], headers={**PROXIED, **reader})
         if response.status == 302:  # a file on S3: the index's own answer is the redirect
             assert documented_path == "/packages/<path>"
             continue
@@ -331,16 +346,17 @@ def test_one_machine_as_documented(doc, installed, tmp_path):
         run_block(block, installed)
     name = f"deploy-{doc}"
     import_a_project(installed, tmp_path / "dists", name)
+    reader = reader_credentials(installed)
 
     log_path = tmp_path / "server.log"
     (serve,) = set_up.of("serve")
     with served(serve, installed, log_path, port) as url:
         for block in set_up.of("probe"):
             assert '"status": "ok"' in run_block(block, installed, port).stdout
-        document = check_production_behaviour(url, name, set_up.env)
+        document = check_production_behaviour(url, name, set_up.env, reader)
         for table in set_up.of("cache-headers"):
             file_path = urllib.parse.urlsplit(document["files"][0]["url"]).path
-            check_cache_headers(table, url, name, file_path)
+            check_cache_headers(table, url, name, file_path, reader)
         for block in set_up.of("backup"):
             run_block(block, installed)
     if set_up.env.get("LOG_FORMAT") == "json":
@@ -380,6 +396,7 @@ def test_many_machines_as_documented(installed, tmp_path):
         run_block(once, installed)
         name = "deploy-many"
         import_a_project(installed, tmp_path / "dists", name)
+        reader = reader_credentials(installed)
         with contextlib.ExitStack() as stack:
             urls = []
             for index in range(2):
@@ -391,8 +408,9 @@ def test_many_machines_as_documented(installed, tmp_path):
                 for block in set_up.of("probe"):
                     assert '"cache": "ok"' in run_block(block, installed, ports[index]).stdout
             for url in urls:
-                document = check_production_behaviour(url, name, set_up.env)
-                download = http_get(url + urllib.parse.urlsplit(document["files"][0]["url"]).path, headers=PROXIED)
+                document = check_production_behaviour(url, name, set_up.env, reader)
+                file_path = urllib.parse.urlsplit(document["files"][0]["url"]).path
+                download = http_get(url + file_path, headers={**PROXIED, **reader})
                 assert download.status == 302, download.text  # S3_DOWNLOADS=redirect
                 assert http_get(download.headers["Location"]).status == 200
             for block in set_up.of("backup", "many-machines"):

@@ -22,7 +22,7 @@ def test_access_lines_are_json_with_the_request_fields(tmp_path):
         server.prepare()
         with server.running():
             headers = {"User-Agent": HOSTILE_AGENT, "X-Request-ID": "req-42", "Authorization": f"Bearer {SECRET}"}
-            assert server.get("/simple/?x=1", headers=headers).status == 200
+            assert server.get("/simple/?x=1", headers=headers).status == 401  # a made-up token
             assert http_get(f"{server.url}/simple/no-such-project/").status == 404
             lines = _wait_for_access_line(server, "/simple/no-such-project/")
     records = [json.loads(line) for line in lines]  # every line, not only the access lines, is JSON
@@ -30,7 +30,7 @@ def test_access_lines_are_json_with_the_request_fields(tmp_path):
     first = next(record for record in access if record["path"] == "/simple/")
     assert first["method"] == "GET"
     assert first["query"] == "x=1"
-    assert first["status"] == 200
+    assert first["status"] == 401
     assert first["user_agent"] == HOSTILE_AGENT
     assert first["request_id"] == "req-42"
     assert first["bytes"] > 0

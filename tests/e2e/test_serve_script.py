@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import stat
@@ -26,7 +27,9 @@ def script_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in _STACK and not key.startswith(("PIP_", "UV_", "ADMIN_", "S3_", "GUNICORN", "TLS_"))
+        if key not in _STACK
+        and key != "READ_ACCESS"  # the default: a private index
+        and not key.startswith(("PIP_", "UV_", "ADMIN_", "S3_", "GUNICORN", "TLS_"))
     }
     # The scripts use .venv (a fresh clone installs it); this run's interpreter is that venv's.
     env.update(INDEX_DATA_DIR=str(data_dir), WEB_CONCURRENCY="1", **extra)
@@ -64,12 +67,13 @@ def test_serve_summary_then_manage_py_with_the_same_settings(tmp_path):
         assert f"The package index is up at {url}" in printed, printed
         assert f"Admin:    {url}admin/ (signs in: admin)" in printed
         assert f"Data:     {data_dir}" in printed
-        assert f"pip install --index-url {url}simple/ NAME" in printed
-        assert f"uv pip install --index-url {url}simple/ NAME" in printed
+        with_token = f"http://__token__:TOKEN@127.0.0.1:{port}/simple/"
+        assert f"pip install --index-url {with_token} NAME" in printed
+        assert f"uv pip install --index-url {with_token} NAME" in printed
         assert f"twine upload --repository-url {url}legacy/ -u __token__ -p TOKEN dist/*" in printed
         # The summary closes the start-up: gunicorn's own lines come before it.
         assert printed.index("Listening at") < printed.index("The package index is up at")
-        assert http_get(f"{url}simple/").status == 200
+        assert http_get(f"{url}simple/").status == 401  # private by default
 
         # The key the script made is in the data folder, readable by its owner only, and
         # manage.py finds it there: no SECRET_KEY in the environment, no traceback.
@@ -81,6 +85,8 @@ def test_serve_summary_then_manage_py_with_the_same_settings(tmp_path):
         token = manage(script_environment(data_dir), "create_token", "admin")
         assert token.returncode == 0, token.stderr
         assert "pyidx_" in token.stdout
+        credentials = base64.b64encode(f"__token__:{token.stdout.strip()}".encode()).decode()
+        assert http_get(f"{url}simple/", headers={"Authorization": f"Basic {credentials}"}).status == 200
         assert manage(script_environment(data_dir), "check").returncode == 0
     finally:
         os.killpg(server.pid, signal.SIGTERM)

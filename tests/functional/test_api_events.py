@@ -146,6 +146,8 @@ def test_actions_come_from_the_documented_vocabulary(client, history, tmp_path):
     roles.grant_role(project, UserFactory(username="bob"), "Maintainer", user=alice)
     roles.revoke_role(project, project.roles.get(role_name="Maintainer").user, user=alice)
     projects.set_status(project, "deprecated", "use other", user=alice)
+    projects.set_visibility(project, "restricted", user=alice)
+    projects.set_visibility(project, "index", user=alice)  # back: this anonymous feed hides a restricted one
     releases.unyank_release(Release.objects.get(project=project, version="1.0"))
     files.delete_file(Release.objects.get(version="2.0").files.get())
     releases.delete_release(Release.objects.get(version="2.0"))

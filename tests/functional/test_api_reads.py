@@ -197,10 +197,10 @@ def test_project_resource(client, demo):
         "release_count": 3,
         "file_count": 3,
         "roles": [
-            {"user": "owner", "role": "Owner"},
-            {"user": "zed", "role": "Owner"},
-            {"user": "aaron", "role": "Maintainer"},
-            {"user": "bob", "role": "Maintainer"},
+            {"user": "owner", "team": None, "role": "Owner"},
+            {"user": "zed", "team": None, "role": "Owner"},
+            {"user": "aaron", "team": None, "role": "Maintainer"},
+            {"user": "bob", "team": None, "role": "Maintainer"},
         ],
         "links": {
             "self": f"{API}/projects/demo-pkg/",
@@ -719,7 +719,7 @@ def test_project_resource_is_built_once_per_serial(client, db, django_assert_num
         assert client.get(f"{API}/projects/counted/").json() == first
     roles.grant_role(project, UserFactory(username="zed"), "Owner")
     again = client.get(f"{API}/projects/counted/").json()
-    assert again["roles"][0] == {"user": "zed", "role": "Owner"}
+    assert again["roles"][0] == {"user": "zed", "team": None, "role": "Owner"}
     assert again["last_serial"] > first["last_serial"]
 
 

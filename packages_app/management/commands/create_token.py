@@ -16,6 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--project", action="append", default=[], help="Limit the token to this project (repeat).")
         parser.add_argument("--expires-days", type=int, help="Days until the token expires (default: never).")
         parser.add_argument("--name", default="", help="A label to recognise the token by.")
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            help="The token installs (reads) but never uploads or changes anything.",
+        )
 
     def handle(self, *args, **options):
         user = get_user_model().objects.filter(username=options["user"]).first()
@@ -31,5 +36,7 @@ class Command(BaseCommand):
         if days is not None and days < 1:
             raise CommandError("--expires-days must be at least 1.")
         expires = timezone.now() + timedelta(days=days) if days else None
-        _, plaintext = create_token(user, name=options["name"], projects=projects, expires=expires)
+        _, plaintext = create_token(
+            user, name=options["name"], projects=projects, expires=expires, read_only=options["read_only"]
+        )
         self.stdout.write(plaintext)

@@ -32,10 +32,26 @@ class Command(BaseCommand):
             f"  Admin:    {admin}",
             f"  Data:     {data or 'in ' + settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
             + (f" (files in {settings.FILES_ROOT})" if settings.FILE_STORAGE == "local" else " (files in S3)"),
-            "  Token:    .venv/bin/python manage.py create_token USER   (shown once; or in the admin)",
-            f"  Install:  pip install --index-url {url}simple/ NAME",
-            f"            uv pip install --index-url {url}simple/ NAME",
+            "  Token:    .venv/bin/python manage.py create_token USER   (shown once; or in the admin;",
+            "            --read-only for a token that installs but never uploads)",
+            *install_lines(url),
             f"  Upload:   twine upload --repository-url {url}legacy/ -u __token__ -p TOKEN dist/*",
             f"            uv publish --publish-url {url}legacy/ --token TOKEN dist/*",
         ]
         self.stdout.write("\n".join(lines))
+
+
+def install_lines(url: str) -> list[str]:
+    """How pip and uv install from it: with a token, unless reads are open."""
+    if settings.READ_ACCESS == "public":
+        return [
+            f"  Install:  pip install --index-url {url}simple/ NAME",
+            f"            uv pip install --index-url {url}simple/ NAME",
+        ]
+    scheme, _, rest = url.partition("://")
+    with_token = f"{scheme}://__token__:TOKEN@{rest}simple/"
+    return [
+        f"  Install:  pip install --index-url {with_token} NAME   (reads need a token: READ_ACCESS=authenticated)",
+        f"            uv pip install --index-url {with_token} NAME",
+        "            or keep the token out of the URL: a netrc entry 'machine HOST login __token__ password TOKEN'",
+    ]

@@ -71,11 +71,19 @@ def test_a_revalidated_big_page_closes_its_file(rf, monkeypatch):
 
 def test_a_policy_reads_its_max_age_when_a_response_is_made(settings):
     settings.SIMPLE_MAX_AGE, settings.API_MAX_AGE = 600, 30
-    assert CachePolicy.SIMPLE.cache_control == "max-age=600, public"
-    assert CachePolicy.API.cache_control == "max-age=30, public"
+    assert CachePolicy.SIMPLE.cache_control() == "max-age=600, public"
+    assert CachePolicy.API.cache_control() == "max-age=30, public"
     settings.SIMPLE_MAX_AGE = 0
-    assert CachePolicy.SIMPLE.cache_control == "max-age=0, public"
-    assert CachePolicy.PRIVATE.cache_control == "max-age=0, private"
+    assert CachePolicy.SIMPLE.cache_control() == "max-age=0, public"
+    assert CachePolicy.PRIVATE.cache_control() == "max-age=0, private"
+
+
+def test_only_an_open_indexs_open_pages_are_public(settings):
+    """A private index's pages, and a restricted project's anywhere, were given to credentials."""
+    settings.SIMPLE_MAX_AGE = 600
+    assert CachePolicy.SIMPLE.cache_control(restricted=True) == "max-age=600, private"
+    settings.READ_ACCESS = "authenticated"
+    assert CachePolicy.SIMPLE.cache_control() == "max-age=600, private"
 
 
 def test_a_capped_policy_never_exceeds_its_setting_or_its_cap(settings):
