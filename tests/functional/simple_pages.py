@@ -23,3 +23,12 @@ def assert_moved_permanently(client, url: str, location: str) -> None:
     response = client.get(url)
     assert response.status_code == 301
     assert response["Location"] == location
+
+
+def assert_not_found(client, url: str) -> None:
+    """The simple API's plain 404, asked as pip asks: never a redirect, never a page of another project."""
+    response = client.get(url, HTTP_ACCEPT=PIP_ACCEPT)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content == b"404 Not Found"
+    assert "Location" not in response

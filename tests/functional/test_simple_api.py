@@ -12,7 +12,14 @@ from django.test import override_settings
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
-from tests.functional.simple_pages import HTML_V1, JSON_V1, PIP_ACCEPT, assert_moved_permanently, get_json
+from tests.functional.simple_pages import (
+    HTML_V1,
+    JSON_V1,
+    PIP_ACCEPT,
+    assert_moved_permanently,
+    assert_not_found,
+    get_json,
+)
 from tests.functional.upload_client import publish
 
 
@@ -131,11 +138,7 @@ def test_non_canonical_urls_redirect_permanently(client, demo, url, location):
 
 @pytest.mark.parametrize("url", ["/simple/no-such-project/", "/simple/No_Such_Project/"])
 def test_unknown_project_is_404_and_never_falls_through(client, demo, url):
-    response = client.get(url, HTTP_ACCEPT=PIP_ACCEPT)
-    assert response.status_code == 404
-    assert response["Content-Type"].startswith("text/plain")
-    assert response.content == b"404 Not Found"
-    assert "Location" not in response
+    assert_not_found(client, url)
 
 
 def test_root_lists_projects_with_serials(client, demo, auth, tmp_path):

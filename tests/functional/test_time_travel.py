@@ -22,7 +22,14 @@ from packages_app.services import projects, releases
 from packages_app.simple import timetravel
 from packages_app.simple.timetravel import moment_text
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
-from tests.functional.simple_pages import HTML_V1, JSON_V1, PIP_ACCEPT, assert_moved_permanently, get_json
+from tests.functional.simple_pages import (
+    HTML_V1,
+    JSON_V1,
+    PIP_ACCEPT,
+    assert_moved_permanently,
+    assert_not_found,
+    get_json,
+)
 from tests.functional.upload_client import publish
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -332,8 +339,7 @@ def test_non_canonical_urls_redirect_inside_the_same_view(client, history, url, 
 
 @pytest.mark.parametrize("url", ["/snapshot/1714564800/simple/nothing/", "/cooldown/3d/simple/nothing/"])
 def test_an_unknown_project_is_404(client, history, url):
-    response = client.get(url, HTTP_ACCEPT=PIP_ACCEPT)
-    assert (response.status_code, response.content) == (404, b"404 Not Found")
+    assert_not_found(client, url)
 
 
 # ---------------------------------------------------------------- cool-downs
