@@ -23,28 +23,19 @@ Prints a markdown table of medians (ms) and the ratios.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indexsite.settings")
+import _django  # noqa: F401  (sets Django up: it comes before every import of Django or the index)
 
-import django  # noqa: E402
+# isort: split
+from django.db import connection
+from django.test import Client
 
-django.setup()
-
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from legacy_api import json_pages, json_pieces  # noqa: E402
-from packages_app.models import File, Project  # noqa: E402
-from packages_app.services import releases  # noqa: E402
-from packages_app.simple import builders, pieces, root_list, views  # noqa: E402
+from legacy_api import json_pages, json_pieces
+from packages_app.models import File, Project
+from packages_app.services import releases
+from packages_app.simple import builders, pieces, root_list, views
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 PAGES = {

@@ -24,27 +24,21 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indexsite.settings")
+import _django  # noqa: F401  (sets Django up: it comes before every import of Django or the index)
 
-import django  # noqa: E402
+# isort: split
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-django.setup()
-
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from benchmarks.seed import build_sdist, build_wheel  # noqa: E402
-from packages_app import naming  # noqa: E402
-from packages_app.models import File, Project, Release, RoleName  # noqa: E402
-from packages_app.pages import store  # noqa: E402
-from packages_app.services.roles import grant_role  # noqa: E402
-from packages_app.services.tokens import create_token  # noqa: E402
-from packages_app.storage import package_storage  # noqa: E402
+from benchmarks.seed import build_sdist, build_wheel
+from packages_app import naming
+from packages_app.models import File, Project, Release, RoleName
+from packages_app.pages import store
+from packages_app.services.roles import grant_role
+from packages_app.services.tokens import create_token
+from packages_app.storage import package_storage
 
 UPLOADER = "benchmark-uploader"
 # Every field devpi-server writes for a version in its own exports; the values not

@@ -317,25 +317,30 @@ def peer_scale_settings(args) -> ScaleSettings:
     return ScaleSettings(10, args.peer_repeats, args.peer_budget)
 
 
+def measure_peer(name: str, server: Server, rows, changer: Changer, prepared: dict, tool: LoadTool, args) -> dict:
+    """A peer's endpoints, first answers after a change, upload throughput and peak memory, then the
+    server stopped: one procedure for every peer, so that their figures compare."""
+    with RssSampler(server) as rss:
+        requests = {row.key: row.peers[name] for row in rows if name in row.peers}
+        figures = {"endpoints": measure_main(name, server, requests, tool, peer_settings(args))}
+        after_change = {key: requests[key] for key in AFTER_CHANGE[name]}
+        figures["after_change"] = after_changes(changer.target.port, changer, after_change, args.peer_repeats)
+        log(f"  {name}: upload throughput ...")
+        figures["uploads"] = throughput(changer.target, prepared["uploads"], budget=args.peer_budget).as_dict()
+    figures["peak_rss_kib"] = rss.peak_kib
+    figures["notes"] = {row.key: row.notes[name] for row in rows if name in row.notes}
+    server.stop()
+    return figures
+
+
 def run_pypiserver(args, venv: PeersVenv, index: Index, ctx: Context, prepared: dict, tool, base: Path, results):
     folder = base / "peers" / "pypiserver"
     peer = Pypiserver(venv, folder / "main", index.workers, base / "pypiserver.log")
     log(f"Starting pypiserver ({index.workers} workers) ...")
     record = results["servers"]["pypiserver"] = {"start_seconds": peer.start(), "workers": index.workers}
     rows = table(ctx, pypiserver=peer)
-    target = Target(peer.port, peer.upload_path())
-    with RssSampler(peer.server) as rss:
-        requests = {row.key: row.peers["pypiserver"] for row in rows if "pypiserver" in row.peers}
-        record["endpoints"] = measure_main("pypiserver", peer.server, requests, tool, peer_settings(args))
-        record["after_change"] = after_changes(
-            peer.port, Changer(target, prepared["changes"]),
-            {key: requests[key] for key in AFTER_CHANGE["pypiserver"]}, args.peer_repeats,
-        )  # fmt: skip
-        log("  pypiserver: upload throughput ...")
-        record["uploads"] = throughput(target, prepared["uploads"], budget=args.peer_budget).as_dict()
-    record["peak_rss_kib"] = rss.peak_kib
-    record["notes"] = {row.key: row.notes["pypiserver"] for row in rows if "pypiserver" in row.notes}
-    peer.server.stop()
+    changer = Changer(Target(peer.port, peer.upload_path()), prepared["changes"])
+    record.update(measure_peer("pypiserver", peer.server, rows, changer, prepared, tool, args))
     if args.sizes:
         record["scaling"] = {}
         for size in args.sizes:
@@ -359,19 +364,8 @@ def run_devpi(args, devpi: Devpi, ctx: Context, prepared: dict, tool, results):
     devpi.wait_for_events()
     ctx.devpi_wheel_path = devpi.file_url(ctx.big, ctx.wheel)
     rows = table(ctx, devpi=devpi)
-    target = Target(devpi.port, devpi.upload_path())
-    with RssSampler(devpi.server) as rss:
-        requests = {row.key: row.peers["devpi"] for row in rows if "devpi" in row.peers}
-        record["endpoints"] = measure_main("devpi", devpi.server, requests, tool, peer_settings(args))
-        record["after_change"] = after_changes(
-            devpi.port, Changer(target, prepared["changes"], devpi.wait_for_events),
-            {key: requests[key] for key in AFTER_CHANGE["devpi"]}, args.peer_repeats,
-        )  # fmt: skip
-        log("  devpi: upload throughput ...")
-        record["uploads"] = throughput(target, prepared["uploads"], budget=args.peer_budget).as_dict()
-    record["peak_rss_kib"] = rss.peak_kib
-    record["notes"] = {row.key: row.notes["devpi"] for row in rows if "devpi" in row.notes}
-    devpi.server.stop()
+    changer = Changer(Target(devpi.port, devpi.upload_path()), prepared["changes"], devpi.wait_for_events)
+    record.update(measure_peer("devpi", devpi.server, rows, changer, prepared, tool, args))
     if args.sizes:
         # A server of its own, holding one index per size (root/scale-<n>).
         scaling = prepared["devpi-scaling"]

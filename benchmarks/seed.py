@@ -39,27 +39,20 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indexsite.settings")
+import _django  # noqa: F401  (sets Django up: it comes before every import of Django or the index)
 
-import django  # noqa: E402
+# isort: split
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 
-django.setup()
-
-from django.core.files.base import ContentFile  # noqa: E402
-from django.core.files.storage import FileSystemStorage  # noqa: E402
-from django.core.management.base import BaseCommand, CommandError  # noqa: E402
-from django.db import IntegrityError  # noqa: E402
-
-from harness import dists  # noqa: E402
-from packages_app import naming, versions  # noqa: E402
-from packages_app.models import File, FilenameRegistry, JournalEntry, PackageType, Project, Release  # noqa: E402
-from packages_app.services import journal  # noqa: E402
-from packages_app.storage import distribution_path, metadata_path, package_storage  # noqa: E402
+from harness import dists
+from packages_app import naming, versions
+from packages_app.models import File, FilenameRegistry, JournalEntry, PackageType, Project, Release
+from packages_app.services import journal
+from packages_app.storage import distribution_path, metadata_path, package_storage
 
 DEFAULT_RELEASES = 4632
 DEFAULT_SMALL_PROJECTS = 10_000

@@ -21,7 +21,9 @@ import re
 import tarfile
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # 1980-01-01 is the earliest date a zip entry can hold.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -39,27 +41,35 @@ def filename_part(name: str) -> str:
     return normalized_name(name).replace("-", "_")
 
 
-def metadata_text(
-    name: str,
-    version: str,
-    *,
-    requires_python: str | None = None,
-    requires_dist: Sequence[str] = (),
-    summary: str = "A test package",
-    metadata_version: str = "2.1",
-    extra_metadata: Sequence[tuple[str, str]] = (),
-) -> str:
-    """Core metadata (METADATA / PKG-INFO) as an email-style header block."""
-    fields = [("Metadata-Version", metadata_version), ("Name", name), ("Version", version), ("Summary", summary)]
-    if requires_python is not None:
-        fields.append(("Requires-Python", requires_python))
-    fields += [("Requires-Dist", requirement) for requirement in requires_dist]
-    fields += list(extra_metadata)
-    for field, value in fields:
-        # A newline in a value would silently start a new header (or the body).
-        if "\n" in value or "\r" in value:
-            raise ValueError(f"metadata field {field!r} must be a single line")
-    return "".join(f"{field}: {value}\n" for field, value in fields)
+@dataclass(frozen=True)
+class Metadata:
+    """The core metadata of a test distribution; both builders take these fields as keyword arguments."""
+
+    name: str
+    version: str
+    requires_python: str | None = None
+    requires_dist: Sequence[str] = ()
+    summary: str = "A test package"
+    metadata_version: str = "2.1"
+    extra_metadata: Sequence[tuple[str, str]] = ()
+
+    def text(self) -> str:
+        """As METADATA / PKG-INFO: an email-style header block."""
+        fields = [
+            ("Metadata-Version", self.metadata_version),
+            ("Name", self.name),
+            ("Version", self.version),
+            ("Summary", self.summary),
+        ]
+        if self.requires_python is not None:
+            fields.append(("Requires-Python", self.requires_python))
+        fields += [("Requires-Dist", requirement) for requirement in self.requires_dist]
+        fields += list(self.extra_metadata)
+        for field, value in fields:
+            # A newline in a value would silently start a new header (or the body).
+            if "\n" in value or "\r" in value:
+                raise ValueError(f"metadata field {field!r} must be a single line")
+        return "".join(f"{field}: {value}\n" for field, value in fields)
 
 
 def record_hash(data: bytes) -> str:
@@ -96,30 +106,19 @@ def build_wheel(
     name: str,
     version: str,
     *,
-    requires_python: str | None = None,
-    requires_dist: Sequence[str] = (),
-    summary: str = "A test package",
     tag: str = "py3-none-any",
-    metadata_version: str = "2.1",
-    extra_metadata: Sequence[tuple[str, str]] = (),
     module_body: str = "",
     filename_name: str | None = None,
+    **metadata_fields: Any,
 ) -> Path:
     """Write a pure-Python wheel into ``directory`` and return its path.
 
-    ``filename_name`` replaces only the distribution part of the filename, so
-    tests can make a file whose name disagrees with its metadata.
+    ``metadata_fields`` are the other fields of ``Metadata``. ``filename_name`` replaces only
+    the distribution part of the filename, so tests can make a file whose name disagrees with
+    its metadata.
     """
     dist = filename_part(name)
-    metadata = metadata_text(
-        name,
-        version,
-        requires_python=requires_python,
-        requires_dist=requires_dist,
-        summary=summary,
-        metadata_version=metadata_version,
-        extra_metadata=extra_metadata,
-    )
+    metadata = Metadata(name, version, **metadata_fields).text()
     file_dist = dist if filename_name is None else filename_name
     path = Path(directory) / f"{file_dist}-{version}-{tag}.whl"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,20 +164,20 @@ def _toml_string(value: str) -> str:
     return json.dumps(value)
 
 
-def _pyproject(name: str, version: str, summary: str, requires_python: str | None, requires_dist: Sequence[str]) -> str:
+def _pyproject(metadata: Metadata) -> str:
     lines = [
         "[build-system]",
         'requires = ["setuptools>=61"]',
         'build-backend = "setuptools.build_meta"',
         "",
         "[project]",
-        f"name = {_toml_string(name)}",
-        f"version = {_toml_string(version)}",
-        f"description = {_toml_string(summary)}",
+        f"name = {_toml_string(metadata.name)}",
+        f"version = {_toml_string(metadata.version)}",
+        f"description = {_toml_string(metadata.summary)}",
     ]
-    if requires_python is not None:
-        lines.append(f"requires-python = {_toml_string(requires_python)}")
-    dependencies = ", ".join(_toml_string(requirement) for requirement in requires_dist)
+    if metadata.requires_python is not None:
+        lines.append(f"requires-python = {_toml_string(metadata.requires_python)}")
+    dependencies = ", ".join(_toml_string(requirement) for requirement in metadata.requires_dist)
     lines.append(f"dependencies = [{dependencies}]")
     return "\n".join(lines) + "\n"
 
@@ -191,33 +190,17 @@ def _tar_info(member: str, kind: bytes, mode: int, size: int = 0) -> tarfile.Tar
     return info
 
 
-def build_sdist(
-    directory: Path,
-    name: str,
-    version: str,
-    *,
-    requires_python: str | None = None,
-    requires_dist: Sequence[str] = (),
-    summary: str = "A test package",
-    metadata_version: str = "2.1",
-    extra_metadata: Sequence[tuple[str, str]] = (),
-) -> Path:
-    """Write a PEP 625 sdist (``name-version.tar.gz`` with one top directory) and return its path."""
+def build_sdist(directory: Path, name: str, version: str, **metadata_fields: Any) -> Path:
+    """Write a PEP 625 sdist (``name-version.tar.gz`` with one top directory) and return its path.
+
+    ``metadata_fields`` are the other fields of ``Metadata``; pyproject.toml repeats those it has a key for.
+    """
     dist = filename_part(name)
-    top = f"{dist}-{version}"
-    pkg_info = metadata_text(
-        name,
-        version,
-        requires_python=requires_python,
-        requires_dist=requires_dist,
-        summary=summary,
-        metadata_version=metadata_version,
-        extra_metadata=extra_metadata,
-    )
-    path = Path(directory) / f"{top}.tar.gz"
+    metadata = Metadata(name, version, **metadata_fields)
+    path = Path(directory) / f"{dist}-{version}.tar.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
-    pyproject = _pyproject(name, version, summary, requires_python, requires_dist).encode()
-    path.write_bytes(sdist_bytes(dist, version, pkg_info.encode(), pyproject=pyproject))
+    pyproject = _pyproject(metadata).encode()
+    path.write_bytes(sdist_bytes(dist, version, metadata.text().encode(), pyproject=pyproject))
     return path
 
 

@@ -101,13 +101,12 @@ def add_file(
                 comment_text=comment,
                 **extra,
             )
-            journal.record(
+            _journal_file_change(
                 f"add {stored.python_version} file {stored.filename}",
-                kind=journal.FILE_ADDED,
-                project=release.project,
-                version=release.version,
-                filename=stored.filename,
-                user=user,
+                journal.FILE_ADDED,
+                release,
+                stored.filename,
+                user,
             )
     except IntegrityError as exc:
         # Only a clash with a real file (or a registered name) is a Conflict: any other
@@ -128,15 +127,15 @@ def record_restored_bytes(file: File, *, user=None) -> bool:
     current = File.objects.select_related("release__project").filter(pk=file.pk).first()
     if current is None:
         return False
-    journal.record(
-        f"restore file {current.filename}",
-        kind=journal.FILE_RESTORED,
-        project=current.release.project,
-        version=current.release.version,
-        filename=current.filename,
-        user=user,
+    _journal_file_change(
+        f"restore file {current.filename}", journal.FILE_RESTORED, current.release, current.filename, user
     )
     return True
+
+
+def _journal_file_change(action: str, kind: str, release: Release, filename: str, user) -> None:
+    """One journal entry for a file: every file change is filed under its release's project and version."""
+    journal.record(action, kind=kind, project=release.project, version=release.version, filename=filename, user=user)
 
 
 def _clashes(stored: StoredFile) -> bool:
@@ -155,12 +154,5 @@ def delete_file(file: File, *, user=None) -> None:
     paths = stored_paths([file])
     release = file.release
     file.delete()
-    journal.record(
-        f"remove file {file.filename}",
-        kind=journal.FILE_DELETED,
-        project=release.project,
-        version=release.version,
-        filename=file.filename,
-        user=user,
-    )
+    _journal_file_change(f"remove file {file.filename}", journal.FILE_DELETED, release, file.filename, user)
     schedule_storage_delete(paths)

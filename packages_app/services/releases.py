@@ -50,28 +50,23 @@ def find_release(project: Project, version: str) -> Release | None:
     return project.releases.by_version(version).first()
 
 
-@journal.write_transaction()
 def yank_release(release: Release, reason: str = "", *, user=None) -> Release:
     """PEP 592: installers skip a yanked release unless it is pinned exactly."""
-    release = Release.objects.select_related("project").get(pk=release.pk)
-    release.yanked = True
-    release.yanked_reason = reason
-    release.save(update_fields=["yanked", "yanked_reason"])
-    journal.record(
-        "yank release", kind=journal.RELEASE_YANKED, project=release.project, version=release.version, user=user
-    )
-    return release
+    return _set_yanked(release, True, reason, "yank release", journal.RELEASE_YANKED, user)
+
+
+def unyank_release(release: Release, *, user=None) -> Release:
+    return _set_yanked(release, False, "", "unyank release", journal.RELEASE_UNYANKED, user)
 
 
 @journal.write_transaction()
-def unyank_release(release: Release, *, user=None) -> Release:
+def _set_yanked(release: Release, yanked: bool, reason: str, action: str, kind: str, user) -> Release:
+    """Yanking and unyanking are one write: the flag, its reason, and the journal entry that moves the serial."""
     release = Release.objects.select_related("project").get(pk=release.pk)
-    release.yanked = False
-    release.yanked_reason = ""
+    release.yanked = yanked
+    release.yanked_reason = reason
     release.save(update_fields=["yanked", "yanked_reason"])
-    journal.record(
-        "unyank release", kind=journal.RELEASE_UNYANKED, project=release.project, version=release.version, user=user
-    )
+    journal.record(action, kind=kind, project=release.project, version=release.version, user=user)
     return release
 
 

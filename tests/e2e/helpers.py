@@ -136,6 +136,14 @@ class IndexServer(servers.ManagedIndex):
     def ssl_context(self) -> ssl.SSLContext | None:
         return self.tls.ssl_context if self.tls is not None else None
 
+    def ensure_user(self, username: str, password: str) -> None:
+        """A user who can sign in, made through the shell as an operator would; one already there is kept."""
+        self.shell(
+            "from django.contrib.auth import get_user_model as g\n"
+            f"U = g(); U.objects.filter(username={username!r}).exists() or "
+            f"U.objects.create_user({username!r}, password={password!r})\n"
+        )
+
     @contextlib.contextmanager
     def running(self) -> Iterator[IndexServer]:
         self._start()
@@ -301,7 +309,11 @@ class Clients:
     @cached_property
     def python(self) -> Path:
         """The interpreter of a throw-away venv, made on first use (without pip: use ``pip()``)."""
-        venv = self.root / "venv"
+        return self.new_venv("venv")
+
+    def new_venv(self, name: str) -> Path:
+        """A fresh, empty venv ``name`` under ``root``, made offline by uv; returns its interpreter."""
+        venv = self.root / name
         result = self.uv("venv", "--offline", "--no-python-downloads", "--python", sys.executable, venv)
         if result.returncode != 0:
             raise RuntimeError(f"uv venv failed:\n{result.stdout}\n{result.stderr}")

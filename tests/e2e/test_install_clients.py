@@ -46,11 +46,7 @@ def unique(prefix: str) -> str:
 @pytest.fixture(scope="module")
 def publisher(index_server) -> str:
     """A user who may create projects, made through the shell like an operator would."""
-    index_server.shell(
-        "from django.contrib.auth import get_user_model as g\n"
-        f"U = g(); U.objects.filter(username={PUBLISHER!r}).exists() or "
-        f"U.objects.create_user({PUBLISHER!r}, password={PASSWORD!r})\n"
-    )
+    index_server.ensure_user(PUBLISHER, PASSWORD)
     return PUBLISHER
 
 
@@ -75,14 +71,6 @@ def file_paths(index_server, name: str) -> dict[str, str]:
 # ---------------------------------------------------------------- clients
 
 
-def make_venv(clients, label: str) -> Path:
-    """A fresh, empty venv (made offline by uv); returns its interpreter."""
-    venv = clients.root / f"venv-{label}"
-    result = clients.uv("venv", "--offline", "--no-python-downloads", "--python", sys.executable, venv)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return venv / "bin" / "python"
-
-
 def install(clients, installer: str, python: Path, *args: str):
     """``pip install`` or ``uv pip install`` into ``python``'s venv, from this index only."""
     index = ["--index-url", f"{clients.index_url}/simple/"]
@@ -94,7 +82,7 @@ def install(clients, installer: str, python: Path, *args: str):
 
 def install_one(clients, installer: str, requirement: str, name: str, label: str) -> tuple[str | None, str]:
     """Install ``requirement`` into a new venv; return the installed version of ``name`` and the output."""
-    python = make_venv(clients, label)
+    python = clients.new_venv(f"venv-{label}")
     result = install(clients, installer, python, requirement)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -155,7 +143,7 @@ def test_pip_reads_the_json_form(index_server, clients, dist_dir, publisher):
     """pip (which asks for JSON first) is answered with PEP 691 JSON, as its own debug log says."""
     name = unique("pip-json")
     publish(clients, build_wheel(dist_dir, name, "1.0"))
-    python = make_venv(clients, "json")
+    python = clients.new_venv("venv-json")
     result = install(clients, "pip", python, "-vv", name)
     assert result.returncode == 0, result.stdout + result.stderr
     page = f"{index_server.url}/simple/{normalized_name(name)}/"
@@ -174,7 +162,7 @@ def test_pip_resolves_with_pep658_metadata_and_never_downloads_the_rejected_whee
     new = build_wheel(dist_dir, name, "2.0", requires_dist=[missing])
     publish(clients, old, new)
     paths = file_paths(index_server, name)
-    python = make_venv(clients, "pep658")
+    python = clients.new_venv("venv-pep658")
 
     offset = log_offset(index_server)
     result = install(clients, "pip", python, name)

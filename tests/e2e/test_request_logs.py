@@ -7,24 +7,18 @@ import json
 import time
 
 from harness.loopback import http_get
-from harness.servers import free_port, server_environment
-from tests.e2e.helpers import IndexServer, throwaway_database
+from tests.e2e.helpers import IndexServer, started_index_server
 
 HOSTILE_AGENT = 'pip/24 "quoted" back\\slash \t tab'
 SECRET = "pyidx_not-a-real-token-but-secret"
 
 
 def test_access_lines_are_json_with_the_request_fields(tmp_path):
-    data_dir = tmp_path / "data"
-    with throwaway_database(data_dir) as database_url:
-        env = {**server_environment(data_dir, database_url), "LOG_FORMAT": "json"}
-        server = IndexServer(f"http://127.0.0.1:{free_port()}", env, data_dir, tmp_path / "gunicorn.log")
-        server.prepare()
-        with server.running():
-            headers = {"User-Agent": HOSTILE_AGENT, "X-Request-ID": "req-42", "Authorization": f"Bearer {SECRET}"}
-            assert server.get("/simple/?x=1", headers=headers).status == 401  # a made-up token
-            assert http_get(f"{server.url}/simple/no-such-project/").status == 404
-            lines = _wait_for_access_line(server, "/simple/no-such-project/")
+    with started_index_server(tmp_path, extra_env={"LOG_FORMAT": "json"}) as server:
+        headers = {"User-Agent": HOSTILE_AGENT, "X-Request-ID": "req-42", "Authorization": f"Bearer {SECRET}"}
+        assert server.get("/simple/?x=1", headers=headers).status == 401  # a made-up token
+        assert http_get(f"{server.url}/simple/no-such-project/").status == 404
+        lines = _wait_for_access_line(server, "/simple/no-such-project/")
     records = [json.loads(line) for line in lines]  # every line, not only the access lines, is JSON
     access = [record for record in records if record["logger"] == "gunicorn.access"]
     first = next(record for record in access if record["path"] == "/simple/")

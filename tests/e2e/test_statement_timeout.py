@@ -10,8 +10,7 @@ import time
 import psycopg
 import pytest
 
-from harness.servers import free_port, server_environment
-from tests.e2e.helpers import IndexServer, throwaway_database
+from tests.e2e.helpers import started_index_server
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
@@ -20,26 +19,21 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_a_query_past_the_bound_is_a_503_and_commands_are_unbound(tmp_path):
-    data_dir = tmp_path / "data"
-    with throwaway_database(data_dir) as database_url:
-        env = {**server_environment(data_dir, database_url), "DATABASE_STATEMENT_TIMEOUT_MS": "300"}
-        server = IndexServer(f"http://127.0.0.1:{free_port()}", env, data_dir, tmp_path / "gunicorn.log")
-        server.prepare()
+    with started_index_server(tmp_path, extra_env={"DATABASE_STATEMENT_TIMEOUT_MS": "300"}) as server:
         server.shell("from packages_app.services import projects; projects.create_project('demo')")
-        with server.running():
-            assert server.get("/simple/demo/").status == 200
-            with psycopg.connect(database_url) as other:
-                # As a long migration or a stuck writer would: every read of projects now waits.
-                other.execute("LOCK TABLE packages_app_project IN ACCESS EXCLUSIVE MODE")
-                started = time.monotonic()
-                response = server.get("/simple/demo/")
-                waited = time.monotonic() - started
-                other.rollback()
-            assert response.status == 503, response.text
-            assert waited < 5
-            assert response.headers["Retry-After"] == "1"
-            assert "ran past the 300 ms this index allows one, and was stopped" in response.text
-            assert server.get("/simple/demo/").status == 200
+        assert server.get("/simple/demo/").status == 200
+        with psycopg.connect(server.env["DATABASE_URL"]) as other:
+            # As a long migration or a stuck writer would: every read of projects now waits.
+            other.execute("LOCK TABLE packages_app_project IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            response = server.get("/simple/demo/")
+            waited = time.monotonic() - started
+            other.rollback()
+        assert response.status == 503, response.text
+        assert waited < 5
+        assert response.headers["Retry-After"] == "1"
+        assert "ran past the 300 ms this index allows one, and was stopped" in response.text
+        assert server.get("/simple/demo/").status == 200
         shown = server.shell(
             "from django.db import connection\n"
             "with connection.cursor() as cursor:\n"

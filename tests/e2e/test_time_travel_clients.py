@@ -58,11 +58,7 @@ def import_with_times(index_server, folder: Path, dists: dict[Path, str]) -> Non
 
 @pytest.fixture(scope="module")
 def publisher(index_server) -> str:
-    index_server.shell(
-        "from django.contrib.auth import get_user_model as g\n"
-        f"U = g(); U.objects.filter(username={PUBLISHER!r}).exists() or "
-        f"U.objects.create_user({PUBLISHER!r}, password={PASSWORD!r})\n"
-    )
+    index_server.ensure_user(PUBLISHER, PASSWORD)
     return PUBLISHER
 
 
@@ -85,16 +81,9 @@ def lib_and_app(index_server, publisher, tmp_path_factory) -> tuple[str, str]:
     return lib, app
 
 
-def make_venv(clients, label: str) -> Path:
-    venv = clients.root / f"venv-{label}"
-    result = clients.uv("venv", "--offline", "--no-python-downloads", "--python", sys.executable, venv)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return venv / "bin" / "python"
-
-
 def install(clients, installer: str, index_url: str, name: str, label: str, *extra: str) -> tuple[str | None, str]:
     """Install ``name`` into a new venv from ``index_url`` only; the installed version and the output."""
-    python = make_venv(clients, label)
+    python = clients.new_venv(f"venv-{label}")
     if installer == "pip":
         general = ["--python", python, "--no-input", "--disable-pip-version-check"]
         result = clients.run([SCRIPTS_DIR / "pip", *general, "install", "--index-url", index_url, *extra, name])
@@ -140,13 +129,13 @@ def test_an_html_only_installer_gets_the_newest_version_then(clients, lib_and_ap
     the snapshot's project page is such a page: a list of links to files."""
     lib, _ = lib_and_app
     page = f"{clients.index_url}/snapshot/{at(2022, 6)}/simple/{normalized_name(lib)}/"
-    python = make_venv(clients, "html")
+    python = clients.new_venv("venv-html")
     found = clients.uv("pip", "install", "--no-python-downloads", "--python", python, "--no-index",
                        "--find-links", page, lib)  # fmt: skip
     assert found.returncode == 0, found.stdout + found.stderr
     assert installed_version(clients, python, lib) == "2.0"
     # The JSON form of the same page means nothing to it: the links above came from the HTML.
-    python = make_venv(clients, "json-refused")
+    python = clients.new_venv("venv-json-refused")
     refused = clients.uv("pip", "install", "--no-python-downloads", "--python", python, "--no-index",
                          "--find-links", f"{page}?format=json", lib)  # fmt: skip
     assert refused.returncode != 0

@@ -50,6 +50,14 @@ def one_line(output: str) -> str:
     return re.sub(r"\s+", " ", output)
 
 
+def twine_refusal(clients, dist, *, username: str = "alice", password: str = PASSWORD) -> str:
+    """twine's output, on one line, for an upload the index refuses."""
+    result = clients.twine("upload", dist, username=username, password=password)
+    output = one_line(result.stdout + result.stderr)
+    assert result.returncode != 0, output
+    return output
+
+
 def test_twine_upload_succeeds_and_identical_reupload_is_ok(index_server, clients, dist_dir, accounts):
     name = unique("twine-ok")
     wheel = build_wheel(dist_dir, name, "1.0")
@@ -71,9 +79,7 @@ def test_twine_shows_file_already_exists(clients, dist_dir, accounts):
     first = build_wheel(dist_dir / "a", name, "1.0")
     second = build_wheel(dist_dir / "b", name, "1.0", module_body="changed = True\n")
     assert clients.twine("upload", first, username="alice", password=PASSWORD).returncode == 0
-    result = clients.twine("upload", second, username="alice", password=PASSWORD)
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    output = twine_refusal(clients, second)
     assert "400 Bad Request" in output or "HTTPError: 400" in output
     assert f"File already exists ('{second.name}', with blake2_256 hash" in output
     # twine 7 refuses --skip-existing for any index but PyPI's own, so it is not tried here.
@@ -81,9 +87,7 @@ def test_twine_shows_file_already_exists(clients, dist_dir, accounts):
 
 def test_twine_wrong_password(clients, dist_dir, accounts):
     wheel = build_wheel(dist_dir, unique("twine-auth"), "1.0")
-    result = clients.twine("upload", wheel, username="alice", password="wrong")
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    output = twine_refusal(clients, wheel, password="wrong")
     assert "401" in output
     assert "Invalid or non-existent authentication information" in output
 
@@ -91,17 +95,10 @@ def test_twine_wrong_password(clients, dist_dir, accounts):
 def test_twine_token_for_another_project(index_server, clients, dist_dir, accounts):
     mine = unique("tok-mine")
     other = unique("tok-other")
-    assert (
-        clients.twine("upload", build_wheel(dist_dir, mine, "1.0"), username="alice", password=PASSWORD).returncode == 0
-    )
-    assert (
-        clients.twine("upload", build_wheel(dist_dir, other, "1.0"), username="alice", password=PASSWORD).returncode
-        == 0
-    )
+    upload_as_alice(clients, dist_dir, mine, "1.0")
+    upload_as_alice(clients, dist_dir, other, "1.0")
     token = token_for(index_server, "alice", mine)
-    result = clients.twine("upload", build_wheel(dist_dir, other, "2.0"), username="__token__", password=token)
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    output = twine_refusal(clients, build_wheel(dist_dir, other, "2.0"), username="__token__", password=token)
     assert "403" in output
     assert f"The given token isn't allowed to upload to project '{other}'" in output
     ok = clients.twine("upload", build_wheel(dist_dir, mine, "2.0"), username="__token__", password=token)
@@ -110,12 +107,8 @@ def test_twine_token_for_another_project(index_server, clients, dist_dir, accoun
 
 def test_twine_stranger_gets_403(clients, dist_dir, accounts):
     name = unique("owned")
-    assert (
-        clients.twine("upload", build_wheel(dist_dir, name, "1.0"), username="alice", password=PASSWORD).returncode == 0
-    )
-    result = clients.twine("upload", build_wheel(dist_dir, name, "2.0"), username="bob", password=PASSWORD)
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    upload_as_alice(clients, dist_dir, name, "1.0")
+    output = twine_refusal(clients, build_wheel(dist_dir, name, "2.0"), username="bob")
     assert f"The user 'bob' isn't allowed to upload to project '{name}'" in output
 
 
@@ -127,18 +120,14 @@ def test_twine_corrupt_wheel(clients, dist_dir, accounts):
         for item in source.infolist():
             if not item.filename.endswith("/RECORD"):
                 target.writestr(item, source.read(item))
-    result = clients.twine("upload", wheel, username="alice", password=PASSWORD)
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    output = twine_refusal(clients, wheel)
     assert f"Invalid distribution file. Wheel '{wheel.name}' does not contain the required RECORD file" in output
 
 
 def test_twine_filename_metadata_mismatch(clients, dist_dir, accounts):
     name = unique("mismatch")
     wheel = build_wheel(dist_dir, name, "1.0", filename_name=name.replace("-", "_") + "_other")
-    result = clients.twine("upload", wheel, username="alice", password=PASSWORD)
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    output = twine_refusal(clients, wheel)
     assert f"Start filename for '{name}'" in output
 
 
@@ -147,9 +136,7 @@ def test_twine_oversize_file(clients, dist_dir, accounts):
     filler = base64.b64encode(os.urandom(E2E_MAX_FILE_SIZE)).decode()
     wheel = build_wheel(dist_dir, name, "1.0", module_body=f"DATA = {filler!r}\n")
     assert wheel.stat().st_size > E2E_MAX_FILE_SIZE
-    result = clients.twine("upload", wheel, username="alice", password=PASSWORD)
-    output = one_line(result.stdout + result.stderr)
-    assert result.returncode != 0
+    output = twine_refusal(clients, wheel)
     assert f"File too large. Limit for project '{name}' is 2 MB." in output
 
 

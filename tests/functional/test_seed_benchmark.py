@@ -30,7 +30,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _benchmark_module(name: str):
-    path = REPO_ROOT / "benchmarks" / f"{name}.py"
+    benchmarks = REPO_ROOT / "benchmarks"
+    # As when the script runs, its sibling modules (_django) can be imported; appended, so that
+    # none of them shadows a module of the same name elsewhere.
+    if str(benchmarks) not in sys.path:
+        sys.path.append(str(benchmarks))
+    path = benchmarks / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
     module = sys.modules.get(spec.name)
     if module is None:

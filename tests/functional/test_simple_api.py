@@ -12,11 +12,15 @@ from django.test import override_settings
 from packages_app.models import File, Project, Release
 from packages_app.services import projects, releases
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
+from tests.functional.simple_pages import (
+    HTML_V1,
+    JSON_V1,
+    PIP_ACCEPT,
+    assert_moved_permanently,
+    assert_not_found,
+    get_json,
+)
 from tests.functional.upload_client import publish
-
-JSON_V1 = "application/vnd.pypi.simple.v1+json"
-HTML_V1 = "application/vnd.pypi.simple.v1+html"
-PIP_ACCEPT = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 
 
 @pytest.fixture
@@ -29,13 +33,6 @@ def demo(client, tmp_path, auth):
     releases.create_release(project, "2.0rc1")
     releases.yank_release(Release.objects.get(project=project, version="2.0"), "broken <build>")
     return Project.objects.get(pk=project.pk)
-
-
-def get_json(client, url: str, **headers):
-    response = client.get(url, HTTP_ACCEPT=JSON_V1, **headers)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"] == JSON_V1
-    return json.loads(response.content)
 
 
 def test_project_json_lists_every_release_and_file(client, demo):
@@ -136,18 +133,12 @@ def test_format_parameter(client, demo):
     ],
 )
 def test_non_canonical_urls_redirect_permanently(client, demo, url, location):
-    response = client.get(url)
-    assert response.status_code == 301
-    assert response["Location"] == location
+    assert_moved_permanently(client, url, location)
 
 
 @pytest.mark.parametrize("url", ["/simple/no-such-project/", "/simple/No_Such_Project/"])
 def test_unknown_project_is_404_and_never_falls_through(client, demo, url):
-    response = client.get(url, HTTP_ACCEPT=PIP_ACCEPT)
-    assert response.status_code == 404
-    assert response["Content-Type"].startswith("text/plain")
-    assert response.content == b"404 Not Found"
-    assert "Location" not in response
+    assert_not_found(client, url)
 
 
 def test_root_lists_projects_with_serials(client, demo, auth, tmp_path):

@@ -22,11 +22,16 @@ from packages_app.services import projects, releases
 from packages_app.simple import timetravel
 from packages_app.simple.timetravel import moment_text
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory
+from tests.functional.simple_pages import (
+    HTML_V1,
+    JSON_V1,
+    PIP_ACCEPT,
+    assert_moved_permanently,
+    assert_not_found,
+    get_json,
+)
 from tests.functional.upload_client import publish
 
-JSON_V1 = "application/vnd.pypi.simple.v1+json"
-HTML_V1 = "application/vnd.pypi.simple.v1+html"
-PIP_ACCEPT = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -51,13 +56,6 @@ def unix_text(moment: datetime) -> str:
 
 def snapshot(moment: datetime, page: str = "") -> str:
     return f"/snapshot/{moment_text(moment)}/simple/{page}"
-
-
-def get_json(client, url: str, **headers) -> dict:
-    response = client.get(url, HTTP_ACCEPT=JSON_V1, **headers)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"] == JSON_V1
-    return json.loads(response.content)
 
 
 def yanked_by_file(page: dict) -> dict[str, bool | str]:
@@ -336,15 +334,12 @@ def test_a_malformed_time_is_a_400_that_says_what_to_write(client, db, url, expe
     ],
 )
 def test_non_canonical_urls_redirect_inside_the_same_view(client, history, url, location):
-    response = client.get(url)
-    assert response.status_code == 301
-    assert response["Location"] == location
+    assert_moved_permanently(client, url, location)
 
 
 @pytest.mark.parametrize("url", ["/snapshot/1714564800/simple/nothing/", "/cooldown/3d/simple/nothing/"])
 def test_an_unknown_project_is_404(client, history, url):
-    response = client.get(url, HTTP_ACCEPT=PIP_ACCEPT)
-    assert (response.status_code, response.content) == (404, b"404 Not Found")
+    assert_not_found(client, url)
 
 
 # ---------------------------------------------------------------- cool-downs

@@ -24,6 +24,18 @@ def index_state():
     )
 
 
+def upload_changes_nothing(client, auth, tmp_path, reason: str):
+    """Upload demo 2.0 while a fault is in place: a 503 that says ``reason`` and asks for a retry, and
+    the index exactly as before. Returns the wheel, for the retry once the fault is gone."""
+    before = index_state()
+    wheel = build_wheel(tmp_path, "demo", "2.0")
+    response = post_upload(client, twine_fields(wheel, "demo", "2.0"), auth)
+    assert response.status_code == 503
+    assert f"{reason} Try again." in response.reason_phrase
+    assert index_state() == before
+    return wheel
+
+
 @pytest.fixture
 def existing_upload(client, auth, tmp_path):
     first = build_wheel(tmp_path / "first", "demo", "1.0")
@@ -31,7 +43,6 @@ def existing_upload(client, auth, tmp_path):
 
 
 def test_storage_failing_mid_write_leaves_nothing(client, auth, tmp_path, existing_upload, monkeypatch):
-    before = index_state()
     storage_class = type(package_storage())  # local or S3, whichever this run uses
     original = storage_class._save
 
@@ -41,14 +52,9 @@ def test_storage_failing_mid_write_leaves_nothing(client, auth, tmp_path, existi
         raise OSError("disk full")
 
     monkeypatch.setattr(storage_class, "_save", fail_half_way)
-    wheel = build_wheel(tmp_path, "demo", "2.0")
-    response = post_upload(client, twine_fields(wheel, "demo", "2.0"), auth)
-    assert response.status_code == 503
-    assert "The file could not be stored; nothing was changed. Try again." in response.reason_phrase
+    wheel = upload_changes_nothing(client, auth, tmp_path, "The file could not be stored; nothing was changed.")
     monkeypatch.setattr(storage_class, "_save", original)
-    assert index_state() == before
-    retry = post_upload(client, twine_fields(wheel, "demo", "2.0"), auth)
-    assert retry.status_code == 200
+    assert post_upload(client, twine_fields(wheel, "demo", "2.0"), auth).status_code == 200
 
 
 def test_atomic_storage_never_leaves_a_temporary_file(tmp_path, monkeypatch):
@@ -68,7 +74,6 @@ def test_atomic_storage_never_leaves_a_temporary_file(tmp_path, monkeypatch):
 
 
 def test_database_failing_after_the_file_is_stored_leaves_nothing(client, auth, tmp_path, existing_upload, monkeypatch):
-    before = index_state()
     stored_paths = []
     original_add_file = file_services.add_file
 
@@ -78,12 +83,8 @@ def test_database_failing_after_the_file_is_stored_leaves_nothing(client, auth, 
         raise DatabaseError("connection reset by peer")
 
     monkeypatch.setattr(file_services, "add_file", fail_after_storage)
-    wheel = build_wheel(tmp_path, "demo", "2.0")
-    response = post_upload(client, twine_fields(wheel, "demo", "2.0"), auth)
-    assert response.status_code == 503
-    assert "The upload could not be recorded; nothing was changed. Try again." in response.reason_phrase
+    wheel = upload_changes_nothing(client, auth, tmp_path, "The upload could not be recorded; nothing was changed.")
     assert stored_paths
-    assert index_state() == before
     monkeypatch.setattr(file_services, "add_file", original_add_file)
     assert post_upload(client, twine_fields(wheel, "demo", "2.0"), auth).status_code == 200
 

@@ -62,7 +62,8 @@ def wheel(compression=zipfile.ZIP_DEFLATED, **kwargs) -> bytes:
     return zip_bytes(wheel_members(**kwargs), compression)
 
 
-def _central_entries(data: bytes) -> list[int]:
+def central_entries(data: bytes) -> list[int]:
+    """Offsets of each central directory entry, in directory order."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         offset, count = archive.start_dir, len(archive.infolist())
     entries = []
@@ -76,7 +77,7 @@ def _central_entries(data: bytes) -> list[int]:
 def patch_central(data: bytes, index: int, field_offset: int, fmt: str, value: int) -> bytes:
     """Rewrite one field of the index-th central directory entry."""
     patched = bytearray(data)
-    struct.pack_into(fmt, patched, _central_entries(data)[index] + field_offset, value)
+    struct.pack_into(fmt, patched, central_entries(data)[index] + field_offset, value)
     return bytes(patched)
 
 

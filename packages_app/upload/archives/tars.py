@@ -20,18 +20,7 @@ from pathlib import Path
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 
 from packages_app.upload.archives import rules
-from packages_app.upload.archives.rules import (
-    CONTROL_CHARS,
-    DRIVE_LETTER,
-    SeenNames,
-    check_expanded_size,
-    check_identity,
-    check_member_count,
-    invalid,
-    member_parts,
-    read_capped,
-    size_text,
-)
+from packages_app.upload.archives.rules import invalid
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -51,8 +40,8 @@ class _GuardedStream:
 
     def read(self, size: int = -1) -> bytes:
         if size < 0 or size > rules.MAX_METADATA_SIZE + tarfile.BLOCKSIZE:
-            raise invalid(f"Tar archive has a header larger than {size_text(rules.MAX_METADATA_SIZE)}.")
-        check_expanded_size(self._stream.tell() + size, self._compressed_size)
+            raise invalid(f"Tar archive has a header larger than {rules.size_text(rules.MAX_METADATA_SIZE)}.")
+        rules.check_expanded_size(self._stream.tell() + size, self._compressed_size)
         return self._stream.read(size)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
@@ -60,7 +49,7 @@ class _GuardedStream:
             offset += self._stream.tell()
         elif whence != io.SEEK_SET:
             raise io.UnsupportedOperation("only absolute and relative seeks are supported")
-        check_expanded_size(offset, self._compressed_size)
+        rules.check_expanded_size(offset, self._compressed_size)
         return self._stream.seek(offset)
 
     def tell(self) -> int:
@@ -106,12 +95,12 @@ def iter_tar(path: Path, filename: str) -> Generator[tuple[tarfile.TarFile, tarf
     """
     _check_gzip_file(path, filename)
     with gzip.open(path, "rb") as stream, _open_tar(_GuardedStream(stream, path.stat().st_size), filename) as archive:
-        seen = SeenNames()
+        seen = rules.SeenNames()
         count = 0
         while (member := _next_tar_member(archive, filename)) is not None:
             count += 1
-            check_member_count(count)
-            parts = member_parts(member.name, is_dir=member.isdir())
+            rules.check_member_count(count)
+            parts = rules.member_parts(member.name, is_dir=member.isdir())
             seen.add(parts, is_dir=member.isdir(), name=member.name)
             _check_tar_member_type(member)
             yield archive, member, parts
@@ -138,9 +127,9 @@ def _check_tar_member_type(member: tarfile.TarInfo) -> None:
 def _link_target_parts(member: tarfile.TarInfo) -> list[str]:
     """Where a link points, as path segments from the archive root; refuses targets outside the archive."""
     target = member.linkname
-    if not target or target.startswith("/") or DRIVE_LETTER.match(target) or "\\" in target:
+    if not target or target.startswith("/") or rules.DRIVE_LETTER.match(target) or "\\" in target:
         raise invalid(f"Archive member {member.name!r} links to {target!r}, outside the archive.")
-    if CONTROL_CHARS.search(target):
+    if rules.CONTROL_CHARS.search(target):
         raise invalid(f"Archive member {member.name!r} links to a name with a control character.")
     # A symlink is relative to its own directory, a hard link to the archive root.
     base = posixpath.dirname(member.name) if member.issym() else ""
@@ -173,7 +162,7 @@ def inspect_tar_sdist(path: Path, filename: str) -> bytes:
     if pkg_info is None:
         raise invalid(f"Sdist '{filename}' does not contain the required PKG-INFO file: {top}/PKG-INFO")
     if identity is not None:
-        check_identity(pkg_info, "PKG-INFO", f"Sdist '{filename}'", str(identity[0]), identity[1])
+        rules.check_identity(pkg_info, "PKG-INFO", f"Sdist '{filename}'", str(identity[0]), identity[1])
     return pkg_info
 
 
@@ -190,12 +179,12 @@ def _read_tar_pkg_info(archive: tarfile.TarFile, member: tarfile.TarInfo, filena
     if not member.isreg():
         raise invalid(f"Sdist '{filename}' has a PKG-INFO that is not a regular file.")
     if member.size > rules.MAX_METADATA_SIZE:
-        raise invalid(f"PKG-INFO is larger than {size_text(rules.MAX_METADATA_SIZE)}.")
+        raise invalid(f"PKG-INFO is larger than {rules.size_text(rules.MAX_METADATA_SIZE)}.")
     # The generator yields before the stream moves on, so this reads forward only.
     stream = archive.extractfile(member)
     assert stream is not None  # a regular member always has a stream
     try:
         with stream:
-            return read_capped(stream, "PKG-INFO")
+            return rules.read_capped(stream, "PKG-INFO")
     except _TAR_ERRORS as exc:
         raise invalid(f"PKG-INFO could not be read: {exc}") from None

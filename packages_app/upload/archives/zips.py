@@ -19,16 +19,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from packages_app.naming import normalize_name
-from packages_app.upload.archives.rules import (
-    SeenNames,
-    check_expanded_size,
-    check_identity,
-    check_member_count,
-    invalid,
-    member_parts,
-    metadata_text,
-    read_capped,
-)
+from packages_app.upload.archives import rules
+from packages_app.upload.archives.rules import invalid
 
 ZIP_COMPRESSION_TYPES = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
@@ -76,13 +68,13 @@ def _is_tar_header(block: bytes) -> bool:
 
 def _check_zip_members(archive: zipfile.ZipFile, compressed_size: int) -> None:
     infos = archive.infolist()
-    check_member_count(len(infos))
-    seen = SeenNames()
+    rules.check_member_count(len(infos))
+    seen = rules.SeenNames()
     total = 0
     for info in infos:
         name = info.orig_filename  # zipfile silently cuts filename at a NUL; the original keeps it
         is_dir = _is_zip_dir(info)
-        seen.add(member_parts(name, is_dir=is_dir), is_dir=is_dir, name=name)
+        seen.add(rules.member_parts(name, is_dir=is_dir), is_dir=is_dir, name=name)
         if info.compress_type not in ZIP_COMPRESSION_TYPES:
             raise invalid(
                 f"File does not use a supported compression type: member {name!r} uses method "
@@ -93,7 +85,7 @@ def _check_zip_members(archive: zipfile.ZipFile, compressed_size: int) -> None:
         if stat.S_ISLNK(info.external_attr >> 16):
             raise invalid(f"Archive member {name!r} is a symbolic link.")
         total += info.file_size
-        check_expanded_size(total, compressed_size)
+        rules.check_expanded_size(total, compressed_size)
 
 
 def _is_zip_dir(info: zipfile.ZipInfo) -> bool:
@@ -151,7 +143,7 @@ def _zip_file_names(archive: zipfile.ZipFile) -> set[str]:
 def _read_zip_member(archive: zipfile.ZipFile, name: str, label: str) -> bytes:
     try:
         with archive.open(name) as stream:
-            return read_capped(stream, label)
+            return rules.read_capped(stream, label)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise invalid(f"{label} could not be read: {exc}") from None
 
@@ -159,7 +151,7 @@ def _read_zip_member(archive: zipfile.ZipFile, name: str, label: str) -> bytes:
 def _zip_top_directory(archive: zipfile.ZipFile, kind: str, filename: str) -> str:
     tops = set()
     for info in archive.infolist():
-        parts = member_parts(info.orig_filename, is_dir=_is_zip_dir(info))
+        parts = rules.member_parts(info.orig_filename, is_dir=_is_zip_dir(info))
         if len(parts) == 1 and not _is_zip_dir(info):
             raise invalid(f"{kind} '{filename}' has a file outside its top-level directory: {info.orig_filename!r}")
         tops.update(parts[:1])
@@ -189,7 +181,7 @@ def inspect_wheel(path: Path, filename: str) -> bytes:
         entry_points = f"{dist_info}/entry_points.txt"
         if entry_points in files:
             _check_entry_points(_read_zip_member(archive, entry_points, "entry_points.txt"), filename)
-    check_identity(metadata, "METADATA", f"Wheel '{filename}'", str(name), version)
+    rules.check_identity(metadata, "METADATA", f"Wheel '{filename}'", str(name), version)
     return metadata
 
 
@@ -201,7 +193,7 @@ def _wheel_dist_info(archive: zipfile.ZipFile, filename: str, name: str, version
     """
     found = set()
     for info in archive.infolist():
-        parts = member_parts(info.orig_filename, is_dir=_is_zip_dir(info))
+        parts = rules.member_parts(info.orig_filename, is_dir=_is_zip_dir(info))
         # A directory is either listed itself or implied by a member inside it.
         if parts and parts[0].endswith(".dist-info") and (len(parts) > 1 or _is_zip_dir(info)):
             found.add(parts[0])
@@ -244,7 +236,7 @@ def inspect_egg(path: Path, filename: str) -> bytes:
         if "EGG-INFO/PKG-INFO" not in _zip_file_names(archive):
             raise invalid(f"Egg '{filename}' does not contain the required PKG-INFO file: EGG-INFO/PKG-INFO")
         pkg_info = _read_zip_member(archive, "EGG-INFO/PKG-INFO", "PKG-INFO")
-    metadata_text(pkg_info, "PKG-INFO")
+    rules.metadata_text(pkg_info, "PKG-INFO")
     return pkg_info
 
 
@@ -256,5 +248,5 @@ def inspect_zip_sdist(path: Path, filename: str) -> bytes:
         if f"{top}/PKG-INFO" not in _zip_file_names(archive):
             raise invalid(f"Sdist '{filename}' does not contain the required PKG-INFO file: {top}/PKG-INFO")
         pkg_info = _read_zip_member(archive, f"{top}/PKG-INFO", "PKG-INFO")
-    metadata_text(pkg_info, "PKG-INFO")
+    rules.metadata_text(pkg_info, "PKG-INFO")
     return pkg_info

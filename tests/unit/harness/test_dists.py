@@ -8,7 +8,7 @@ from email.parser import Parser
 
 import pytest
 
-from harness.dists import build_sdist, build_wheel, metadata_text, wheel_tags
+from harness.dists import Metadata, build_sdist, build_wheel, wheel_tags
 
 
 def sha256_record_hash(data: bytes) -> str:
@@ -92,7 +92,7 @@ def test_sdist_has_one_top_directory_with_pkg_info(tmp_path):
 
 def test_metadata_refuses_multi_line_values():
     with pytest.raises(ValueError, match="Summary"):
-        metadata_text("demo", "1.0", summary="two\nlines")
+        Metadata("demo", "1.0", summary="two\nlines").text()
 
 
 def test_wheel_tags_expand_compressed_sets():

@@ -2,9 +2,7 @@ import gzip
 import io
 import os
 import stat
-import struct
 import tarfile
-import warnings
 import zipfile
 
 import pytest
@@ -12,83 +10,34 @@ import pytest
 from packages_app.upload import archives
 from packages_app.upload.archives import inspect_distribution, rules
 from packages_app.upload.errors import UploadError
+from tests.hostile.payloads import (
+    SDIST,
+    WHEEL,
+    central_entries,
+    metadata,
+    patch_central,
+    sdist,
+    tar_dir,
+    tar_file,
+    tar_gz_bytes,
+    tar_link,
+    wheel,
+    wheel_members,
+    zip_bytes,
+)
 
-WHEEL = "demo-1.0-py3-none-any.whl"
-SDIST = "demo-1.0.tar.gz"
 ZIP_SDIST = "demo-1.0.zip"
 EGG = "demo-1.0-py3.11.egg"
 DUMB_ZIP = "demo-1.0.linux-x86_64.zip"
 DUMB_TAR = "demo-1.0.linux-x86_64.tar.gz"
 INVALID = "Invalid distribution file. "
+# Metadata with a body after its headers: handed back whole, not only the headers.
+DESCRIBED = metadata() + b"\nLong description.\n"
 
 
 # --- Archive builders ------------------------------------------------------
-
-
-def metadata(name="demo", version="1.0"):
-    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: A demo\n\nLong description.\n".encode()
-
-
-def zip_bytes(members, compression=zipfile.ZIP_DEFLATED):
-    """members: (name or ZipInfo, data) pairs, written in order."""
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # some tests write duplicate names on purpose
-        with zipfile.ZipFile(buffer, "w", compression) as archive:
-            for name, data in members:
-                archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def wheel_members(*, dist_info="demo-1.0.dist-info", meta=None, drop=(), extra=()):
-    files = {
-        "demo/__init__.py": b"VALUE = 1\n",
-        f"{dist_info}/METADATA": metadata() if meta is None else meta,
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{dist_info}/RECORD": b"",
-    }
-    return [(name, data) for name, data in files.items() if name.rsplit("/", 1)[-1] not in drop] + list(extra)
-
-
-def wheel(**kwargs):
-    return zip_bytes(wheel_members(**kwargs))
-
-
-def tar_file(name, data=b"", **attributes):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    for key, value in attributes.items():
-        setattr(info, key, value)
-    return info, data
-
-
-def tar_dir(name):
-    return tar_file(name, type=tarfile.DIRTYPE, mode=0o755)
-
-
-def tar_link(name, target, kind=tarfile.SYMTYPE):
-    return tar_file(name, type=kind, linkname=target)
-
-
-def tar_gz_bytes(members, tar_format=tarfile.PAX_FORMAT):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tar_format) as archive:
-        for info, data in members:
-            archive.addfile(info, io.BytesIO(data) if data else None)
-    return buffer.getvalue()
-
-
-def sdist_members(*, top="demo-1.0", pkg_info=None, extra=()):
-    return [
-        tar_dir(top),
-        tar_file(f"{top}/PKG-INFO", metadata() if pkg_info is None else pkg_info),
-        tar_file(f"{top}/pyproject.toml", b"[project]\nname = 'demo'\n"),
-        *extra,
-    ]
-
-
-def sdist(tar_format=tarfile.PAX_FORMAT, **kwargs):
-    return tar_gz_bytes(sdist_members(**kwargs), tar_format)
+# The wheel, sdist, zip and tar builders are the hostile suite's (tests/hostile/payloads.py);
+# these are the archives only this module needs.
 
 
 def zip_sdist(top="demo-1.0", extra=()):
@@ -97,25 +46,6 @@ def zip_sdist(top="demo-1.0", extra=()):
 
 def egg(pkg_info=None):
     return zip_bytes([("demo/__init__.py", b""), ("EGG-INFO/PKG-INFO", metadata() if pkg_info is None else pkg_info)])
-
-
-def central_entries(data):
-    """Offsets of each central directory entry, in directory order."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        offset, count = archive.start_dir, len(archive.infolist())
-    entries = []
-    for _ in range(count):
-        entries.append(offset)
-        name_length, extra_length, comment_length = struct.unpack_from("<3H", data, offset + 28)
-        offset += 46 + name_length + extra_length + comment_length
-    return entries
-
-
-def patch_central(data, index, field_offset, fmt, value):
-    """Rewrite one field of the index-th central directory entry."""
-    patched = bytearray(data)
-    struct.pack_into(fmt, patched, central_entries(data)[index] + field_offset, value)
-    return bytes(patched)
 
 
 def overlapping_zip():
@@ -221,6 +151,7 @@ def rejection(tmp_path, filename, packagetype, data):
     ("filename", "packagetype", "build", "expected"),
     [
         pytest.param(WHEEL, "bdist_wheel", wheel, metadata(), id="wheel"),
+        pytest.param(WHEEL, "bdist_wheel", lambda: wheel(meta=DESCRIBED), DESCRIBED, id="wheel-description-body"),
         pytest.param(
             "My_Pkg-1.0-py3-none-any.whl",
             "bdist_wheel",
@@ -237,6 +168,7 @@ def rejection(tmp_path, filename, packagetype, data):
         ),
         pytest.param(WHEEL, "bdist_wheel", wheel_with_data_descriptors, metadata(), id="wheel-data-descriptors"),
         pytest.param(SDIST, "sdist", sdist, metadata(), id="sdist"),
+        pytest.param(SDIST, "sdist", lambda: sdist(pkg_info=DESCRIBED), DESCRIBED, id="sdist-description-body"),
         pytest.param(SDIST, "sdist", lambda: sdist(tarfile.GNU_FORMAT), metadata(), id="sdist-gnu-format"),
         pytest.param(SDIST, "sdist", lambda: sdist(top="./demo-1.0"), metadata(), id="sdist-dot-prefix"),
         pytest.param(
