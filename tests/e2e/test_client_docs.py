@@ -8,7 +8,9 @@ page's order, against a server of this module's own:
   become part of ``demo``); a labelled block's outcome is checked too (:data:`OUTCOMES`);
 - ``file PATH``: written to PATH (``~`` is the throw-away home), ``append PATH``: appended.
 
-Only the index URL and the token are replaced. Each block runs in an environment built
+The server is private (``READ_ACCESS=authenticated``, the default), so every read
+block carries the token. Only the index URL (with or without the token in it, and the host
+of the netrc entry) and the token are replaced. Each block runs in an environment built
 from nothing (:func:`tests.e2e.helpers.isolated_environment`: a throw-away home, no
 PIP_*/UV_* variables but ``PIP_CONFIG_FILE`` set to nothing, so no configuration of this
 machine is read), with a fresh virtual environment active, and with a proxy that does not
@@ -23,11 +25,13 @@ Upload`` classifier and ``import-names``, so uv's build backend writes Metadata 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +43,8 @@ from tests.e2e.helpers import REPO_ROOT, SCRIPTS_DIR, IndexServer, isolated_envi
 from tests.e2e.test_deploy_docs import FENCE
 
 DOC = REPO_ROOT / "docs" / "clients.md"
-DOC_URL = "https://pypi.example.com"
+DOC_HOST = "pypi.example.com"
+DOC_URL = f"https://{DOC_HOST}"
 DOC_TOKEN = "pyidx_..."
 MARKER = re.compile(r"^<!-- checked: (?P<kind>run|file|append)(?: (?P<argument>\S+))? -->\n", re.MULTILINE)
 STEP_TIMEOUT = 180
@@ -93,7 +98,15 @@ class Scene:
     venvs: list[Path]
 
     def concrete(self, text: str) -> str:
-        return text.replace(DOC_URL, self.server.url).replace(DOC_TOKEN, self.token)
+        host = urllib.parse.urlsplit(self.server.url).netloc
+        text = text.replace(f"https://__token__:{DOC_TOKEN}@{DOC_HOST}", f"http://__token__:{self.token}@{host}")
+        text = text.replace(DOC_URL, self.server.url).replace(DOC_TOKEN, self.token)
+        # A netrc entry names the host alone (no scheme, no port).
+        return text.replace(f"machine {DOC_HOST} ", f"machine {urllib.parse.urlsplit(self.server.url).hostname} ")
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"__token__:{self.token}".encode()).decode()}
 
     def new_venv(self) -> Path:
         venv = self.root / f"venv-{len(self.venvs)}"
@@ -196,7 +209,8 @@ OUTCOMES: dict[str, Callable] = {
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory) -> Scene:
     root = tmp_path_factory.mktemp("client-docs")
-    with started_index_server(root / "server") as server:
+    # A private index, as installed by default: every documented read must carry the token.
+    with started_index_server(root / "server", extra_env={"READ_ACCESS": "authenticated"}) as server:
         server.shell(
             "from django.contrib.auth import get_user_model as g\n"
             "g().objects.filter(username='alice').exists() or g().objects.create_user('alice', password='x' * 20)\n"
@@ -250,6 +264,7 @@ def test_every_checked_block_works_as_documented(scene):
     )
     assert "demo-2.0-py3-none-any.whl" in files
     assert "demo-2.0.tar.gz" in files
-    release = scene.server.get("/api/v1/projects/demo/releases/2.0/")
+    assert scene.server.get("/simple/demo/").status == 401
+    release = scene.server.get("/api/v1/projects/demo/releases/2.0/", headers=scene.credentials)
     assert '"Private :: Do Not Upload"' in release.text
     assert '"metadata_version":"2.5"' in release.text.replace(" ", "")
