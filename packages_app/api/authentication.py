@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied, Throttled
@@ -80,8 +81,11 @@ class IndexAuthenticationScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema):
         token = {self.name: []}
         # drf-spectacular marks anonymous access ({}) only for its own permission classes.
-        open_read = auto_schema.method in SAFE_METHODS and any(
-            isinstance(permission, WritesNeedAnApiToken) for permission in auto_schema.view.get_permissions()
+        # Anonymous reads only where the operator opened them (READ_ACCESS=public).
+        open_read = (
+            settings.READ_ACCESS == "public"
+            and auto_schema.method in SAFE_METHODS
+            and any(isinstance(permission, WritesNeedAnApiToken) for permission in auto_schema.view.get_permissions())
         )
         return [token, {}] if open_read else token
 

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from packages_app import core_metadata
 from packages_app.links import files_base_url
-from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role
+from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role, Visibility
 from packages_app.services.journal import ACTIONS
 from packages_app.simple.builders import upload_time_text
 
@@ -66,6 +66,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "normalized_name",
             "status",
             "status_reason",
+            "visibility",
             "created",
             "last_serial",
             "latest_version",
@@ -271,6 +272,10 @@ class YankSerializer(serializers.Serializer):
 class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ProjectStatus.values)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
+class VisibilitySerializer(serializers.Serializer):
+    visibility = serializers.ChoiceField(choices=Visibility.values)
 
 
 class NewReleaseSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="projects"),
     path("projects/<str:name>/", views.ProjectDetail.as_view(), name="project"),
     path("projects/<str:name>/status/", views.ProjectStatus.as_view(), name="project-status"),
+    path("projects/<str:name>/visibility/", views.ProjectVisibility.as_view(), name="project-visibility"),
     path("projects/<str:name>/releases/", views.ReleaseList.as_view(), name="releases"),
     path("projects/<str:name>/releases/<str:version>/", views.ReleaseDetail.as_view(), name="release"),
     path("projects/<str:name>/releases/<str:version>/yank/", views.YankRelease.as_view(), name="yank"),

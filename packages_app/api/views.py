@@ -228,6 +228,22 @@ class ProjectStatus(ApiMixin, generics.GenericAPIView):
         return Response(serializers.ProjectSerializer(project_with_details(name)).data)
 
 
+class ProjectVisibility(ApiMixin, generics.GenericAPIView):
+    """Restrict a project to its role holders, their teams and staff, or open it to every reader (owners)."""
+
+    permission_classes = [WritesNeedAnApiToken]
+    serializer_class = serializers.VisibilitySerializer
+
+    @extend_schema(responses=serializers.ProjectSerializer)
+    def post(self, request, name: str):
+        project = find_project(request, name)
+        _refuse(manage_refusal(request.auth, project))
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        projects.set_visibility(project, given.validated_data["visibility"], user=request.user)
+        return Response(serializers.ProjectSerializer(project_with_details(name)).data)
+
+
 def _refuse(reason: str | None) -> None:
     if reason is not None:
         raise PermissionDenied(reason)

@@ -30,6 +30,7 @@ EXPECTED_PATHS = {
     "/api/v1/projects/",
     "/api/v1/projects/{name}/",
     "/api/v1/projects/{name}/status/",
+    "/api/v1/projects/{name}/visibility/",
     "/api/v1/projects/{name}/releases/",
     "/api/v1/projects/{name}/releases/{version}/",
     "/api/v1/projects/{name}/releases/{version}/yank/",
@@ -94,6 +95,7 @@ def test_schema_describes_every_endpoint(index_server, published):
     writes = {path for path, operations in schema["paths"].items() if "post" in operations}
     assert writes == {
         "/api/v1/projects/{name}/status/",
+        "/api/v1/projects/{name}/visibility/",
         "/api/v1/projects/{name}/releases/",
         "/api/v1/projects/{name}/releases/{version}/yank/",
         "/api/v1/projects/{name}/releases/{version}/unyank/",

@@ -192,6 +192,7 @@ def test_project_resource(client, demo):
         "normalized_name": "demo-pkg",
         "status": "active",
         "status_reason": "",
+        "visibility": "index",
         "last_serial": demo.last_serial,
         "latest_version": "1.0",  # 2.0 is yanked, 2.0rc1 a pre-release
         "release_count": 3,

@@ -211,6 +211,37 @@ def test_a_team_role_counts_for_uploads(index, tmp_path):
     assert checks.send(Client(), upload, tess_writes).status_code == 200
 
 
+def set_visibility_by_api(client: Client, name: str, visibility: str):
+    return client.post(
+        f"/api/v1/projects/{name}/visibility/", {"visibility": visibility}, content_type="application/json"
+    )
+
+
+def test_owners_restrict_and_open_a_project_through_the_api(index, private):
+    owner, other = client_of(index["auth"]["write token"]), client_of(index["auth"]["non-member"])
+    response = set_visibility_by_api(owner, "open-pkg", "restricted")
+    assert response.status_code == 200, response.content
+    assert response.json()["visibility"] == "restricted"
+    assert other.get("/simple/open-pkg/").status_code == 404
+    assert set_visibility_by_api(owner, "open-pkg", "index").json()["visibility"] == "index"
+    assert other.get("/simple/open-pkg/").status_code == 200
+
+
+def test_only_owners_set_a_projects_visibility(index, private):
+    maintainer = UserFactory(username="mia")
+    roles.grant_role(index["open"], maintainer, "Maintainer")
+    mia = client_of(bearer(tokens.create_token(maintainer)[1]))
+    assert set_visibility_by_api(mia, "open-pkg", "restricted").status_code == 403
+    assert (
+        set_visibility_by_api(client_of(index["auth"]["read-only token"]), "open-pkg", "restricted").status_code == 403
+    )
+    # A non-member cannot learn that a restricted project exists by trying to change it.
+    nick = client_of(bearer(tokens.create_token(User.objects.get(username="nick"))[1]))
+    assert set_visibility_by_api(nick, "secret-pkg", "index").status_code == 404
+    assert Project.objects.get(normalized_name="open-pkg").visibility == Visibility.INDEX
+    assert Project.objects.get(normalized_name="secret-pkg").visibility == Visibility.RESTRICTED
+
+
 # ---------------------------------------------------------------- caching
 
 
