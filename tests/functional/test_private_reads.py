@@ -7,6 +7,8 @@ Each viewer reads through a client of its own that sends its credentials every t
 
 from __future__ import annotations
 
+import xmlrpc.client
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -20,7 +22,7 @@ from packages_app.services import projects, roles, tokens
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth
 from tests.hostile import checks
-from tests.hostile.test_access import SIMPLE_JSON, everything_public, publish
+from tests.hostile.test_access import SIMPLE_JSON, everything_public, publish, rpc
 
 PASSWORD = "correct horse battery staple"  # the factories' password
 SECRET_NAMES = ("secret-pkg", "Secret-Pkg", "secret_pkg")
@@ -149,6 +151,26 @@ def test_to_anyone_else_the_restricted_project_does_not_exist(index, private, vi
     reader = client_of(index["auth"][viewer])
     for url, headers in project_reads("secret-pkg"):
         assert status_of(reader, url, **headers) == 404, url
+
+
+@pytest.mark.parametrize("viewer", sorted(SEES_SECRET | NOT_SECRET))
+def test_xmlrpc_answers_about_the_restricted_project_only_to_its_readers(index, private, viewer):
+    reader = client_of(index["auth"][viewer])
+    calls = [
+        ("package_releases", "secret-pkg", True),
+        ("release_urls", "secret-pkg", "1.0"),
+        ("package_roles", "secret-pkg"),
+        ("search", {"name": "secret"}),
+        ("user_packages", "olivia"),
+    ]
+    answers = [rpc(reader, *call) for call in calls]
+    assert all(answer.status == 200 for answer in answers)
+    results = {call[0]: xmlrpc.client.loads(answer.text)[0][0] for call, answer in zip(calls, answers, strict=True)}
+    reads = viewer in SEES_SECRET
+    # About the project itself: an answer for its readers, the empty one of an unknown name for anyone else.
+    assert [bool(results[name]) for name in ("package_releases", "release_urls", "package_roles")] == [reads] * 3
+    # Lists: it is in them for its readers only.
+    assert [("secret-pkg" in repr(results[name])) for name in ("search", "user_packages")] == [reads] * 2
 
 
 @pytest.mark.parametrize("viewer", sorted(NOT_SECRET))
