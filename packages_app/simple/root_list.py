@@ -16,6 +16,7 @@ the page reads a few bytes, not the kept pieces.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 import orjson
@@ -45,17 +46,48 @@ class RootPieces:
     projects: Joined = field(default_factory=Joined)
 
 
-def json_body(serial: int, project_url: str, renderer: BaseRenderer, frame: dict) -> bytes:
-    """The PEP 691 root at ``serial``: ``frame`` (the page with no projects) around the kept pieces."""
-    pieces = current(serial, project_url)
+def json_body(
+    serial: int, project_url: str, renderer: BaseRenderer, frame: dict, restricted_ids: frozenset[int] = frozenset()
+) -> bytes:
+    """The PEP 691 root at ``serial``: ``frame`` (the page with no projects) around the kept pieces,
+    with the restricted projects ``restricted_ids`` among them (those a viewer may see)."""
+    projects = _listed(serial, project_url, restricted_ids)
     framed = renderer.render(frame)
     end = len(framed) - len(_JSON_PROJECTS_END)
-    return framed[:end] + pieces.projects.json + framed[end:]
+    return framed[:end] + projects.json + framed[end:]
 
 
-def html_body(serial: int, project_url: str, frame: dict) -> bytes:
-    pieces = current(serial, project_url)
-    return renderers.render_index_html(frame, project_url, pieces.projects.html).encode("utf-8")
+def html_body(serial: int, project_url: str, frame: dict, restricted_ids: frozenset[int] = frozenset()) -> bytes:
+    projects = _listed(serial, project_url, restricted_ids)
+    return renderers.render_index_html(frame, project_url, projects.html).encode("utf-8")
+
+
+def _listed(serial: int, project_url: str, restricted_ids: frozenset[int]) -> Joined:
+    """Every reader's pieces, and a viewer's restricted projects spliced in: a copy of bytes and a
+    few splices, not a build of the whole list (the kept pieces are shared, so they are copied)."""
+    shared = current(serial, project_url).projects
+    if not restricted_ids:
+        return shared
+    rows = _rows(Project.objects.offering_files().filter(pk__in=restricted_ids), project_url)
+    if not rows:
+        return shared
+    listed = Joined(
+        keys=list(shared.keys),
+        ids=list(shared.ids),
+        json=shared.json,
+        json_ends=array(shared.json_ends.typecode, shared.json_ends),
+        html=shared.html,
+        html_ends=array(shared.html_ends.typecode, shared.html_ends),
+    )
+    listed.update(rows)
+    return listed
+
+
+def _rows(projects, project_url: str) -> list:
+    return [
+        (normalized, normalized, _json_piece(name, last_serial), renderers.project_line(name, project_url))
+        for normalized, name, last_serial in projects.values_list("normalized_name", "name", "last_serial")
+    ]
 
 
 def list_serial(serial: int, project_url: str) -> int:
@@ -94,10 +126,7 @@ def advance(pieces: RootPieces, serial: int, project_url: str) -> RootPieces:
         else:
             names = set(mentioned) - {""}  # "": a change to no project (a token)
             projects = projects.filter(normalized_name__in=names)
-    rows = [
-        (normalized, normalized, _json_piece(name, last_serial), renderers.project_line(name, project_url))
-        for normalized, name, last_serial in projects.values_list("normalized_name", "name", "last_serial")
-    ]
+    rows = _rows(projects, project_url)
     if pieces.serial < 0:
         pieces.projects.update(rows)
         pieces.list_serial = serial

@@ -107,9 +107,9 @@ class ProjectListView(SimpleView):
         view = timetravel.view_for(self.horizon, when)
         serial, changed_at = JournalEntry.objects.last_entry()
         viewer = read_access.viewer(request)
-        if view.as_of is not None or viewer.restricted_ids:
-            # A past moment, or a viewer who sees restricted projects: a page of its own,
-            # kept under the set of restricted projects it shows (one per team, in practice).
+        if view.as_of is not None:
+            # A past moment: a page of its own (for a viewer who sees restricted projects, one
+            # per set of them).
             return self.serve(
                 "index",
                 serial,
@@ -124,6 +124,22 @@ class ProjectListView(SimpleView):
         # The live root, from kept pieces (root_list); its HTML form is kept under the last
         # serial that changed it, so an upload to an existing project leaves it as it was.
         frame = builders.index_frame(serial)
+        if viewer.restricted_ids:
+            # Every reader's pieces with this viewer's restricted projects spliced in, kept
+            # under the set of them (one page per team, in practice) and the global serial.
+            return self.serve(
+                "index",
+                serial,
+                view,
+                lambda layout, renderer: (
+                    root_list.json_body(serial, layout.project_url, renderer, frame, viewer.restricted_ids)
+                    if renderer.format == "json"
+                    else root_list.html_body(serial, layout.project_url, frame, viewer.restricted_ids)
+                ),
+                lambda: changed_at or _EPOCH,
+                variant=restricted_variant(viewer),
+                restricted=True,
+            )
         if request.accepted_renderer.format == "json":
             return self.serve(
                 "index",

@@ -5,26 +5,38 @@ from __future__ import annotations
 import random
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 
-from packages_app.models import JournalEntry, Project, ProjectStatus
+from packages_app import access
+from packages_app.authentication import Identity
+from packages_app.models import JournalEntry, Project, ProjectStatus, Visibility
 from packages_app.naming import normalize_name
-from packages_app.services import projects, roles
+from packages_app.services import projects, roles, tokens
 from packages_app.simple import builders, renderers
 from packages_app.simple.renderers import JSON_V1, SimpleJSONRenderer, SimpleTextHTMLRenderer
 from tests.factories import UserFactory
-from tests.functional.upload_client import publish
+from tests.functional.upload_client import basic_auth, publish
 
 FORMS = [(JSON_V1, SimpleJSONRenderer()), ("text/html", SimpleTextHTMLRenderer())]
 
 
-def _assert_roots_match_full_builds(client, step: str) -> None:
+def _assert_roots_match_full_builds(client, step: str, staff: Client | None = None) -> None:
+    """The root an anonymous reader gets, and (``staff``) the one of a viewer who sees every
+    restricted project, each byte for byte what a full build for that viewer makes."""
     serial = JournalEntry.objects.last_serial()
-    for accept, renderer in FORMS:
-        served = client.get("/simple/", HTTP_ACCEPT=accept)
-        assert served.status_code == 200
-        assert served["X-PyPI-Last-Serial"] == str(serial)
-        full = renderer.render(builders.index_page(serial), renderer.media_type, {"project_url": "/simple/{}/"})
-        assert served.getvalue() == full, f"{accept} after {step}"
+    readers = [(client, access.ANONYMOUS)]
+    if staff is not None:
+        user = User.objects.get(username="staff-reader")
+        readers.append((staff, access.viewer_of(Identity(user=user))))
+    for reader, viewer in readers:
+        for accept, renderer in FORMS:
+            served = reader.get("/simple/", HTTP_ACCEPT=accept)
+            assert served.status_code == 200
+            assert served["X-PyPI-Last-Serial"] == str(serial)
+            page = builders.index_page(serial, viewer=viewer)
+            full = renderer.render(page, renderer.media_type, {"project_url": "/simple/{}/"})
+            assert served.getvalue() == full, f"{accept} after {step}, for {viewer.identity or 'anonymous'}"
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -72,12 +84,22 @@ def test_the_root_is_byte_identical_to_full_builds_after_every_change(client, tm
         roles.grant_role(project, UserFactory(), "Maintainer")
         return f"role on {project.name}"
 
-    steps = [(new_project, 4), (upload_respelled, 4), (set_status, 2), (delete, 1), (grant, 1)]
+    def restrict_or_open() -> str:
+        project = existing()
+        if project is None:
+            return new_project()
+        visibility = rng.choice([Visibility.RESTRICTED, Visibility.INDEX])
+        projects.set_visibility(project, visibility)
+        return f"{project.name} {visibility}"
+
+    staff_user = UserFactory(username="staff-reader", is_staff=True)
+    staff = Client(HTTP_AUTHORIZATION=basic_auth("__token__", tokens.create_token(staff_user, read_only=True)[1]))
+    steps = [(new_project, 4), (upload_respelled, 4), (set_status, 2), (delete, 1), (grant, 1), (restrict_or_open, 2)]
     actions, weights = zip(*steps, strict=True)
     new_project()
-    _assert_roots_match_full_builds(client, "the first upload")
+    _assert_roots_match_full_builds(client, "the first upload", staff)
     for _ in range(30):
-        _assert_roots_match_full_builds(client, rng.choices(actions, weights)[0]())
+        _assert_roots_match_full_builds(client, rng.choices(actions, weights)[0](), staff)
 
 
 def test_an_upload_to_an_existing_project_leaves_the_html_root_as_it_was(client, tmp_path, auth, monkeypatch):
