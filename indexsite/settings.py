@@ -18,6 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError, EnvValidationError
 from marshmallow.validate import Range
 
+from indexsite.storages import s3_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -274,25 +276,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if FILE_STORAGE == "s3":
     if not S3_BUCKET:
         raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
-    # A private index never sends a file to an unsigned public URL: anyone could fetch it there.
-    _public_downloads = S3_PUBLIC_BASE_URL if READ_ACCESS == "public" else None
-    _files_storage = {
-        "BACKEND": "packages_app.storage.PackageS3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": S3_ENDPOINT_URL,
-            "region_name": S3_REGION,
-            "access_key": S3_ACCESS_KEY_ID,
-            "secret_key": S3_SECRET_ACCESS_KEY,
-            # With a public base URL, redirects go there unsigned; otherwise to a signed URL.
-            "custom_domain": _public_downloads.split("://", 1)[-1] if _public_downloads else None,
-            "url_protocol": _public_downloads.split("://", 1)[0] + ":" if _public_downloads else "https:",
-            "file_overwrite": True,
-            "default_acl": None,
-            "querystring_auth": not _public_downloads,
-            "querystring_expire": 300,
-        },
-    }
+    _files_storage = s3_storage(
+        bucket=S3_BUCKET,
+        endpoint_url=S3_ENDPOINT_URL,
+        region=S3_REGION,
+        access_key=S3_ACCESS_KEY_ID,
+        secret_key=S3_SECRET_ACCESS_KEY,
+        public_base_url=S3_PUBLIC_BASE_URL,
+        read_access=READ_ACCESS,
+    )
 else:
     _files_storage = {
         "BACKEND": "packages_app.storage.AtomicFileSystemStorage",

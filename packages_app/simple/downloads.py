@@ -96,9 +96,10 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
 
     storage = package_storage()
     on_local_disk = isinstance(storage, FileSystemStorage)
-    # A signed URL, short-lived, for a private index and for a restricted file (settings.py
-    # never makes unsigned URLs then); an open index's open files may go to S3_PUBLIC_BASE_URL.
-    if not on_local_disk and settings.S3_DOWNLOADS == "redirect" and not (restricted and settings.S3_PUBLIC_BASE_URL):
+    # The store's URLs are signed and short-lived unless it has a public address, which only an
+    # open index uses (indexsite/storages.py); a restricted file never goes to an unsigned URL.
+    unsigned = not getattr(storage, "querystring_auth", True)
+    if not on_local_disk and settings.S3_DOWNLOADS == "redirect" and not (restricted and unsigned):
         return HttpResponseRedirect(storage.url(path))
 
     headers = HttpResponse(content_type=content_type_for(path))

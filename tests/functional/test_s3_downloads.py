@@ -7,12 +7,15 @@ import json
 import urllib.request
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from harness import s3
 from harness.dists import build_sdist, build_wheel
-from packages_app.models import File
-from tests.functional.upload_client import post_upload, stored_files, twine_fields
+from indexsite.storages import s3_storage
+from packages_app.models import File, Visibility
+from packages_app.services import projects, tokens
+from tests.factories import UserFactory
+from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -23,24 +26,18 @@ def endpoint():
         yield url
 
 
-def s3_storages(endpoint: str, bucket: str, public_base_url: str | None = None) -> dict:
-    """The STORAGES entry indexsite.settings makes for FILE_STORAGE=s3."""
-    packages = {
-        "BACKEND": "packages_app.storage.PackageS3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "endpoint_url": endpoint,
-            "region_name": s3.CREDENTIALS["S3_REGION"],
-            "access_key": s3.CREDENTIALS["S3_ACCESS_KEY_ID"],
-            "secret_key": s3.CREDENTIALS["S3_SECRET_ACCESS_KEY"],
-            "custom_domain": public_base_url.split("://", 1)[1] if public_base_url else None,
-            "url_protocol": "http:",
-            "file_overwrite": True,
-            "default_acl": None,
-            "querystring_auth": not public_base_url,
-            "querystring_expire": 300,
-        },
-    }
+def s3_storages(endpoint: str, bucket: str, public_base_url: str | None = None, read_access: str = "public") -> dict:
+    """The STORAGES entry indexsite.settings makes for FILE_STORAGE=s3 (its own function)."""
+    packages = s3_storage(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=s3.CREDENTIALS["S3_REGION"],
+        access_key=s3.CREDENTIALS["S3_ACCESS_KEY_ID"],
+        secret_key=s3.CREDENTIALS["S3_SECRET_ACCESS_KEY"],
+        public_base_url=public_base_url,
+        read_access=read_access,
+    )
+    packages["OPTIONS"]["url_protocol"] = "http:"  # the test server speaks plain http
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     return {"default": packages, "packages": packages, "staticfiles": static}
 
@@ -72,10 +69,8 @@ def test_by_default_a_download_is_a_signed_redirect_to_the_store(client, uploade
     assert hashlib.sha256(fetch(location)).hexdigest() == file.sha256_digest == hashlib.sha256(data).hexdigest()
 
 
-def test_with_a_public_base_url_the_redirect_is_unsigned(client, uploaded, endpoint, settings):
-    data, file, bucket = uploaded
-    settings.S3_DOWNLOADS = "redirect"
-    public = f"{endpoint}/{bucket}"  # path-style: the bucket's public address on this server
+def make_public(endpoint: str, bucket: str) -> str:
+    """Open the bucket to anonymous reads; its public address (path-style) on this server."""
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -83,11 +78,48 @@ def test_with_a_public_base_url_the_redirect_is_unsigned(client, uploaded, endpo
         ],
     }
     s3.client(endpoint).put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return f"{endpoint}/{bucket}"
+
+
+def test_with_a_public_base_url_the_redirect_is_unsigned(client, uploaded, endpoint, settings):
+    data, file, bucket = uploaded
+    settings.S3_DOWNLOADS = "redirect"
+    public = make_public(endpoint, bucket)
     with override_settings(STORAGES=s3_storages(endpoint, bucket, public_base_url=public)):
         response = client.get(f"/packages/{file.path}")
     assert response.status_code == 302
     assert response["Location"] == f"{public}/{file.path}"
     assert fetch(response["Location"]) == data
+
+
+def test_a_private_index_redirects_to_a_signed_url_even_with_a_public_base_url(client, uploaded, endpoint, settings):
+    data, file, bucket = uploaded
+    settings.S3_DOWNLOADS = "redirect"
+    public = make_public(endpoint, bucket)
+    storages = s3_storages(endpoint, bucket, public_base_url=public, read_access="authenticated")
+    with override_settings(STORAGES=storages):
+        response = client.get(f"/packages/{file.path}")
+    assert response.status_code == 302
+    assert response["Location"] != f"{public}/{file.path}"
+    assert "Signature=" in response["Location"] or "X-Amz-Signature=" in response["Location"]
+    assert fetch(response["Location"]) == data
+
+
+def test_a_restricted_projects_file_never_goes_to_the_public_base_url(client, uploaded, endpoint, settings):
+    """On an open index with a public bucket address, a restricted project's file is streamed to
+    its reader: the unsigned URL would give it to anyone."""
+    data, file, bucket = uploaded
+    settings.S3_DOWNLOADS = "redirect"
+    public = make_public(endpoint, bucket)
+    projects.set_visibility(file.release.project, Visibility.RESTRICTED)
+    staff = UserFactory(username="sam", is_staff=True)
+    reader = Client(HTTP_AUTHORIZATION=basic_auth("__token__", tokens.create_token(staff, read_only=True)[1]))
+    with override_settings(STORAGES=s3_storages(endpoint, bucket, public_base_url=public)):
+        assert client.get(f"/packages/{file.path}").status_code == 404
+        response = reader.get(f"/packages/{file.path}")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert "private" in response["Cache-Control"]
 
 
 def test_streaming_from_the_store_serves_whole_files_ranges_and_metadata(client, uploaded, settings):
