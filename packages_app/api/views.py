@@ -208,40 +208,38 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
         )
 
 
-class ProjectStatus(ApiMixin, generics.GenericAPIView):
+class _ProjectAction(ApiMixin, generics.GenericAPIView):
+    """A change to a project by its Owners (``manage_refusal``): ``act`` makes it."""
+
+    permission_classes = [WritesNeedAnApiToken]
+
+    @extend_schema(responses=serializers.ProjectSerializer)
+    def post(self, request, name: str):
+        project = find_project(request, name)
+        _refuse(manage_refusal(request.auth, project))
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        self.act(request, project, given.validated_data)
+        return Response(serializers.ProjectSerializer(project_with_details(name)).data)
+
+
+class ProjectStatus(_ProjectAction):
     """Set a project's PEP 792 status (owners; only staff set or lift a quarantine)."""
 
-    permission_classes = [WritesNeedAnApiToken]
     serializer_class = serializers.StatusSerializer
 
-    @extend_schema(responses=serializers.ProjectSerializer)
-    def post(self, request, name: str):
-        project = find_project(request, name)
-        _refuse(manage_refusal(request.auth, project))
-        given = self.get_serializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        status = given.validated_data["status"]
-        _refuse(status_refusal(request.auth, project, status))
-        projects.set_status(
-            project, status, given.validated_data["reason"], user=request.user, expected_status=project.status
-        )
-        return Response(serializers.ProjectSerializer(project_with_details(name)).data)
+    def act(self, request, project, data) -> None:
+        _refuse(status_refusal(request.auth, project, data["status"]))
+        projects.set_status(project, data["status"], data["reason"], user=request.user, expected_status=project.status)
 
 
-class ProjectVisibility(ApiMixin, generics.GenericAPIView):
+class ProjectVisibility(_ProjectAction):
     """Restrict a project to its role holders, their teams and staff, or open it to every reader (owners)."""
 
-    permission_classes = [WritesNeedAnApiToken]
     serializer_class = serializers.VisibilitySerializer
 
-    @extend_schema(responses=serializers.ProjectSerializer)
-    def post(self, request, name: str):
-        project = find_project(request, name)
-        _refuse(manage_refusal(request.auth, project))
-        given = self.get_serializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        projects.set_visibility(project, given.validated_data["visibility"], user=request.user)
-        return Response(serializers.ProjectSerializer(project_with_details(name)).data)
+    def act(self, request, project, data) -> None:
+        projects.set_visibility(project, data["visibility"], user=request.user)
 
 
 def _refuse(reason: str | None) -> None:
