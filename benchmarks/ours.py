@@ -35,7 +35,8 @@ _INDEX_SETTINGS = {
     "LOG_LEVEL", "ADMIN_USERNAME", "ADMIN_PASSWORD", "ADMIN_EMAIL", "GUNICORN_CMD_ARGS", "SIMPLE_MAX_AGE",
     "PAGE_STORE_DIR", "DJANGO_SETTINGS_MODULE", "API_MAX_AGE", "TLS_CERT_FILE", "TLS_KEY_FILE",
     "MAX_FILE_SIZE", "MAX_PROJECT_SIZE", "DEBUG", "DATABASE_URL", "INDEX_DATA_DIR", "ALLOWED_HOSTS",
-    "PROJECT_CREATION", "ALLOW_PASSWORD_UPLOADS", "ALLOW_LOCAL_VERSIONS",
+    "PROJECT_CREATION", "ALLOW_PASSWORD_UPLOADS", "ALLOW_LOCAL_VERSIONS", "READ_ACCESS", "NEW_PROJECT_VISIBILITY",
+    "CREDENTIALS_CACHE_SECONDS",
 }  # fmt: skip
 
 
@@ -78,6 +79,9 @@ class Index:
             MAX_PROJECT_SIZE=str(4 * MAX_FILE_SIZE),
             # Upload bodies spool to the temp folder: keep them in the throw-away one.
             TMPDIR=str(base / "server-tmp"),
+            # The suite's requests send no credentials: an open index (private_reads.py
+            # measures reads with a token, on a server started with READ_ACCESS=authenticated).
+            READ_ACCESS="public",
         )
         self.port = free_port()
         self.workers = gunicorn_workers()
@@ -85,10 +89,15 @@ class Index:
         self.server = self._gunicorn("gunicorn (ours)", self.port)
         self.token = ""
 
-    def _gunicorn(self, name: str, port: int, *extra: str) -> Server:
+    def _gunicorn(self, name: str, port: int, *extra: str, env: dict[str, str] | None = None) -> Server:
         flags = [] if self.access_log else ["--access-logfile", os.devnull]  # gunicorn cannot turn one off
         command = servers.gunicorn_command(f"{HOST}:{port}", *flags, *extra)
-        return Server(name, command, self.env, self.base / "gunicorn.log", port)
+        return Server(name, command, env or self.env, self.base / "gunicorn.log", port)
+
+    def another_server(self, name: str, **settings: str) -> Server:
+        """One more gunicorn on the same data, on a port of its own, with these settings changed
+        (``READ_ACCESS="authenticated"``)."""
+        return self._gunicorn(name, free_port(), env={**self.env, **settings})
 
     def single_worker_server(self) -> Server:
         """The same server with one worker: whose memory a big upload grows is then known."""
