@@ -73,6 +73,13 @@ def serve(request: HttpRequest, rest: str) -> HttpResponseBase:
         return plain_text(error.status, f"{error.status} Upstream error: {error}")
     if entry is None or page.status == "quarantined" or (wants_metadata and not entry.metadata_sha256):
         return not_found()
+    if request.method == "HEAD" and not wants_metadata:  # not worth a download
+        head = HttpResponse(content_type=content_type_for(filename))
+        if entry.size is not None:
+            head["Content-Length"] = str(entry.size)
+        head["ETag"] = f'"{entry.sha256}"'
+        _cache_headers(head)
+        return head
     try:
         if wants_metadata:
             assert entry.metadata_sha256 is not None

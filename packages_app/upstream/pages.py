@@ -69,6 +69,10 @@ class UpstreamPage:
     last_modified: str = ""
     fetched_at: float = 0.0
     generation: int = 0  # our rendered pages' serial: moves when the content changes
+    # The last failed fetch (what a process that waited for it reports too).
+    failed_at: float = 0.0
+    failure: str = ""
+    failure_status: int = 502
 
     def content(self) -> tuple:
         return (self.status, self.status_reason, self.last_serial, self.versions, self.files)
@@ -94,19 +98,39 @@ def current(normalized: str, *, refresh: bool = False) -> tuple[UpstreamPage, st
     ``refresh``: revalidate even within the TTL (a file not on the kept page).
     Raises ``UpstreamNotFound``, or ``UpstreamError`` when there is no page to fall back on.
     """
-    kept = store.load_state(_key(normalized), UpstreamPage)
-    now = time.time()
-    if kept.known and not refresh and now - kept.fetched_at < settings.UPSTREAM_PAGE_TTL:
+    key = _key(normalized)
+    kept = store.load_state(key, UpstreamPage)
+    if kept.known and not refresh and time.time() - kept.fetched_at < settings.UPSTREAM_PAGE_TTL:
         return kept, None
-    try:
-        fresh = _fetch(normalized, kept)
-    except UpstreamError as error:
-        if kept.known:
-            return kept, str(error)
-        raise
-    fresh.fetched_at = now
-    store.save_state(_key(normalized), fresh)
-    return fresh, None
+    started = time.time()
+
+    def done_meanwhile(page: UpstreamPage) -> bool:
+        return max(page.fetched_at, page.failed_at) >= started
+
+    # One request upstream per page at a time, across the node's processes (and nodes, with
+    # Redis): the others wait for its result, a page or a failure, rather than ask again.
+    with store.single_flight(
+        store.page_key("upstream-fetch", normalized, serial=0),
+        lambda: done_meanwhile(store.load_state(key, UpstreamPage)),
+    ):
+        kept = store.load_state(key, UpstreamPage)
+        if done_meanwhile(kept):
+            if kept.failed_at > kept.fetched_at:
+                if kept.known:
+                    return kept, kept.failure
+                raise UpstreamError(kept.failure, kept.failure_status)
+            return kept, None
+        try:
+            fresh = _fetch(normalized, kept)
+        except UpstreamError as error:
+            kept.failed_at, kept.failure, kept.failure_status = time.time(), str(error), error.status
+            store.save_state(key, kept)
+            if kept.known:
+                return kept, str(error)
+            raise
+        fresh.fetched_at = time.time()
+        store.save_state(key, fresh)
+        return fresh, None
 
 
 def _fetch(normalized: str, kept: UpstreamPage) -> UpstreamPage:

@@ -316,3 +316,13 @@ def test_a_file_upstream_does_not_list_is_404(client, db, upstream, wheel):
     upstream.add("tool-kit", wheel)
     assert client.get(f"/packages/upstream/tool-kit/{'a' * 64}/{wheel.name}").status_code == 404
     assert client.get("/packages/upstream/tool-kit/x").status_code == 404
+
+
+def test_head_of_an_unfetched_file_does_not_download_it(client, db, upstream, wheel):
+    upstream.add("tool-kit", wheel)
+    url = orjson.loads(page(client, "tool-kit").content)["files"][0]["url"]
+    response = client.head(url)
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(wheel.stat().st_size)
+    assert upstream.hits("/files/") == []
+    assert upstream_paths() == []
