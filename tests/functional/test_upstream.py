@@ -326,3 +326,21 @@ def test_head_of_an_unfetched_file_does_not_download_it(client, db, upstream, wh
     assert response["Content-Length"] == str(wheel.stat().st_size)
     assert upstream.hits("/files/") == []
     assert upstream_paths() == []
+
+
+def test_a_restricted_local_project_is_404_to_others_and_never_upstream(client, db, upstream, wheel):
+    from packages_app.models import Project, Visibility
+
+    upstream.add("tool-kit", wheel)
+    Project.objects.create(name="tool-kit", normalized_name="tool-kit", visibility=Visibility.RESTRICTED)
+    assert page(client, "tool-kit").status_code == 404
+    assert upstream.hits() == []
+
+
+def test_a_quarantined_upstream_project_offers_no_files(client, db, upstream, wheel):
+    upstream.add("tool-kit", wheel, status={"status": "quarantined"})
+    data = orjson.loads(page(client, "tool-kit").content)
+    assert data["project-status"] == {"status": "quarantined"}
+    assert data["files"] == []
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert client.get(f"/packages/upstream/tool-kit/{sha256}/{wheel.name}").status_code == 404
