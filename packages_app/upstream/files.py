@@ -146,8 +146,7 @@ def _stream_and_keep(upstream_response, sha256: str, size: int | None, storage, 
             if digest.hexdigest() != sha256:
                 raise HashMismatch(f"sha256 of {path} is {digest.hexdigest()}, upstream listed {sha256}")
             spool.seek(0)
-            if not storage.exists(path):
-                storage.save(path, DjangoFile(spool))
+            _keep(storage, path, spool)
             yield pending
         except HashMismatch:
             logger.error("Upstream download refused: %s", path, exc_info=True)
@@ -169,8 +168,16 @@ def _fetch_metadata(url: str, sha256: str, storage, path: str) -> None:
         upstream_response.release_conn()
     if len(body) > _MAX_METADATA_BYTES or hashlib.sha256(body).hexdigest() != sha256:
         raise HashMismatch(f"the metadata of {path} does not match upstream's listed sha256")
-    if not storage.exists(path):
-        with tempfile.TemporaryFile() as spool:
-            spool.write(body)
-            spool.seek(0)
-            storage.save(path, DjangoFile(spool))
+    with tempfile.TemporaryFile() as spool:
+        spool.write(body)
+        spool.seek(0)
+        _keep(storage, path, spool)
+
+
+def _keep(storage, path: str, spool) -> None:
+    """Put the checked bytes at ``path``, unless a concurrent first download already did."""
+    if storage.exists(path):
+        return
+    saved = storage.save(path, DjangoFile(spool))
+    if saved != path:  # the other download won between the check and the save: same bytes, keep one
+        storage.delete(saved)
