@@ -58,6 +58,12 @@ INDEX_SETTINGS = {
     "TRUSTED_PROXY_COUNT",
     "HSTS_SECONDS",
     "SIMPLE_DEFAULT_COOLDOWN",  # would hide fresh uploads from every test's /simple/
+    "UPSTREAM_INDEX_URL",  # would send every test's unknown names to a developer's upstream
+    "UPSTREAM_BLOCKED_PREFIXES",
+    "UPSTREAM_ALLOWED_PROJECTS",
+    "UPSTREAM_PAGE_TTL",
+    "UPSTREAM_TIMEOUT_SECONDS",
+    "UPSTREAM_MAX_PAGE_BYTES",
     "COOLDOWN_EXEMPT_PROJECTS",
     "ALLOW_DIRECT_URL_DEPENDENCIES",
     "ALLOW_UNKNOWN_CLASSIFIERS",

@@ -151,6 +151,21 @@ TIME_TRAVEL_MEMORY_CACHE_BYTES = env.int("TIME_TRAVEL_MEMORY_CACHE_MB", 32) * 10
 # back (comma-separated; your own). Read by packages_app/simple/timetravel.py; see docs/time-travel.md.
 SIMPLE_DEFAULT_COOLDOWN = env.str("SIMPLE_DEFAULT_COOLDOWN", "").strip()
 COOLDOWN_EXEMPT_PROJECTS = _list(env.str("COOLDOWN_EXEMPT_PROJECTS", ""))
+# The upstream proxy (packages_app/upstream/, docs/upstream.md): a PEP 691/503 index whose
+# projects are served, through our own pages and /packages/, for names that do not exist here.
+# Empty: off. Never merged with a local project of the same name.
+UPSTREAM_INDEX_URL = env.str("UPSTREAM_INDEX_URL", "").strip()
+# Normalised prefixes never taken from upstream ("acme": acme and acme-*), and, when set, the
+# only names that may be (comma-separated).
+UPSTREAM_BLOCKED_PREFIXES = _list(env.str("UPSTREAM_BLOCKED_PREFIXES", ""))
+UPSTREAM_ALLOWED_PROJECTS = _list(env.str("UPSTREAM_ALLOWED_PROJECTS", ""))
+# How long an upstream page is used before it is revalidated (ETag / Last-Modified), in seconds.
+UPSTREAM_PAGE_TTL = env.int("UPSTREAM_PAGE_TTL", 600)
+# Bound of each upstream connect and read, and of reading a whole page: past it, the last good
+# page is served (stale-if-error) or, for a project never seen, 504.
+UPSTREAM_TIMEOUT_SECONDS = env.float("UPSTREAM_TIMEOUT_SECONDS", 10.0)
+# Largest upstream project page read (bytes, or with a unit); a larger one is refused.
+UPSTREAM_MAX_PAGE_BYTES = env.size("UPSTREAM_MAX_PAGE_BYTES", 64 * 1024**2)
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")

@@ -338,6 +338,12 @@ def _slot_lock(key: PageKey, ready: Callable[[], bool]) -> Iterator[None]:
         cache.delete(lock)
 
 
+def single_flight(key: PageKey, ready: Callable[[], bool]):
+    """The slot lock of ``key`` for work other than a page build (an upstream fetch): held while
+    the block runs, or waited for until ``ready()`` says another process did the work."""
+    return _slot_lock(key, ready)
+
+
 # ---------------------------------------------------------------- Redis, between nodes
 
 

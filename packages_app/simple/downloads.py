@@ -128,9 +128,9 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
             response = HttpResponse(content_type=headers["Content-Type"])
             response["Content-Length"] = str(size)
         elif on_local_disk:
-            response = _local_file_response(storage, path, size, requested, headers["Content-Type"])
+            response = local_file_response(storage, path, size, requested, headers["Content-Type"])
         else:
-            response = _object_store_response(storage, path, size, requested, headers["Content-Type"])
+            response = object_store_response(storage, path, size, requested, headers["Content-Type"])
     except FileNotFoundError:
         return plain_text(404, "404 Not Found: the file is recorded but missing from storage.")
     for name in ("ETag", "Last-Modified", "Cache-Control", "Accept-Ranges"):
@@ -138,7 +138,7 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     return response
 
 
-def _local_file_response(storage, path, size, requested, content_type) -> HttpResponseBase:
+def local_file_response(storage, path, size, requested, content_type) -> HttpResponseBase:
     handle = storage.open(path, "rb")
     if requested is None:
         # FileResponse lets gunicorn send the file with sendfile().
@@ -149,7 +149,7 @@ def _local_file_response(storage, path, size, requested, content_type) -> HttpRe
     return _partial(_FileRange(handle, first, last), first, last, size, content_type)
 
 
-def _object_store_response(storage, path, size, requested, content_type) -> StreamingHttpResponse:
+def object_store_response(storage, path, size, requested, content_type) -> StreamingHttpResponse:
     if requested is None:
         response = StreamingHttpResponse(object_chunks(storage, path), content_type=content_type)
         response["Content-Length"] = str(size)

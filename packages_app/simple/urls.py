@@ -3,6 +3,7 @@
 from django.urls import path
 
 from packages_app.simple import downloads, views
+from packages_app.upstream import files as upstream_files
 
 
 def simple_api(prefix: str, name: str, horizon: str | None = None) -> list:
@@ -25,5 +26,7 @@ urlpatterns = [
     *simple_api("snapshot/<str:when>/simple/", "snapshot", horizon="snapshot"),
     *simple_api("cooldown/<str:when>/simple/", "cooldown", horizon="cooldown"),
     # /packages/ as on PyPI's file host: mirrors (bandersnatch) accept only file URLs under it.
+    # Files of projects served from UPSTREAM_INDEX_URL (docs/upstream.md); no local path starts so.
+    path("packages/upstream/<path:rest>", upstream_files.serve, name="upstream-files"),
     path("packages/<path:path>", downloads.serve_file, name="files"),
 ]

@@ -20,7 +20,7 @@ from django.urls import reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from packages_app import read_access
+from packages_app import read_access, upstream
 from packages_app.links import url_layout
 from packages_app.models import JournalEntry, Project
 from packages_app.naming import normalize_name
@@ -30,6 +30,8 @@ from packages_app.simple import builders, pieces, root_list, timetravel
 from packages_app.simple.negotiation import SimpleContentNegotiation
 from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
 from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
+from packages_app.upstream import pages as upstream_pages
+from packages_app.upstream import views as upstream_views
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # Last-Modified of an index with no history
 
@@ -172,8 +174,10 @@ class ProjectDetailView(SimpleView):
             .by_name(normalized)
             .first()
         )
-        if project is None or not read_access.viewer(request).may_read(project):
-            return not_found()
+        if project is None:
+            return self.upstream_page(request, name, normalized)
+        if not read_access.viewer(request).may_read(project):
+            return not_found()  # local wins even when invisible: never upstream's page instead
         if name != normalized:
             return redirect_keeping_query(request, page_url("project", self.horizon, when, normalized))
 
@@ -182,7 +186,7 @@ class ProjectDetailView(SimpleView):
                 return pieces.project_body(project, layout.files_base, renderer)
             return render(renderer, layout, builders.project_page(project, layout.files_base, view.as_of))
 
-        return self.serve(
+        response = self.serve(
             f"project:{project.pk}",
             project.last_serial,
             view,
@@ -190,6 +194,29 @@ class ProjectDetailView(SimpleView):
             lambda: builders.last_change(project.last_serial, project.created),
             restricted=project.is_restricted,
         )
+        response[upstream_views.SOURCE_HEADER] = "local"
+        return response
+
+    def upstream_page(self, request, name: str, normalized: str) -> HttpResponse:
+        """A project absent here: upstream's page in our form, when the upstream is on and the guard allows."""
+        if self.horizon is not None or not upstream.enabled():
+            return not_found()
+        answer = upstream_views.project_page(normalized)
+        if isinstance(answer, HttpResponse):
+            return answer
+        if name != normalized:
+            return redirect_keeping_query(request, page_url("project", None, None, normalized))
+        page, stale = answer
+        response = self.serve(
+            f"upstream:{normalized}",
+            page.generation,
+            timetravel.live(),
+            lambda layout, renderer: render(renderer, layout, upstream_pages.project_page(page, layout.files_base)),
+            lambda: None,
+            header_serial=page.last_serial,
+        )
+        upstream_views.mark(response, stale)
+        return response
 
 
 def restricted_variant(viewer) -> str:

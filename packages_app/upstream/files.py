@@ -1,0 +1,183 @@
+"""``/packages/upstream/<project>/<sha256>/<filename>``: upstream files, fetched once and kept.
+
+The first download streams the file from upstream to the client while writing it to a
+temporary file and hashing it. The last chunk is held back until the whole file has
+been hashed: if the sha256 differs from the one upstream's page listed, the client
+gets less than ``Content-Length`` (its download fails) and nothing is kept. A match
+puts the file in package storage under the same path, from where every later
+download is served like an uploaded file, without asking upstream. ``.metadata``
+(PEP 658) is fetched whole, checked against the page's ``core-metadata`` hash, kept.
+
+The name rules apply here as on the pages: a project that exists locally, or that the
+guard refuses, has no upstream files (404), even ones kept earlier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.files import File as DjangoFile
+from django.core.files.storage import FileSystemStorage
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.http import require_safe
+
+from packages_app import upstream
+from packages_app.models import Project
+from packages_app.naming import normalize_name
+from packages_app.simple import downloads
+from packages_app.simple.responses import not_found, plain_text
+from packages_app.storage import IMMUTABLE, METADATA_SUFFIX, PRIVATE_IMMUTABLE, content_type_for, package_storage
+from packages_app.upstream import client, guard, pages
+
+logger = logging.getLogger(__name__)
+_CHUNK = 64 * 1024
+_MAX_METADATA_BYTES = 10 * 1024**2
+
+
+class HashMismatch(Exception):
+    """The bytes upstream sent are not the ones its page listed."""
+
+
+@require_safe
+def serve(request: HttpRequest, rest: str) -> HttpResponseBase:
+    """``rest``: ``<project>/<sha256>/<filename>`` (or with ``.metadata``), after ``/packages/upstream/``."""
+    path = pages.FILES_PREFIX + rest
+    parts = rest.split("/")
+    if not upstream.enabled() or len(parts) != 3:
+        return not_found()
+    project, sha256, filename = parts
+    wants_metadata = filename.endswith(METADATA_SUFFIX)
+    filename = filename.removesuffix(METADATA_SUFFIX) if wants_metadata else filename
+    if project != normalize_name(project) or guard.refusal(project) is not None:
+        return not_found()
+    if Project.objects.by_name(project).exists():
+        return not_found()  # local wins, always: even over files kept before it existed
+
+    storage = package_storage()
+    if storage.exists(path):  # kept only once checked
+        return _from_storage(request, storage, path)
+    try:
+        page, _ = pages.current(project)
+        entry = page.file(sha256, filename)
+        if entry is None:  # a newer file than the kept page knows of?
+            page, _ = pages.current(project, refresh=True)
+            entry = page.file(sha256, filename)
+    except pages.UpstreamNotFound:
+        return not_found()
+    except client.UpstreamError as error:
+        return plain_text(error.status, f"{error.status} Upstream error: {error}")
+    if entry is None or page.status == "quarantined" or (wants_metadata and not entry.metadata_sha256):
+        return not_found()
+    if request.method == "HEAD" and not wants_metadata:  # not worth a download
+        head = HttpResponse(content_type=content_type_for(filename))
+        if entry.size is not None:
+            head["Content-Length"] = str(entry.size)
+        head["ETag"] = f'"{entry.sha256}"'
+        _cache_headers(head)
+        return head
+    try:
+        if wants_metadata:
+            assert entry.metadata_sha256 is not None
+            _fetch_metadata(entry.url + METADATA_SUFFIX, entry.metadata_sha256, storage, path)
+            return _from_storage(request, storage, path)
+        upstream_response = client.open_file(entry.url)
+    except client.UpstreamError as error:
+        return plain_text(error.status, f"{error.status} Upstream error: {error}")
+    except HashMismatch as error:
+        return plain_text(502, f"502 Upstream error: {error}")
+    response = StreamingHttpResponse(
+        _stream_and_keep(upstream_response, entry.sha256, entry.size, storage, path),
+        content_type=content_type_for(filename),
+    )
+    if entry.size is not None:
+        response["Content-Length"] = str(entry.size)
+    response["ETag"] = f'"{entry.sha256}"'
+    _cache_headers(response)
+    return response
+
+
+def _cache_headers(response: HttpResponseBase) -> None:
+    response["Cache-Control"] = IMMUTABLE if settings.READ_ACCESS == "public" else PRIVATE_IMMUTABLE
+    response["X-Index-Source"] = "upstream"
+
+
+def _from_storage(request: HttpRequest, storage, path: str) -> HttpResponseBase:
+    size = storage.size(path)
+    content_type = content_type_for(path)
+    requested = downloads.byte_range(request.headers.get("Range", ""), size)
+    if requested is False:
+        response: HttpResponseBase = plain_text(416, "416 Requested Range Not Satisfiable")
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=content_type)
+        response["Content-Length"] = str(size)
+    elif isinstance(storage, FileSystemStorage):
+        response = downloads.local_file_response(storage, path, size, requested, content_type)
+    else:
+        response = downloads.object_store_response(storage, path, size, requested, content_type)
+    response["Accept-Ranges"] = "bytes"
+    _cache_headers(response)
+    return response
+
+
+def _stream_and_keep(upstream_response, sha256: str, size: int | None, storage, path: str) -> Iterator[bytes]:
+    """Upstream's bytes, one chunk behind; kept in storage once the whole file matched ``sha256``."""
+    digest = hashlib.sha256()
+    limit = size if size is not None else settings.MAX_FILE_SIZE
+    received = 0
+    with tempfile.TemporaryFile() as spool:
+        try:
+            pending = b""
+            for chunk in upstream_response.stream(_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise HashMismatch(f"upstream sent more than {limit} bytes for {path}")
+                digest.update(chunk)
+                spool.write(chunk)
+                if pending:
+                    yield pending
+                pending = chunk
+            if digest.hexdigest() != sha256:
+                raise HashMismatch(f"sha256 of {path} is {digest.hexdigest()}, upstream listed {sha256}")
+            spool.seek(0)
+            _keep(storage, path, spool)
+            yield pending
+        except HashMismatch:
+            logger.error("Upstream download refused: %s", path, exc_info=True)
+            raise
+        except client.read_stream_errors() as error:
+            logger.error("Upstream download cut short: %s (%s)", path, error)
+            raise
+        finally:
+            upstream_response.release_conn()
+
+
+def _fetch_metadata(url: str, sha256: str, storage, path: str) -> None:
+    upstream_response = client.open_file(url)
+    try:
+        body = upstream_response.read(_MAX_METADATA_BYTES + 1, decode_content=True)
+    except client.read_stream_errors() as error:
+        raise client.UpstreamError(f"the upstream metadata file was cut short ({error})") from None
+    finally:
+        upstream_response.release_conn()
+    if len(body) > _MAX_METADATA_BYTES or hashlib.sha256(body).hexdigest() != sha256:
+        raise HashMismatch(f"the metadata of {path} does not match upstream's listed sha256")
+    with tempfile.TemporaryFile() as spool:
+        spool.write(body)
+        spool.seek(0)
+        _keep(storage, path, spool)
+
+
+def _keep(storage, path: str, spool) -> None:
+    """Put the checked bytes at ``path``, unless a concurrent first download already did."""
+    if storage.exists(path):
+        return
+    saved = storage.save(path, DjangoFile(spool))
+    if saved != path:  # the other download won between the check and the save: same bytes, keep one
+        storage.delete(saved)
