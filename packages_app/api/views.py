@@ -97,6 +97,19 @@ def files_offered(project: Project):
     return files if project.offers_files else files.none()
 
 
+def serve_stored_resource(request, key: store.PageKey, build, visibility: str, *, compress: bool = True):
+    """A JSON resource kept in the page store by its project's serial (``serve_page``)."""
+    return serve_page(
+        request,
+        key,
+        build,
+        content_type="application/json",
+        policy=CachePolicy.API,
+        compress=compress,
+        restricted=visibility == Visibility.RESTRICTED,
+    )
+
+
 # ---------------------------------------------------------------- the root
 
 _TEMPLATES = {
@@ -197,15 +210,7 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
             return store.make_page(JSONRenderer().render(data), None)
 
         # A few hundred bytes: not worth a gzip form.
-        return serve_page(
-            request,
-            key,
-            build,
-            content_type="application/json",
-            policy=CachePolicy.API,
-            compress=False,
-            restricted=visibility == Visibility.RESTRICTED,
-        )
+        return serve_stored_resource(request, key, build, visibility, compress=False)
 
 
 class _ProjectAction(ApiMixin, generics.GenericAPIView):
@@ -340,14 +345,7 @@ class ReleaseDetail(ApiMixin, APIView):
             return store.make_page(JSONRenderer().render(_release_data(project, version)), None)
 
         key = store.page_key("api-release", release_pk, url_layout().tag, serial=serial)
-        return serve_page(
-            request,
-            key,
-            build,
-            content_type="application/json",
-            policy=CachePolicy.API,
-            restricted=visibility == Visibility.RESTRICTED,
-        )
+        return serve_stored_resource(request, key, build, visibility)
 
 
 class _ReleaseAction(ApiMixin, generics.GenericAPIView):
