@@ -8,6 +8,7 @@ import re
 import pytest
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from packages_app import versions
@@ -356,3 +357,49 @@ def test_add_release_refuses_a_version_uploads_would_refuse(admin_client, client
     assert message in html.unescape(response.content.decode())
     assert not Release.objects.exists()
     assert client.get(reverse("api:releases", args=["demo"])).status_code == 200
+
+
+def _staff_client(*codenames: str) -> Client:
+    """A staff user (not a superuser) with these Django permissions of the package app."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="clerk", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="packages_app", codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_visibility_is_set_on_the_project_page_by_staff_who_may_change_projects(db):
+    project = projects.create_project("demo")
+    url = reverse("admin:packages_app_project_change", args=[project.pk])
+    form = {"status": "active", "status_reason": "", "visibility": "restricted"}
+    assert _staff_client("view_project").post(url, form).status_code == 403  # view-only
+    project.refresh_from_db()
+    assert project.visibility == "index"
+    response = _staff_client("view_project", "change_project").post(url, form)
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.visibility == "restricted"
+    entry = JournalEntry.objects.order_by("-id").first()
+    assert (entry.kind, entry.action, entry.submitted_by.username) == (
+        "project-visibility-set",
+        "set visibility restricted",
+        "clerk",
+    )
+
+
+def test_a_role_is_given_to_a_user_or_a_team_never_both(admin_client):
+    from django.contrib.auth.models import Group
+
+    project = projects.create_project("demo")
+    team = Group.objects.create(name="blue")
+    owner = UserFactory(username="olivia")
+    url = reverse("admin:packages_app_role_add")
+    both = admin_client.post(url, {"project": project.pk, "user": owner.pk, "team": team.pk, "role_name": "Reader"})
+    assert both.status_code == 200
+    assert "Give the role to a user or to a team (one of the two)." in both.content.decode()
+    response = admin_client.post(url, {"project": project.pk, "team": team.pk, "role_name": "Reader"})
+    assert response.status_code == 302
+    assert project.roles.get().team == team
+    assert JournalEntry.objects.order_by("-id").first().action == "add Reader team:blue"
