@@ -166,6 +166,12 @@ UPSTREAM_PAGE_TTL = env.int("UPSTREAM_PAGE_TTL", 600)
 UPSTREAM_TIMEOUT_SECONDS = env.float("UPSTREAM_TIMEOUT_SECONDS", 10.0)
 # Largest upstream project page read (bytes, or with a unit); a larger one is refused.
 UPSTREAM_MAX_PAGE_BYTES = env.size("UPSTREAM_MAX_PAGE_BYTES", 64 * 1024**2)
+# Cool-downs on upstream files (packages_app/upstream/cooldown.py): files younger than
+# UPSTREAM_COOLDOWN ("3d"), except on the exempt projects, and files uploaded after
+# UPSTREAM_NOT_AFTER (a moment, for emergencies; exempt projects too) are hidden from everyone.
+UPSTREAM_COOLDOWN = env.str("UPSTREAM_COOLDOWN", "").strip()
+UPSTREAM_COOLDOWN_EXEMPT_PROJECTS = _list(env.str("UPSTREAM_COOLDOWN_EXEMPT_PROJECTS", ""))
+UPSTREAM_NOT_AFTER = env.str("UPSTREAM_NOT_AFTER", "").strip()
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")

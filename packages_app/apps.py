@@ -12,8 +12,10 @@ class PackagesAppConfig(AppConfig):
     def ready(self) -> None:
         from packages_app import credentials
         from packages_app.simple import timetravel
+        from packages_app.upstream import cooldown
 
         timetravel.check_settings()
+        cooldown.check_settings()
         credentials.connect_signals()
 
 

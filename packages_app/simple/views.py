@@ -30,6 +30,7 @@ from packages_app.simple import builders, pieces, root_list, timetravel
 from packages_app.simple.negotiation import SimpleContentNegotiation
 from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer, SimpleTextHTMLRenderer
 from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
+from packages_app.upstream import cooldown
 from packages_app.upstream import pages as upstream_pages
 from packages_app.upstream import views as upstream_views
 
@@ -175,7 +176,7 @@ class ProjectDetailView(SimpleView):
             .first()
         )
         if project is None:
-            return self.upstream_page(request, name, normalized)
+            return self.upstream_page(request, name, normalized, view, when)
         if not read_access.viewer(request).may_read(project):
             return not_found()  # local wins even when invisible: never upstream's page instead
         if name != normalized:
@@ -197,21 +198,30 @@ class ProjectDetailView(SimpleView):
         response[upstream_views.SOURCE_HEADER] = "local"
         return response
 
-    def upstream_page(self, request, name: str, normalized: str) -> HttpResponse:
-        """A project absent here: upstream's page in our form, when the upstream is on and the guard allows."""
-        if self.horizon is not None or not upstream.enabled():
+    def upstream_page(
+        self, request, name: str, normalized: str, view: timetravel.View, when: str | None
+    ) -> HttpResponse:
+        """A project absent here: upstream's page in our form, when the upstream is on and the guard allows.
+
+        Its files pass the upstream cut-offs (``upstream.cooldown``) and the request's own view.
+        """
+        if not upstream.enabled():
             return not_found()
         answer = upstream_views.project_page(normalized)
         if isinstance(answer, HttpResponse):
             return answer
         if name != normalized:
-            return redirect_keeping_query(request, page_url("project", None, None, normalized))
+            return redirect_keeping_query(request, page_url("project", self.horizon, when, normalized))
         page, stale = answer
+        view = cooldown.page_view(normalized, view, page)
+        moment = view.as_of.moment if view.as_of is not None else None
         response = self.serve(
             f"upstream:{normalized}",
             page.generation,
-            timetravel.live(),
-            lambda layout, renderer: render(renderer, layout, upstream_pages.project_page(page, layout.files_base)),
+            view,
+            lambda layout, renderer: render(
+                renderer, layout, upstream_pages.project_page(cooldown.offered(page, moment), layout.files_base)
+            ),
             lambda: None,
             header_serial=page.last_serial,
         )

@@ -32,7 +32,7 @@ from packages_app.naming import normalize_name
 from packages_app.simple import downloads
 from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import IMMUTABLE, METADATA_SUFFIX, PRIVATE_IMMUTABLE, content_type_for, package_storage
-from packages_app.upstream import client, guard, pages
+from packages_app.upstream import client, cooldown, guard, pages
 
 logger = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
@@ -60,7 +60,12 @@ def serve(request: HttpRequest, rest: str) -> HttpResponseBase:
 
     storage = package_storage()
     if storage.exists(path):  # kept only once checked
-        return _from_storage(request, storage, path)
+        if not cooldown.enabled():
+            return _from_storage(request, storage, path)
+        # Under a cut-off, checked against the kept page, however old: a kept file needs no upstream.
+        listed = pages.kept(project).file(sha256, filename)
+        if listed is not None and not cooldown.hidden(project, listed):
+            return _from_storage(request, storage, path)
     try:
         page, _ = pages.current(project)
         entry = page.file(sha256, filename)
@@ -73,6 +78,10 @@ def serve(request: HttpRequest, rest: str) -> HttpResponseBase:
         return plain_text(error.status, f"{error.status} Upstream error: {error}")
     if entry is None or page.status == "quarantined" or (wants_metadata and not entry.metadata_sha256):
         return not_found()
+    if cooldown.hidden(project, entry):
+        return plain_text(404, f"404 Not Found: {filename} is held back by the upstream cool-down.")
+    if storage.exists(path):
+        return _from_storage(request, storage, path)
     if request.method == "HEAD" and not wants_metadata:  # not worth a download
         head = HttpResponse(content_type=content_type_for(filename))
         if entry.size is not None:

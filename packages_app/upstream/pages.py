@@ -20,23 +20,32 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import orjson
 from django.conf import settings
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_version,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from packages_app.pages import store
 from packages_app.simple.builders import API_VERSION
 from packages_app.upstream.client import UpstreamError, get_page
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 # A filename becomes part of our URL and of a storage path: one plain path segment only.
 _SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*\Z")
 FILES_PREFIX = "upstream/"
+# Seconds between two attempts at a page while upstream fails (at most UPSTREAM_PAGE_TTL).
+RETRY_AFTER = 15
 
 
 class UpstreamNotFound(Exception):
@@ -73,6 +82,9 @@ class UpstreamPage:
     failed_at: float = 0.0
     failure: str = ""
     failure_status: int = 502
+    missing_at: float = 0.0  # when upstream last answered 404 (then not ``known``)
+    # The files' upload times (Unix seconds, sorted; those without one left out), for cool-downs.
+    upload_times: list[float] = field(default_factory=list)
 
     def content(self) -> tuple:
         return (self.status, self.status_reason, self.last_serial, self.versions, self.files)
@@ -92,6 +104,11 @@ def page_url(normalized: str) -> str:
     return settings.UPSTREAM_INDEX_URL.rstrip("/") + f"/{normalized}/"
 
 
+def kept(normalized: str) -> UpstreamPage:
+    """The page kept for ``normalized``, however old (``known`` is False when there is none)."""
+    return store.load_state(_key(normalized), UpstreamPage)
+
+
 def current(normalized: str, *, refresh: bool = False) -> tuple[UpstreamPage, str | None]:
     """The project's upstream page, and why it is stale (None: current).
 
@@ -99,13 +116,14 @@ def current(normalized: str, *, refresh: bool = False) -> tuple[UpstreamPage, st
     Raises ``UpstreamNotFound``, or ``UpstreamError`` when there is no page to fall back on.
     """
     key = _key(normalized)
-    kept = store.load_state(key, UpstreamPage)
-    if kept.known and not refresh and time.time() - kept.fetched_at < settings.UPSTREAM_PAGE_TTL:
-        return kept, None
+    if not refresh:
+        settled = _settled(store.load_state(key, UpstreamPage), time.time())
+        if settled is not None:
+            return settled
     started = time.time()
 
     def done_meanwhile(page: UpstreamPage) -> bool:
-        return max(page.fetched_at, page.failed_at) >= started
+        return max(page.fetched_at, page.failed_at, page.missing_at) >= started
 
     # One request upstream per page at a time, across the node's processes (and nodes, with
     # Redis): the others wait for its result, a page or a failure, rather than ask again.
@@ -115,22 +133,45 @@ def current(normalized: str, *, refresh: bool = False) -> tuple[UpstreamPage, st
     ):
         kept = store.load_state(key, UpstreamPage)
         if done_meanwhile(kept):
-            if kept.failed_at > kept.fetched_at:
-                if kept.known:
-                    return kept, kept.failure
-                raise UpstreamError(kept.failure, kept.failure_status)
-            return kept, None
+            return _outcome(kept)
         try:
             fresh = _fetch(normalized, kept)
         except UpstreamError as error:
             kept.failed_at, kept.failure, kept.failure_status = time.time(), str(error), error.status
             store.save_state(key, kept)
-            if kept.known:
-                return kept, str(error)
+            return _outcome(kept)
+        except UpstreamNotFound:
+            # Remembered for a TTL too: a mistyped name asked a thousand times asks upstream once.
+            store.save_state(key, UpstreamPage(name=normalized, missing_at=time.time(), generation=kept.generation))
             raise
         fresh.fetched_at = time.time()
         store.save_state(key, fresh)
         return fresh, None
+
+
+def _settled(kept: UpstreamPage, now: float) -> tuple[UpstreamPage, str | None] | None:
+    """The kept answer while it holds: a page within its TTL, a recent 404, a recent failure."""
+    ttl = settings.UPSTREAM_PAGE_TTL
+    if kept.known and now - kept.fetched_at < ttl:
+        return kept, None
+    if kept.missing_at and now - kept.missing_at < ttl:
+        raise UpstreamNotFound(kept.name)
+    # While upstream fails, ask it again only every few seconds: a slow upstream costs each
+    # client its timeout otherwise.
+    if kept.failed_at > max(kept.fetched_at, kept.missing_at) and now - kept.failed_at < min(ttl, RETRY_AFTER):
+        return _outcome(kept)
+    return None
+
+
+def _outcome(kept: UpstreamPage) -> tuple[UpstreamPage, str | None]:
+    """What the last fetch of ``kept`` left: its page (stale, after a failure), or the failure, or a 404."""
+    if kept.failed_at > max(kept.fetched_at, kept.missing_at):
+        if kept.known:
+            return kept, kept.failure
+        raise UpstreamError(kept.failure, kept.failure_status)
+    if kept.missing_at > kept.fetched_at:
+        raise UpstreamNotFound(kept.name)
+    return kept, None
 
 
 def _fetch(normalized: str, kept: UpstreamPage) -> UpstreamPage:
@@ -156,6 +197,9 @@ def _fetch(normalized: str, kept: UpstreamPage) -> UpstreamPage:
     parsed.known = True
     parsed.etag = response.etag
     parsed.last_modified = response.last_modified
+    parsed.upload_times = sorted(
+        uploaded for entry in parsed.files if (uploaded := upload_timestamp(entry)) is not None
+    )
     if kept.known and kept.content() == parsed.content():
         parsed.generation = kept.generation
     else:
@@ -274,6 +318,29 @@ def parse_html(body: bytes, base_url: str) -> UpstreamPage:
         )
     page.versions = _versions_of(page.files)
     return page
+
+
+def upload_timestamp(entry: UpstreamFile) -> float | None:
+    """The file's PEP 700 ``upload-time`` as Unix seconds, or None when it has none we can read."""
+    if not entry.upload_time:
+        return None
+    try:
+        moment = datetime.fromisoformat(entry.upload_time)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # PEP 700 times are UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def version_of(filename: str) -> str | None:
+    """The canonical version a wheel or sdist filename names (None: not one we can read)."""
+    try:
+        if filename.endswith(".whl"):
+            return canonicalize_version(parse_wheel_filename(filename)[1])
+        return canonicalize_version(parse_sdist_filename(filename)[1])
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
 
 
 def _versions_of(files: list[UpstreamFile]) -> list[str]:

@@ -115,12 +115,6 @@ def test_proxied_projects_stay_out_of_the_root_list(client, db, upstream, wheel)
     assert orjson.loads(client.get("/simple/", HTTP_ACCEPT=JSON).content)["projects"] == []
 
 
-def test_time_travel_routes_never_proxy(client, db, upstream, wheel):
-    upstream.add("tool-kit", wheel)
-    assert client.get("/cooldown/3d/simple/tool-kit/").status_code == 404
-    assert upstream.hits() == []
-
-
 # ---------------------------------------------------------------- the guard
 
 
