@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
@@ -18,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from legacy_api import json_pages, json_pieces, xmlrpc
-from packages_app import naming, read_access
+from packages_app import naming, read_access, upstream
 from packages_app.links import absolute_urls
 from packages_app.pages.serve import CachePolicy, add_cors_headers, serve_page
 
@@ -26,8 +27,13 @@ from packages_app.pages.serve import CachePolicy, add_cors_headers, serve_page
 DEPRECATED_SINCE = "@1795219200"  # 2026-11-21
 
 
-def not_found() -> HttpResponse:
-    response = HttpResponse(b'{"message":"Not Found"}\n', status=404, content_type="application/json")
+def not_found(normalized: str = "") -> HttpResponse:
+    """PyPI's 404, with why, when the name may be an upstream project (docs/upstream.md)."""
+    body = {"message": "Not Found"}
+    note = upstream.local_only_note(normalized) if normalized else ""
+    if note:
+        body["detail"] = note
+    response = HttpResponse(orjson.dumps(body) + b"\n", status=404, content_type="application/json")
     add_cors_headers(response)
     return response
 
@@ -53,7 +59,7 @@ def _serve(request: HttpRequest, name: str, version: str | None) -> HttpResponse
     normalized = naming.normalize_name(name)
     project = json_pages.project_to_serve(normalized, read_access.viewer(request))
     if project is None:
-        return not_found()
+        return not_found(normalized)
     if name != normalized:
         return HttpResponsePermanentRedirect(_path("legacy-json", "legacy-release-json", normalized, version))
     base = base_url(request)

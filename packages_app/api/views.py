@@ -23,7 +23,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from packages_app import naming, read_access
+from packages_app import naming, read_access, upstream
 from packages_app.access import manage_refusal, status_refusal, upload_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
@@ -74,11 +74,17 @@ class ApiMixin:
         return get_conditional_response(request, etag=etag, response=response)
 
 
+def no_project(name: str) -> NotFound:
+    """The 404 for a name this index does not hold (or the caller may not see)."""
+    note = upstream.local_only_note(naming.normalize_name(name))
+    return NotFound(f"There is no project named '{name}'." + (f" {note}" if note else ""))
+
+
 def find_project(request, name: str) -> Project:
     """The project, if the caller may see it: a restricted one is a 404 to anyone else."""
     project = Project.objects.visible_to(read_access.viewer(request)).by_name(name).first()
     if project is None:
-        raise NotFound(f"There is no project named '{name}'.")
+        raise no_project(name)
     return project
 
 
@@ -185,7 +191,7 @@ def project_with_details(name: str) -> Project:
     """For a caller already shown to see the project."""
     project = Project.objects.by_name(name).with_details().first()
     if project is None:
-        raise NotFound(f"There is no project named '{name}'.")
+        raise no_project(name)
     return project
 
 
@@ -201,7 +207,7 @@ class ProjectDetail(ApiMixin, generics.RetrieveAPIView):
         visible = Project.objects.visible_to(read_access.viewer(request))
         found = visible.by_name(name).values_list("pk", "last_serial", "visibility").first()
         if found is None:
-            raise NotFound(f"There is no project named '{name}'.")
+            raise no_project(name)
         pk, serial, visibility = found
         key = store.page_key("api-project", pk, url_layout().tag, serial=serial)
 

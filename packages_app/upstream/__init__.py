@@ -10,3 +10,14 @@ from django.conf import settings
 
 def enabled() -> bool:
     return bool(settings.UPSTREAM_INDEX_URL)
+
+
+def local_only_note(normalized: str) -> str:
+    """What an API that answers for local projects only (legacy JSON, the metadata API) says
+    of a name it does not hold, when the simple pages may serve it from upstream ("" when off)."""
+    if not enabled():
+        return ""
+    return (
+        "This API answers for this index's own projects only; "
+        f"a project served from the upstream index is read at /simple/{normalized}/."
+    )

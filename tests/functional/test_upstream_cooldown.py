@@ -73,7 +73,8 @@ def test_young_and_undated_files_are_hidden_until_their_time(client, db, clock, 
     assert offered(response) == ["tool_kit-1.0-py3-none-any.whl"]
     assert versions(response) == ["1.0"]  # a version with no file shown is not listed either
     html = page(client, "tool-kit", "text/html").content.decode()
-    assert "tool_kit-1.0" in html and "tool_kit-2.0" not in html
+    assert "tool_kit-1.0" in html
+    assert "tool_kit-2.0" not in html
 
     clock.move_to(NOW + timedelta(days=2, hours=1), tick=False)
     response = page(client, "tool-kit")
@@ -124,9 +125,7 @@ def test_not_after_hides_later_files_from_everyone_even_kept_ones(client, db, se
 
 
 def test_cooldown_and_snapshot_routes_serve_proxied_projects(client, db, tool_kit):
-    assert offered(client.get("/cooldown/5d/simple/tool-kit/", HTTP_ACCEPT=JSON)) == [
-        "tool_kit-1.0-py3-none-any.whl"
-    ]
+    assert offered(client.get("/cooldown/5d/simple/tool-kit/", HTTP_ACCEPT=JSON)) == ["tool_kit-1.0-py3-none-any.whl"]
     assert offered(client.get("/cooldown/12d/simple/tool-kit/", HTTP_ACCEPT=JSON)) == []
     moment = stamp(NOW - timedelta(days=11))
     assert offered(client.get(f"/snapshot/{moment}/simple/tool-kit/", HTTP_ACCEPT=JSON)) == []

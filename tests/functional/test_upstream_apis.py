@@ -1,0 +1,38 @@
+"""Legacy JSON and the metadata API answer for local projects only, and say so, with an upstream on."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.functional.test_upstream import page, upstream, wheel  # noqa: F401 - fixtures
+
+NOTE = "answers for this index's own projects only"
+
+
+def test_legacy_json_of_an_upstream_project_is_a_404_that_says_why(client, db, upstream, wheel):  # noqa: F811
+    upstream.add("tool-kit", wheel)
+    assert page(client, "tool-kit").status_code == 200
+    hits = len(upstream.hits())
+    response = client.get("/pypi/tool-kit/json")
+    assert response.status_code == 404
+    data = orjson.loads(response.content)
+    assert data["message"] == "Not Found"  # the shape clients know
+    assert NOTE in data["detail"]
+    assert "/simple/tool-kit/" in data["detail"]
+    assert client.get("/pypi/tool-kit/1.0/json").status_code == 404
+    assert len(upstream.hits()) == hits  # these never ask upstream
+
+
+def test_the_metadata_api_of_an_upstream_project_is_a_404_that_says_why(client, db, upstream, wheel):  # noqa: F811
+    upstream.add("tool-kit", wheel)
+    for path in ("/api/v1/projects/tool-kit/", "/api/v1/projects/Tool_Kit/releases/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert NOTE in response.content.decode()
+    assert upstream.hits() == []
+
+
+def test_without_an_upstream_the_404_is_plain(client, db, settings):
+    settings.UPSTREAM_INDEX_URL = ""
+    assert orjson.loads(client.get("/pypi/tool-kit/json").content) == {"message": "Not Found"}
+    assert NOTE not in client.get("/api/v1/projects/tool-kit/").content.decode()
