@@ -28,6 +28,7 @@ class UpstreamFile:
     yanked: bool | str = False
     upload_time: str = "2024-01-02T03:04:05.123456Z"
     tamper: bool = False  # serve other bytes than listed
+    drip_seconds: float = 0.0  # sleep between 100-byte pieces of the file
 
     @property
     def sha256(self) -> str:
@@ -182,9 +183,23 @@ class UpstreamIndex:
                                 return
                             if not wants_metadata:
                                 data = file.data[:-10] + b"X" * 10 if file.tamper else file.data
-                                self._send(200, data, "application/zip")
+                                if file.drip_seconds:
+                                    self._drip(data, file.drip_seconds)
+                                else:
+                                    self._send(200, data, "application/zip")
                                 return
                 self._send(404, b"not found", "text/plain")
+
+            def _drip(self, data: bytes, pause: float) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/zip")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    for start in range(0, len(data), 100):
+                        self.wfile.write(data[start : start + 100])
+                        self.wfile.flush()
+                        time.sleep(pause)
 
             def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
                 self.send_response(status)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import time
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -37,10 +38,17 @@ from packages_app.upstream import client, cooldown, guard, pages
 logger = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
 _MAX_METADATA_BYTES = 10 * 1024**2
+# A first download must average this much once started, or it is cut (and nothing kept):
+# each read is bounded by UPSTREAM_TIMEOUT_SECONDS, and this bounds a drip of tiny reads.
+MIN_BYTES_PER_SECOND = 256 * 1024
 
 
 class HashMismatch(Exception):
     """The bytes upstream sent are not the ones its page listed."""
+
+
+class TooSlow(Exception):
+    """Upstream sent the file slower than ``MIN_BYTES_PER_SECOND`` on average."""
 
 
 @require_safe
@@ -139,6 +147,7 @@ def _stream_and_keep(upstream_response, sha256: str, size: int | None, storage, 
     """Upstream's bytes, one chunk behind; kept in storage once the whole file matched ``sha256``."""
     digest = hashlib.sha256()
     limit = size if size is not None else settings.MAX_FILE_SIZE
+    deadline = time.monotonic() + settings.UPSTREAM_TIMEOUT_SECONDS + limit / MIN_BYTES_PER_SECOND
     received = 0
     with tempfile.TemporaryFile() as spool:
         try:
@@ -147,6 +156,8 @@ def _stream_and_keep(upstream_response, sha256: str, size: int | None, storage, 
                 received += len(chunk)
                 if received > limit:
                     raise HashMismatch(f"upstream sent more than {limit} bytes for {path}")
+                if time.monotonic() > deadline:
+                    raise TooSlow(f"upstream sent {received} bytes of {path} too slowly")
                 digest.update(chunk)
                 spool.write(chunk)
                 if pending:
@@ -157,7 +168,7 @@ def _stream_and_keep(upstream_response, sha256: str, size: int | None, storage, 
             spool.seek(0)
             _keep(storage, path, spool)
             yield pending
-        except HashMismatch:
+        except (HashMismatch, TooSlow):
             logger.error("Upstream download refused: %s", path, exc_info=True)
             raise
         except client.read_stream_errors() as error:

@@ -306,6 +306,18 @@ def test_sha256_mismatch_fails_the_download_and_keeps_nothing(client, db, upstre
     assert upstream_paths() == []
 
 
+def test_a_file_dripped_slower_than_the_floor_is_cut_and_nothing_kept(client, db, upstream, wheel):
+    project = upstream.add("tool-kit", wheel)
+    project.files[0].drip_seconds = 0.2  # each read well within the 1 s timeout, the whole far beyond
+    url = orjson.loads(page(client, "tool-kit").content)["files"][0]["url"]
+    started = time.monotonic()
+    response = client.get(url)
+    with pytest.raises(Exception, match="too slowly"):
+        body(response)
+    assert time.monotonic() - started < 3
+    assert upstream_paths() == []
+
+
 def test_a_file_upstream_does_not_list_is_404(client, db, upstream, wheel):
     upstream.add("tool-kit", wheel)
     assert client.get(f"/packages/upstream/tool-kit/{'a' * 64}/{wheel.name}").status_code == 404
