@@ -293,11 +293,12 @@ def view_for(horizon: str | None, when: str | None) -> View:
 
 
 def exempt_projects() -> frozenset[str]:
-    return _normalized(tuple(settings.COOLDOWN_EXEMPT_PROJECTS))
+    return normalized_names(tuple(settings.COOLDOWN_EXEMPT_PROJECTS))
 
 
 @functools.lru_cache(maxsize=4)
-def _normalized(names: tuple[str, ...]) -> frozenset[str]:
+def normalized_names(names: tuple[str, ...]) -> frozenset[str]:
+    """A setting's list of project names, PEP 503 normalised (cached: read on every request)."""
     return frozenset(normalize_name(name) for name in names)
 
 

@@ -23,18 +23,21 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion
 
-from packages_app.naming import normalize_name
 from packages_app.simple import timetravel
 from packages_app.upstream import pages
 from packages_app.upstream.pages import UpstreamFile, UpstreamPage, version_of
+
+T = TypeVar("T")
 
 
 def cutoff(normalized: str, view: timetravel.View) -> datetime | None:
@@ -105,39 +108,32 @@ def _canonical(version: str) -> str | None:
 
 
 def _cooldown() -> timedelta | None:
-    return _duration(settings.UPSTREAM_COOLDOWN) if settings.UPSTREAM_COOLDOWN else None
+    return _configured("UPSTREAM_COOLDOWN", timetravel.parse_duration)
 
 
 def _cooldown_of(normalized: str) -> timedelta | None:
     """``UPSTREAM_COOLDOWN``, unless ``normalized`` is exempt from it."""
-    if normalized in _exempt(tuple(settings.UPSTREAM_COOLDOWN_EXEMPT_PROJECTS)):
+    if normalized in timetravel.normalized_names(tuple(settings.UPSTREAM_COOLDOWN_EXEMPT_PROJECTS)):
         return None
     return _cooldown()
 
 
 def _not_after() -> datetime | None:
-    return _moment(settings.UPSTREAM_NOT_AFTER) if settings.UPSTREAM_NOT_AFTER else None
+    return _configured("UPSTREAM_NOT_AFTER", timetravel.parse_moment)
 
 
-@functools.lru_cache(maxsize=4)
-def _duration(text: str) -> timedelta:
+def _configured(name: str, parse: Callable[[str], T]) -> T | None:
+    """The setting ``name`` read with ``parse`` (None when empty); malformed: ImproperlyConfigured."""
+    text = getattr(settings, name)
+    return _parsed(name, text, parse) if text else None
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(name: str, text: str, parse: Callable[[str], T]) -> T:
     try:
-        return timetravel.parse_duration(text)
+        return parse(text)
     except timetravel.BadTime as error:
-        raise ImproperlyConfigured(f"UPSTREAM_COOLDOWN: {error}") from None
-
-
-@functools.lru_cache(maxsize=4)
-def _moment(text: str) -> datetime:
-    try:
-        return timetravel.parse_moment(text)
-    except timetravel.BadTime as error:
-        raise ImproperlyConfigured(f"UPSTREAM_NOT_AFTER: {error}") from None
-
-
-@functools.lru_cache(maxsize=4)
-def _exempt(names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(normalize_name(name) for name in names)
+        raise ImproperlyConfigured(f"{name}: {error}") from None
 
 
 def enabled() -> bool:

@@ -36,3 +36,18 @@ def test_without_an_upstream_the_404_is_plain(client, db, settings):
     settings.UPSTREAM_INDEX_URL = ""
     assert orjson.loads(client.get("/pypi/tool-kit/json").content) == {"message": "Not Found"}
     assert NOTE not in client.get("/api/v1/projects/tool-kit/").content.decode()
+
+
+def test_a_restricted_local_name_gets_the_same_404_as_a_missing_one(client, db, upstream, wheel):  # noqa: F811
+    from packages_app.models import Project, Visibility
+
+    upstream.add("tool-kit", wheel)
+    Project.objects.create(name="tool-kit", normalized_name="tool-kit", visibility=Visibility.RESTRICTED)
+    restricted = client.get("/pypi/tool-kit/json")
+    missing = client.get("/pypi/no-such/json")
+    assert restricted.status_code == missing.status_code == 404
+    assert restricted.content == missing.content.replace(b"no-such", b"tool-kit")
+    api = client.get("/api/v1/projects/tool-kit/")
+    assert api.status_code == 404
+    assert api.content == client.get("/api/v1/projects/no-such/").content.replace(b"no-such", b"tool-kit")
+    assert upstream.hits() == []
