@@ -48,9 +48,14 @@ class UpstreamProject:
 class UpstreamIndex:
     """Start with ``with UpstreamIndex() as index:``; ``index.url`` is the simple root."""
 
-    def __init__(self, slow_seconds: float = 3.0) -> None:
+    def __init__(self, slow_seconds: float = 3.0, files_host: str = "") -> None:
         self.projects: dict[str, UpstreamProject] = {}
         self.requests: list[str] = []
+        # (path, the Authorization header or None) of every request
+        self.authorizations: list[tuple[str, str | None]] = []
+        # Another name for this server (say "localhost") to link files under, as an index whose
+        # files live on another host does: absolute file URLs.
+        self.files_host = files_host
         self.slow_seconds = slow_seconds
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -97,7 +102,7 @@ class UpstreamIndex:
             "files": [
                 {
                     "filename": file.filename,
-                    "url": f"../../files/{file.filename}",
+                    "url": self._file_url(file.filename),
                     "hashes": {"sha256": file.sha256},
                     "requires-python": file.requires_python,
                     "yanked": file.yanked,
@@ -108,6 +113,11 @@ class UpstreamIndex:
                 for file in project.files
             ],
         }
+
+    def _file_url(self, filename: str) -> str:
+        if self.files_host:
+            return f"http://{self.files_host}:{self._server.server_address[1]}/files/{filename}"
+        return f"../../files/{filename}"
 
     def html_page(self, project: UpstreamProject) -> str:
         lines = []
@@ -128,6 +138,7 @@ class UpstreamIndex:
             def do_GET(self) -> None:
                 with index._lock:
                     index.requests.append(self.path)
+                    index.authorizations.append((self.path, self.headers.get("Authorization")))
                 parts = self.path.strip("/").split("/")
                 if len(parts) == 2 and parts[0] == "simple":
                     self._page(parts[1])

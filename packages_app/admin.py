@@ -567,3 +567,7 @@ class FilenameRegistryAdmin(RecordAdmin):
     list_display = ["filename", "created"]
     search_fields = ["filename"]
     ordering = ["filename"]
+
+
+# The upstream proxy's models: registered in their own module (the admin's autodiscovery looks here).
+from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401

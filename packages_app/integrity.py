@@ -11,6 +11,9 @@ What is checked:
   (``.incoming-*``, left by a killed process) are orphans as well;
 - every File row has its filename registered and its ``add ... file`` journal entry.
 
+Files kept from the upstream index (under ``upstream/``) are its cache, not the index's
+own files: never checked, never counted as orphans (the admin removes them).
+
 Uploads store their bytes *before* their row commits, and deletes remove bytes
 *after* the row's delete commits, so a stored file without a row is normal for
 a moment. Files younger than the grace period are therefore listed apart and
@@ -50,6 +53,8 @@ from packages_app.models import File, FilenameRegistry, JournalEntry, Release
 from packages_app.services import journal
 from packages_app.services import releases as release_services
 from packages_app.storage import METADATA_SUFFIX, metadata_path, package_storage, stored_paths
+
+UPSTREAM_FILES = "upstream/"  # upstream.pages.FILES_PREFIX: no path of ours starts so
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +155,9 @@ def check(storage=None, *, quick: bool = False, grace: timedelta = DEFAULT_GRACE
     report = Report(quick=quick, grace=grace)
     # Storage is listed before the rows are read: a file stored after the listing
     # whose row we then read is re-checked below instead of being called missing.
-    listed = set(stored_paths(storage))
+    # Files kept from the upstream index are a cache of its files, not ours: no row points at them
+    # (upstream.records does), and losing one costs only a fetch again.
+    listed = {path for path in stored_paths(storage) if not path.startswith(UPSTREAM_FILES)}
     report.stored_files = len(listed)
     referenced: set[str] = set()
     rows = File.objects.values_list(

@@ -312,3 +312,36 @@ class ApiToken(models.Model):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked is None and (self.expires is None or self.expires > now)
+
+
+class UpstreamProject(models.Model):
+    """A project served from the upstream index (docs/upstream.md): recorded when its page is first
+    fetched, so operators see what came from outside and the root list names it."""
+
+    normalized_name = models.CharField(max_length=255, unique=True)
+    first_fetched = models.DateTimeField(default=timezone.now)
+    last_fetched = models.DateTimeField(default=timezone.now, help_text="The last page fetched or revalidated.")
+
+    class Meta:
+        ordering = ["normalized_name"]
+        verbose_name = "proxied project"
+
+    def __str__(self) -> str:
+        return self.normalized_name
+
+
+class CachedUpstreamFile(models.Model):
+    """An upstream file (or its ``.metadata``) kept in package storage after its hash matched."""
+
+    project = models.ForeignKey(UpstreamProject, on_delete=models.CASCADE, related_name="cached_files")
+    path = models.CharField(max_length=512, unique=True, help_text="Storage path, under upstream/.")
+    filename = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    fetched = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path

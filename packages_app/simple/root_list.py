@@ -17,6 +17,7 @@ the page reads a few bytes, not the kept pieces.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -47,28 +48,47 @@ class RootPieces:
 
 
 def json_body(
-    serial: int, project_url: str, renderer: BaseRenderer, frame: dict, restricted_ids: frozenset[int] = frozenset()
+    serial: int,
+    project_url: str,
+    renderer: BaseRenderer,
+    frame: dict,
+    restricted_ids: frozenset[int] = frozenset(),
+    proxied: Sequence[str] = (),
 ) -> bytes:
     """The PEP 691 root at ``serial``: ``frame`` (the page with no projects) around the kept pieces,
-    with the restricted projects ``restricted_ids`` among them (those a viewer may see)."""
-    projects = _listed(serial, project_url, restricted_ids)
+    with the restricted projects ``restricted_ids`` among them (those a viewer may see) and the
+    ``proxied`` projects (upstream.records.listed_names)."""
+    projects = _listed(serial, project_url, restricted_ids, proxied)
     framed = renderer.render(frame)
     end = len(framed) - len(_JSON_PROJECTS_END)
     return framed[:end] + projects.json + framed[end:]
 
 
-def html_body(serial: int, project_url: str, frame: dict, restricted_ids: frozenset[int] = frozenset()) -> bytes:
-    projects = _listed(serial, project_url, restricted_ids)
+def html_body(
+    serial: int,
+    project_url: str,
+    frame: dict,
+    restricted_ids: frozenset[int] = frozenset(),
+    proxied: Sequence[str] = (),
+) -> bytes:
+    projects = _listed(serial, project_url, restricted_ids, proxied)
     return renderers.render_index_html(frame, project_url, projects.html).encode("utf-8")
 
 
-def _listed(serial: int, project_url: str, restricted_ids: frozenset[int]) -> Joined:
-    """Every reader's pieces, and a viewer's restricted projects spliced in: a copy of bytes and a
-    few splices, not a build of the whole list (the kept pieces are shared, so they are copied)."""
+def _listed(serial: int, project_url: str, restricted_ids: frozenset[int], proxied: Sequence[str]) -> Joined:
+    """Every reader's pieces, and a viewer's restricted projects and the proxied ones spliced in: a
+    copy of bytes and a few splices, not a build of the whole list (the kept pieces are shared,
+    so they are copied)."""
     shared = current(serial, project_url).projects
-    if not restricted_ids:
-        return shared
-    rows = _rows(Project.objects.offering_files().filter(pk__in=restricted_ids), project_url)
+    rows = []
+    if restricted_ids:
+        rows += _rows(Project.objects.offering_files().filter(pk__in=restricted_ids), project_url)
+    # A proxied project names no serial of ours; a local one of the same name always wins.
+    rows += [
+        (name, name, orjson.dumps({"name": name}), renderers.project_line(name, project_url))
+        for name in proxied
+        if shared.html_of(name) is None
+    ]
     if not rows:
         return shared
     listed = Joined(

@@ -32,6 +32,7 @@ from packages_app.simple.renderers import SimpleHTMLRenderer, SimpleJSONRenderer
 from packages_app.simple.responses import not_found, plain_text, redirect_keeping_query
 from packages_app.upstream import cooldown
 from packages_app.upstream import pages as upstream_pages
+from packages_app.upstream import records as upstream_records
 from packages_app.upstream import views as upstream_views
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # Last-Modified of an index with no history
@@ -127,21 +128,28 @@ class ProjectListView(SimpleView):
         # The live root, from kept pieces (root_list); its HTML form is kept under the last
         # serial that changed it, so an upload to an existing project leaves it as it was.
         frame = builders.index_frame(serial)
-        if viewer.restricted_ids:
-            # Every reader's pieces with this viewer's restricted projects spliced in, kept
-            # under the set of them (one page per team, in practice) and the global serial.
+        # Proxied projects (upstream.records) are listed once fetched: one more query, with upstream on.
+        proxied_tag = upstream_records.listing_tag() if upstream.enabled() else ""
+        if viewer.restricted_ids or proxied_tag:
+            # Every reader's pieces with this viewer's restricted projects and the proxied ones
+            # spliced in, kept under the set of them (one page per team, in practice) and the
+            # global serial.
+            def build(layout, renderer) -> bytes:
+                proxied = upstream_records.listed_names() if proxied_tag else ()
+                if renderer.format == "json":
+                    return root_list.json_body(
+                        serial, layout.project_url, renderer, frame, viewer.restricted_ids, proxied
+                    )
+                return root_list.html_body(serial, layout.project_url, frame, viewer.restricted_ids, proxied)
+
             return self.serve(
                 "index",
                 serial,
                 view,
-                lambda layout, renderer: (
-                    root_list.json_body(serial, layout.project_url, renderer, frame, viewer.restricted_ids)
-                    if renderer.format == "json"
-                    else root_list.html_body(serial, layout.project_url, frame, viewer.restricted_ids)
-                ),
+                build,
                 lambda: changed_at or _EPOCH,
-                variant=restricted_variant(viewer),
-                restricted=True,
+                variant="".join(part for part in (restricted_variant(viewer), proxied_tag) if part),
+                restricted=bool(viewer.restricted_ids),
             )
         if request.accepted_renderer.format == "json":
             return self.serve(

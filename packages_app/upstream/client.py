@@ -4,16 +4,25 @@ urllib3 (already a dependency, through boto3) with no retries: a slow upstream c
 client at most ``UPSTREAM_TIMEOUT_SECONDS`` before the last good page is served instead.
 Connect and each read are bounded by the setting, and a page's whole body is read
 against a deadline too, so an upstream that drips one byte a second cannot hold a worker.
+
+Credentials written in ``UPSTREAM_INDEX_URL`` (``https://user:token@host/simple/``) are sent as
+HTTP Basic to that host only (never to a files host it links to), and never logged: every
+request is logged (``packages_app.upstream``) with its URL stripped of them.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from functools import cache
+from urllib.parse import unquote, urljoin
 
 import urllib3
 from django.conf import settings
+from urllib3.util import make_headers, parse_url
+
+logger = logging.getLogger("packages_app.upstream")
 
 # pip's preference: JSON, then HTML (PEP 691 negotiation), so any PEP 503 index answers too.
 PAGE_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
@@ -44,20 +53,66 @@ def _timeout() -> urllib3.Timeout:
     return urllib3.Timeout(connect=seconds, read=seconds)
 
 
-def _request(url: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+@cache
+def _index(configured: str) -> tuple[str, str, dict[str, str]]:
+    """``configured`` without its credentials, its origin, and the header that carries them."""
+    parsed = parse_url(configured)
+    origin = parsed._replace(auth=None, path=None, query=None, fragment=None).url
+    headers = make_headers(basic_auth=unquote(parsed.auth)) if parsed.auth else {}
+    return parsed._replace(auth=None).url, origin, headers
+
+
+def index_url() -> str:
+    """``UPSTREAM_INDEX_URL`` without the credentials written in it."""
+    return _index(settings.UPSTREAM_INDEX_URL)[0]
+
+
+def shown(url: str) -> str:
+    """``url`` fit for a log line or an error message: no credentials."""
     try:
-        return _pool.request("GET", url, headers=headers, timeout=_timeout(), preload_content=False)
-    except (urllib3.exceptions.TimeoutError, urllib3.exceptions.MaxRetryError) as error:
-        reason = getattr(error, "reason", None) or error
-        # (A refused connection is a NewConnectionError, which urllib3 derives from its timeout error.)
-        timed_out = isinstance(reason, urllib3.exceptions.TimeoutError)
-        if timed_out and not isinstance(reason, urllib3.exceptions.NewConnectionError):
-            raise UpstreamError(
-                f"the upstream index did not answer in {settings.UPSTREAM_TIMEOUT_SECONDS} s", 504
-            ) from None
-        raise UpstreamError(f"the upstream index cannot be reached ({reason})") from None
+        parsed = parse_url(url)
+    except ValueError:
+        return "(an unreadable URL)"
+    return parsed._replace(auth=None).url if parsed.auth else url
+
+
+def _credentials_for(url: str) -> dict[str, str]:
+    _, origin, headers = _index(settings.UPSTREAM_INDEX_URL)
+    if not headers:
+        return {}
+    asked = parse_url(url)._replace(auth=None, path=None, query=None, fragment=None).url
+    return headers if asked == origin else {}
+
+
+def _request(url: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+    started = time.monotonic()
+    try:
+        response = _pool.request(
+            "GET",
+            shown(url),
+            headers={**headers, **_credentials_for(url)},
+            timeout=_timeout(),
+            preload_content=False,
+        )
     except urllib3.exceptions.HTTPError as error:
-        raise UpstreamError(f"the upstream index cannot be reached ({error})") from None
+        failure = _failure(error)
+        logger.warning("upstream GET %s failed after %.0f ms: %s", shown(url), _ms(started), failure)
+        raise failure from None
+    logger.info("upstream GET %s -> %s in %.0f ms", shown(url), response.status, _ms(started))
+    return response
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+def _failure(error: urllib3.exceptions.HTTPError) -> UpstreamError:
+    reason = getattr(error, "reason", None) or error
+    # (A refused connection is a NewConnectionError, which urllib3 derives from its timeout error.)
+    timed_out = isinstance(reason, urllib3.exceptions.TimeoutError)
+    if timed_out and not isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return UpstreamError(f"the upstream index did not answer in {settings.UPSTREAM_TIMEOUT_SECONDS} s", 504)
+    return UpstreamError(f"the upstream index cannot be reached ({reason})")
 
 
 def get_page(url: str, *, etag: str = "", last_modified: str = "") -> PageResponse:

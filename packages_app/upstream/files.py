@@ -15,6 +15,7 @@ guard refuses, has no upstream files (404), even ones kept earlier.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import tempfile
 import time
@@ -33,7 +34,7 @@ from packages_app.naming import normalize_name
 from packages_app.simple import downloads
 from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import IMMUTABLE, METADATA_SUFFIX, PRIVATE_IMMUTABLE, content_type_for, package_storage
-from packages_app.upstream import client, cooldown, guard, pages
+from packages_app.upstream import client, cooldown, guard, pages, records
 
 logger = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
@@ -107,10 +108,18 @@ def serve(request: HttpRequest, rest: str) -> HttpResponseBase:
         return plain_text(error.status, f"{error.status} Upstream error: {error}")
     except HashMismatch as error:
         return plain_text(502, f"502 Upstream error: {error}")
-    response = StreamingHttpResponse(
-        _stream_and_keep(upstream_response, entry.sha256, entry.size, storage, path),
-        content_type=content_type_for(filename),
-    )
+    stream = _stream_and_keep(upstream_response, entry.sha256, entry.size, storage, path)
+    # The first chunk is read before the answer starts: a file that fits in it (or fails at
+    # once) gets a 502 the client can read, not a body cut short.
+    try:
+        first = next(stream, b"")
+    except HashMismatch as error:
+        return plain_text(502, f"502 Upstream error: {error}")
+    except TooSlow as error:
+        return plain_text(504, f"504 Upstream error: {error}")
+    except client.read_stream_errors() as error:
+        return plain_text(502, f"502 Upstream error: the upstream download was cut short ({error})")
+    response = StreamingHttpResponse(itertools.chain((first,), stream), content_type=content_type_for(filename))
     if entry.size is not None:
         response["Content-Length"] = str(entry.size)
     response["ETag"] = f'"{entry.sha256}"'
@@ -198,6 +207,10 @@ def _keep(storage, path: str, spool) -> None:
     """Put the checked bytes at ``path``, unless a concurrent first download already did."""
     if storage.exists(path):
         return
+    size = spool.seek(0, 2)
+    spool.seek(0)
     saved = storage.save(path, DjangoFile(spool))
     if saved != path:  # the other download won between the check and the save: same bytes, keep one
         storage.delete(saved)
+    records.file_kept(path, size)
+    logger.info("upstream file kept: %s (%d bytes)", path, size)

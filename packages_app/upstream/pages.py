@@ -37,7 +37,8 @@ from packaging.utils import (
 
 from packages_app.pages import store
 from packages_app.simple.builders import API_VERSION
-from packages_app.upstream.client import UpstreamError, get_page
+from packages_app.upstream import records
+from packages_app.upstream.client import UpstreamError, get_page, index_url
 
 STATE_VERSION = 2
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
@@ -101,7 +102,7 @@ def _key(normalized: str) -> store.PageKey:
 
 
 def page_url(normalized: str) -> str:
-    return settings.UPSTREAM_INDEX_URL.rstrip("/") + f"/{normalized}/"
+    return index_url().rstrip("/") + f"/{normalized}/"
 
 
 def kept(normalized: str) -> UpstreamPage:
@@ -146,6 +147,7 @@ def current(normalized: str, *, refresh: bool = False) -> tuple[UpstreamPage, st
             raise
         fresh.fetched_at = time.time()
         store.save_state(key, fresh)
+        records.page_fetched(normalized)
         return fresh, None
 
 

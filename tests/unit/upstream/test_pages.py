@@ -6,6 +6,7 @@ import threading
 
 import orjson
 import pytest
+from django.db import connection
 
 from harness.dists import build_wheel
 from harness.upstream_index import UpstreamIndex
@@ -78,6 +79,7 @@ def test_quarantined_page_offers_no_files():
     assert (data["files"], data["versions"]) == ([], [])
 
 
+@pytest.mark.django_db(transaction=True)  # the fetch is recorded (upstream.records), from a thread
 def test_concurrent_requests_ask_upstream_once(settings, tmp_path):
     with UpstreamIndex(slow_seconds=0.5) as index:
         index.add("demo", build_wheel(tmp_path, "demo", "1.0"), mode="slow")
@@ -86,8 +88,11 @@ def test_concurrent_requests_ask_upstream_once(settings, tmp_path):
         results: list[str] = []
 
         def read() -> None:
-            page, stale = pages.current("demo")
-            results.append(page.files[0].filename)
+            try:
+                page, stale = pages.current("demo")
+                results.append(page.files[0].filename)
+            finally:
+                connection.close()
 
         threads = [threading.Thread(target=read) for _ in range(6)]
         for thread in threads:
