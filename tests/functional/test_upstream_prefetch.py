@@ -231,3 +231,27 @@ def test_refused_without_an_upstream(db, settings):
 def test_refused_without_a_requirement(db, upstream):
     with pytest.raises(CommandError, match="at least one requirement"):
         prefetch()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_in_bytes_on_a_terminal_only(db, tool_kit):
+    terminal = Terminal()
+    call_command("prefetch_upstream", "tool-kit", stdout=io.StringIO(), stderr=terminal)
+    assert "Fetching" in terminal.getvalue()
+    assert "100%" in terminal.getvalue()
+    assert "B/s" in terminal.getvalue()
+    assert "\x1b[31" not in terminal.getvalue()  # not painted as an error
+    _, err = prefetch("tool-kit>=1.0,<2")  # not a terminal: no bar
+    assert "Fetching" not in err
+
+
+def test_an_invalid_requirement_fails_but_the_others_are_fetched(db, tool_kit):
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="could not be satisfied"):
+        call_command("prefetch_upstream", "tool-kit", "not a requirement!", stdout=out, stderr=io.StringIO())
+    assert "Failed not a requirement!: not a valid requirement" in out.getvalue()
+    assert kept_files() == ["tool_kit-2.0-py3-none-any.whl"]
