@@ -35,7 +35,7 @@ from packages_app import upstream
 from packages_app.models import Project
 from packages_app.naming import normalize_name
 from packages_app.simple import timetravel
-from packages_app.storage import package_storage
+from packages_app.storage import METADATA_SUFFIX, package_storage
 from packages_app.upstream import client, cooldown, files, guard, pages
 from packages_app.upstream.pages import UpstreamFile
 
@@ -267,35 +267,50 @@ def _version(filename: str) -> Version | None:
 def fetch(plan: Plan, on_bytes: Callable[[int], None] | None = None) -> None:
     """Download the planned files not kept yet (and missing ``.metadata``), counting into ``plan``.
 
-    A failed file fails its project (in ``plan.failed``); the other files are still fetched.
+    A failed file fails its project (in ``plan.failed``, with the reasons of each failed file);
+    every other file, of that project too, is still fetched.
     """
     storage = package_storage()
     for planned in plan.files:
-        if planned.name in plan.failed:
-            continue  # one file of it failed already: its version is not complete anyway
+        path = pages.file_path(planned.name, planned.entry)
+        paths = [path, path + METADATA_SUFFIX] if planned.entry.metadata_sha256 else [path]
+        missing = [candidate for candidate in paths if not storage.exists(candidate)]
+        if not missing:
+            continue
         try:
-            fetched = files.fetch_and_keep(planned.name, planned.entry, on_bytes=on_bytes)
+            files.fetch_and_keep(planned.name, planned.entry, on_bytes=on_bytes)
         except (client.UpstreamError, files.HashMismatch, files.TooSlow) as error:
-            plan.failed[planned.name] = f"{planned.entry.filename}: {error}."
-            continue
+            _fail(plan, planned, str(error))
         except client.read_stream_errors() as error:
-            plan.failed[planned.name] = f"{planned.entry.filename}: the download was cut short ({error})."
-            continue
-        for path in fetched:
-            plan.fetched_bytes += storage.size(path)
-            if path.endswith(".metadata"):
-                plan.fetched_metadata += 1
-            else:
-                plan.fetched_files += 1
+            _fail(plan, planned, f"the download was cut short ({error})")
+        for candidate in missing:  # what was kept, even when a later step failed (the .metadata)
+            if storage.exists(candidate):
+                plan.fetched_bytes += storage.size(candidate)
+                if candidate.endswith(METADATA_SUFFIX):
+                    plan.fetched_metadata += 1
+                else:
+                    plan.fetched_files += 1
+
+
+def _fail(plan: Plan, planned: Planned, why: str) -> None:
+    failure = f"{planned.entry.filename}: {why}."
+    earlier = plan.failed.get(planned.name)
+    plan.failed[planned.name] = f"{earlier} {failure}" if earlier else failure
 
 
 def summary(plan: Plan) -> list[str]:
     """The report's lines: what was fetched, what was kept already, what was skipped or failed, and why."""
-    megabytes = plan.fetched_bytes / 1024**2
     metadata = f" and {plan.fetched_metadata} .metadata file(s)" if plan.fetched_metadata else ""
     lines = [
-        f"Fetched {plan.fetched_files} file(s){metadata}, {megabytes:.1f} MB; {plan.already_kept} already kept here."
+        f"Fetched {plan.fetched_files} file(s){metadata}, {_size(plan.fetched_bytes)}; "
+        f"{plan.already_kept} already kept here."
     ]
     lines += [f"Skipped {name}: {why}" for name, why in plan.skipped.items()]
     lines += [f"Failed {name}: {why}" for name, why in plan.failed.items()]
     return lines
+
+
+def _size(count: int) -> str:
+    if count >= 1024**2:
+        return f"{count / 1024**2:.1f} MB"
+    return f"{count / 1024:.1f} KB" if count else "0 MB"

@@ -215,7 +215,7 @@ def test_files_already_kept_are_not_downloaded_again(client, db, upstream, tool_
     assert "Fetched 0 file(s) and 1 .metadata file(s)" in out
     assert "1 already kept" in out
     out, _ = prefetch("tool-kit")
-    assert "Fetched 0 file(s), 0.0 MB; 1 already kept" in out
+    assert "Fetched 0 file(s), 0 MB; 1 already kept" in out
     assert upstream.hits("/files/tool_kit-2.0-") == [
         "/files/tool_kit-2.0-py3-none-any.whl",
         "/files/tool_kit-2.0-py3-none-any.whl.metadata",
@@ -255,3 +255,12 @@ def test_an_invalid_requirement_fails_but_the_others_are_fetched(db, tool_kit):
         call_command("prefetch_upstream", "tool-kit", "not a requirement!", stdout=out, stderr=io.StringIO())
     assert "Failed not a requirement!: not a valid requirement" in out.getvalue()
     assert kept_files() == ["tool_kit-2.0-py3-none-any.whl"]
+
+
+def test_a_corrupted_file_does_not_stop_the_other_versions_of_its_project(db, tool_kit):
+    tool_kit.files[0].tamper = True  # 1.0
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="could not be satisfied: tool-kit"):
+        call_command("prefetch_upstream", "tool-kit", "--all-versions", stdout=out, stderr=io.StringIO())
+    assert "Failed tool-kit: tool_kit-1.0-py3-none-any.whl: sha256" in out.getvalue()
+    assert kept_files() == ["tool_kit-1.5-py3-none-any.whl", "tool_kit-2.0-py3-none-any.whl"]
