@@ -155,8 +155,9 @@ def test_blocked_and_local_names_are_skipped_without_asking_upstream(db, upstrea
 
 
 def test_an_unknown_project_fails_the_command_but_the_others_are_fetched(db, tool_kit):
-    with pytest.raises(CommandError, match="could not be satisfied: nowhere"):
+    with pytest.raises(CommandError, match="could not be satisfied: nowhere") as failed:
         prefetch("nowhere", "tool-kit")
+    assert failed.value.returncode == 1
     assert kept_files() == ["tool_kit-2.0-py3-none-any.whl"]
 
 
@@ -224,8 +225,9 @@ def test_files_already_kept_are_not_downloaded_again(client, db, upstream, tool_
 
 def test_refused_without_an_upstream(db, settings):
     settings.UPSTREAM_INDEX_URL = ""
-    with pytest.raises(CommandError, match="UPSTREAM_INDEX_URL is not set"):
+    with pytest.raises(CommandError, match="UPSTREAM_INDEX_URL is not set") as refused:
         prefetch("tool-kit")
+    assert refused.value.returncode == 2
 
 
 def test_refused_without_a_requirement(db, upstream):
