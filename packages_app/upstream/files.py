@@ -10,6 +10,9 @@ download is served like an uploaded file, without asking upstream. ``.metadata``
 
 The name rules apply here as on the pages: a project that exists locally, or that the
 guard refuses, has no upstream files (404), even ones kept earlier.
+
+``fetch_and_keep`` does the same fetch, check and keep without a client (``manage.py
+prefetch_upstream``, ``prefetch.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import itertools
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.core.files import File as DjangoFile
@@ -35,6 +38,7 @@ from packages_app.simple import downloads
 from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import IMMUTABLE, METADATA_SUFFIX, PRIVATE_IMMUTABLE, content_type_for, package_storage
 from packages_app.upstream import client, cooldown, guard, pages, records
+from packages_app.upstream.pages import UpstreamFile
 
 logger = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
@@ -125,6 +129,31 @@ def serve(request: HttpRequest, rest: str) -> HttpResponseBase:
     response["ETag"] = f'"{entry.sha256}"'
     _cache_headers(response)
     return response
+
+
+def fetch_and_keep(normalized: str, entry: UpstreamFile, *, on_bytes: Callable[[int], None] | None = None) -> list[str]:
+    """Keep ``entry`` of ``normalized``'s upstream page, and its ``.metadata`` when the page lists
+    its hash, in package storage: what is not kept yet is fetched and checked exactly as a
+    client's first download is (same size and time bounds, same sha256 check, nothing kept on
+    a mismatch). The metadata is fetched only once the file is kept.
+
+    The caller has applied the name rules and the cut-offs. ``on_bytes`` is told the size of
+    each piece of the file as it arrives. Returns the storage paths fetched now ([]: all were
+    kept already). Raises ``client.UpstreamError``, ``HashMismatch``, ``TooSlow``, or one of
+    ``client.read_stream_errors()`` when upstream fails midway.
+    """
+    storage = package_storage()
+    path = pages.file_path(normalized, entry)
+    fetched = []
+    if not storage.exists(path):
+        for chunk in _stream_and_keep(client.open_file(entry.url), entry.sha256, entry.size, storage, path):
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+        fetched.append(path)
+    if entry.metadata_sha256 and not storage.exists(path + METADATA_SUFFIX):
+        _fetch_metadata(entry.url + METADATA_SUFFIX, entry.metadata_sha256, storage, path + METADATA_SUFFIX)
+        fetched.append(path + METADATA_SUFFIX)
+    return fetched
 
 
 def _cache_headers(response: HttpResponseBase) -> None:

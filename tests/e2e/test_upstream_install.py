@@ -48,3 +48,22 @@ def test_a_blocked_name_is_not_installed_and_upstream_never_asked(proxy_server, 
     result = install(clients, "pip", python, "acme-secret")
     assert result.returncode != 0
     assert upstream.hits("acme") == []
+
+
+def test_prefetched_files_install_with_upstream_gone(tmp_path: Path):
+    """docs/upstream.md#warming-the-cache: prefetch_upstream, then upstream stops, then pip installs."""
+    dists = tmp_path / "dists"
+    with UpstreamIndex() as warm_upstream:
+        warm_upstream.add(
+            "warm-lib", build_wheel(dists / "1", "warm-lib", "1.0"), build_wheel(dists / "2", "warm-lib", "1.5")
+        )
+        env = {"UPSTREAM_INDEX_URL": warm_upstream.url, "UPSTREAM_TIMEOUT_SECONDS": "2"}
+        with started_index_server(tmp_path / "server", extra_env=env) as server:
+            output = server.manage("prefetch_upstream", "warm-lib")
+            assert "Fetched 1 file(s) and 1 .metadata file(s)" in output
+            warm_upstream.__exit__(None, None, None)  # upstream gone: only what was kept remains
+            clients = Clients(tmp_path / "clients", server.url)
+            python = clients.new_venv("venv")
+            result = install(clients, "pip", python, "warm-lib")
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert installed_version(clients, python, "warm-lib") == "1.5"
