@@ -172,6 +172,10 @@ UPSTREAM_MAX_PAGE_BYTES = env.size("UPSTREAM_MAX_PAGE_BYTES", 64 * 1024**2)
 UPSTREAM_COOLDOWN = env.str("UPSTREAM_COOLDOWN", "").strip()
 UPSTREAM_COOLDOWN_EXEMPT_PROJECTS = _list(env.str("UPSTREAM_COOLDOWN_EXEMPT_PROJECTS", ""))
 UPSTREAM_NOT_AFTER = env.str("UPSTREAM_NOT_AFTER", "").strip()
+
+# PEP 752 namespaces (docs/namespaces.md): the most hyphens a granted namespace may have
+# (the PEP's SHOULD: a depth limit), so ``acme-data-eu`` is a grant at 2 and ``acme-a-b-c`` is not.
+NAMESPACE_MAX_DEPTH = env.int("NAMESPACE_MAX_DEPTH", 2, validate=Range(min=0, error="Must be 0 or more hyphens."))
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")

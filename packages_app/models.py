@@ -345,3 +345,45 @@ class CachedUpstreamFile(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class NamespaceGrant(models.Model):
+    """A PEP 752 namespace granted to one user or one team (docs/namespaces.md).
+
+    ``namespace`` (normalised) covers the project of that name and every ``<namespace>-*``.
+    A grant is revoked, never deleted, so the state at any past moment stays known
+    (the snapshot views). ``serial`` is the journal entry of its last change.
+    """
+
+    namespace = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="namespace_grants"
+    )
+    team = models.ForeignKey(Group, null=True, blank=True, on_delete=models.PROTECT, related_name="namespace_grants")
+    open = models.BooleanField(
+        default=False,
+        help_text="Anyone who may create projects may create them in it (an index policy, not PEP 752's).",
+    )
+    created = models.DateTimeField(default=timezone.now)
+    revoked = models.DateTimeField(null=True, blank=True)
+    serial = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace"], condition=Q(revoked__isnull=True), name="one_active_grant_per_namespace"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False),
+                name="namespace_held_by_user_or_team",
+            ),
+        ]
+        ordering = ["namespace", "-created"]
+
+    def __str__(self) -> str:
+        return f"{self.namespace} ({self.holder_name})"
+
+    @property
+    def holder_name(self) -> str:
+        """The user's name, or the team's as ``team:<name>`` (as a role's holder)."""
+        return self.user.get_username() if self.user is not None else f"team:{self.team.name}"

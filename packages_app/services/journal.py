@@ -32,11 +32,13 @@ ROLE_GRANTED = "role-granted"
 ROLE_REVOKED = "role-revoked"
 TOKEN_CREATED = "token-created"  # noqa: S105 - an event name, not a secret
 TOKEN_REVOKED = "token-revoked"  # noqa: S105 - an event name, not a secret
+NAMESPACE_GRANTED = "namespace-granted"
+NAMESPACE_REVOKED = "namespace-revoked"
 ACTIONS = frozenset(
     {
         PROJECT_CREATED, PROJECT_STATUS_SET, PROJECT_VISIBILITY_SET, PROJECT_DELETED, RELEASE_CREATED, RELEASE_YANKED,
         RELEASE_UNYANKED, RELEASE_DELETED, FILE_ADDED, FILE_DELETED, FILE_RESTORED, ROLE_GRANTED,
-        ROLE_REVOKED, TOKEN_CREATED, TOKEN_REVOKED,
+        ROLE_REVOKED, TOKEN_CREATED, TOKEN_REVOKED, NAMESPACE_GRANTED, NAMESPACE_REVOKED,
     }
 )  # fmt: skip
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from django.db.models import Q
 
-from packages_app import timestamps
+from packages_app import namespaces, timestamps
 from packages_app.access import ANONYMOUS, Viewer
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.simple.timetravel import AsOf
 
-# PEP 629 version of what we serve: 1.1 (PEP 700), 1.3 (PEP 740), 1.4 (PEP 792).
-API_VERSION = "1.4"
+# PEP 629 version of the JSON we serve: 1.1 (PEP 700), 1.3 (PEP 740), 1.4 (PEP 792),
+# 1.5 (PEP 752 namespaces). HTML stays at 1.4 (renderers.HTML_API_VERSION, PEP 833).
+API_VERSION = "1.5"
 
 
 def upload_time_text(moment: datetime) -> str:
@@ -82,7 +83,7 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
     File URLs are ``files_base_url`` + the file's storage path. With ``as_of``
     (``timetravel``), the versions and files of that moment, yanked as they were.
     """
-    page: dict[str, Any] = project_frame(project)
+    page: dict[str, Any] = project_frame(project, as_of)
     if not project.offers_files:
         return page
     releases = Release.objects.filter(project=project)
@@ -105,11 +106,17 @@ def project_page(project: Project, files_base_url: str, as_of: AsOf | None = Non
     return page
 
 
-def project_frame(project: Project) -> dict:
-    """A project page with no versions and no files yet."""
+def project_frame(project: Project, as_of: AsOf | None = None) -> dict:
+    """A project page with no versions and no files yet.
+
+    ``namespaces`` (PEP 752, JSON only): the grants covering it; a snapshot's of its moment,
+    a cool-down's of today (it holds back files, not grants).
+    """
+    at = as_of.moment if as_of is not None and as_of.yanks_from_journal else None
     return {
         "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
         "name": project.normalized_name,
+        "namespaces": namespaces.project_namespaces(project, at),
         "project-status": project_status(project),
         "versions": [],
         "files": [],

@@ -43,6 +43,8 @@ _ADDING = frozenset(
         journal.ROLE_REVOKED,
         journal.TOKEN_CREATED,
         journal.TOKEN_REVOKED,
+        journal.NAMESPACE_GRANTED,  # the frame's ``namespaces``, built anew each time
+        journal.NAMESPACE_REVOKED,
     }
 )
 # Changes that alter the pieces of one release's files.

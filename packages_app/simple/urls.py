@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from packages_app.simple import downloads, views
+from packages_app.simple import downloads, namespace_views, views
 from packages_app.upstream import files as upstream_files
 
 
@@ -13,6 +13,15 @@ def simple_api(prefix: str, name: str, horizon: str | None = None) -> list:
     """
     extra = {"horizon": horizon} if horizon else {}
     return [
+        # PEP 752's endpoints first: /simple/namespaces (no slash) is theirs, /simple/namespaces/ a project's.
+        path(
+            f"{prefix}namespaces", namespace_views.NamespaceListView.as_view(horizon=horizon), name=f"{name}-namespaces"
+        ),
+        path(
+            f"{prefix}namespace/<str:namespace>",
+            namespace_views.NamespaceDetailView.as_view(horizon=horizon),
+            name=f"{name}-namespace",
+        ),
         path(prefix, views.ProjectListView.as_view(horizon=horizon), name=f"{name}-index"),
         path(prefix.removesuffix("/"), views.index_without_slash, extra),
         path(f"{prefix}<str:name>/", views.ProjectDetailView.as_view(horizon=horizon), name=f"{name}-project"),

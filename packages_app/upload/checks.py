@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from packages_app import access
+from packages_app import access, namespaces, naming
 from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
 from packages_app.services import releases as release_services
 from packages_app.upload import archives
@@ -56,6 +56,12 @@ def _check_permission(pub: Publication, project: Project | None) -> None:
     refusal = access.upload_refusal(pub.identity, project, pub.metadata.name)
     if refusal:
         raise UploadError(403, refusal)
+    if project is None:
+        # PEP 752: a new project inside a namespace its uploader does not hold is a 409.
+        # Projects there before the grant keep taking uploads (the PEP's SHOULD).
+        conflict = namespaces.creation_refusal(pub.identity.user, naming.normalize_name(pub.metadata.name))
+        if conflict:
+            raise UploadError(409, conflict)
 
 
 def _duplicate(pub: Publication) -> File | None:

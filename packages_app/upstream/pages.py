@@ -375,6 +375,7 @@ def project_page(page: UpstreamPage, files_base_url: str) -> dict:
     data: dict[str, Any] = {
         "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
         "name": page.name,
+        "namespaces": None,  # a name in a granted namespace is never taken from upstream
         "project-status": status,
         "versions": [],
         "files": [],

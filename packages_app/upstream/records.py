@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from packages_app.models import CachedUpstreamFile, Project, UpstreamProject
+from packages_app.models import CachedUpstreamFile, NamespaceGrant, Project, UpstreamProject
 from packages_app.storage import package_storage
 from packages_app.upstream import guard
 
@@ -60,7 +60,8 @@ def listed_names() -> list[str]:
     """The proxied projects the root list names: fetched once, allowed by the guard today, not local."""
     names = list(UpstreamProject.objects.values_list("normalized_name", flat=True))
     local = set(Project.objects.filter(normalized_name__in=names).values_list("normalized_name", flat=True))
-    return [name for name in names if name not in local and guard.refusal(name) is None]
+    granted = frozenset(NamespaceGrant.objects.filter(revoked__isnull=True).values_list("namespace", flat=True))
+    return [name for name in names if name not in local and guard.refusal(name, granted) is None]
 
 
 def remove_cached_files(projects) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from harness.dists import build_wheel
 from packages_app.models import JournalEntry, Project, Release
 from packages_app.services import files, journal, projects, releases, roles, tokens
+from packages_app.services import namespaces as namespace_services
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, twine_fields
 
@@ -153,6 +154,8 @@ def test_actions_come_from_the_documented_vocabulary(client, history, tmp_path):
     releases.delete_release(Release.objects.get(version="2.0"))
     token, _secret = tokens.create_token(alice, name="spare")
     tokens.revoke_token(token)
+    namespace_services.grant_namespace("demo", alice)
+    namespace_services.revoke_namespace("demo")
     seen = {entry.kind for entry in JournalEntry.objects.all()}
     assert seen <= journal.ACTIONS
     assert seen >= journal.ACTIONS - {journal.FILE_RESTORED, journal.PROJECT_DELETED}

@@ -39,7 +39,7 @@ def test_project_json_lists_every_release_and_file(client, demo):
     page = get_json(client, "/simple/demo-pkg/")
     files = {file.filename: file for file in File.objects.all()}
     wheel = files["demo_pkg-1.0-py3-none-any.whl"]
-    assert page["meta"] == {"api-version": "1.4", "_last-serial": demo.last_serial}
+    assert page["meta"] == {"api-version": "1.5", "_last-serial": demo.last_serial}
     assert page["name"] == "demo-pkg"
     assert page["project-status"] == {"status": "active"}
     assert page["versions"] == ["1.0", "2.0rc1", "2.0"]  # PEP 440 order; 2.0rc1 has no files
@@ -145,7 +145,7 @@ def test_root_lists_projects_with_serials(client, demo, auth, tmp_path):
     publish(client, tmp_path, "other", "1.0", auth=auth)
     other = Project.objects.get(normalized_name="other")
     page = get_json(client, "/simple/")
-    assert page["meta"]["api-version"] == "1.4"
+    assert page["meta"]["api-version"] == "1.5"
     assert page["meta"]["_last-serial"] == other.last_serial  # the newest change of all
     assert page["projects"] == [
         {"name": "Demo_Pkg", "_last-serial": Project.objects.get(pk=demo.pk).last_serial},
@@ -263,7 +263,7 @@ def _big_project(name: str, release_count: int) -> Project:
 @pytest.mark.parametrize("accept", [JSON_V1, "text/html"])
 def test_project_page_query_count_is_constant(client, db, django_assert_num_queries, release_count, accept):
     _big_project("big", release_count)
-    with django_assert_num_queries(4):  # project, versions, files, the time of the last change
+    with django_assert_num_queries(5):  # project, versions, files, namespaces, the time of the last change
         first = client.get("/simple/big/", HTTP_ACCEPT=accept)
     with django_assert_num_queries(1):  # project only
         again = client.get("/simple/big/", HTTP_ACCEPT=accept)

@@ -107,7 +107,7 @@ def test_the_live_page_has_everything(client, history):
 def test_a_snapshot_shows_the_project_as_it_was(client, history):
     live = {file["filename"]: file for file in get_json(client, "/simple/demo-pkg/")["files"]}
     page = get_json(client, snapshot(history.then, "demo-pkg/"))
-    assert page["meta"] == {"api-version": "1.4", "_last-serial": history.project.last_serial}
+    assert page["meta"] == {"api-version": "1.5", "_last-serial": history.project.last_serial}
     assert (page["name"], page["project-status"]) == ("demo-pkg", {"status": "active"})
     assert page["versions"] == ["1.0", "2.0", "3.0rc1"]  # 3.0rc1 has no files and counts; 4.0.dev1 came later
     # The same entries as the live page, yanked as they were: 1.0's yank came later, 2.0's before.
@@ -153,7 +153,7 @@ def test_a_snapshot_before_anything_is_empty(client, history):
 def test_the_snapshot_root_lists_what_existed_then(client, history):
     later = Project.objects.get(normalized_name="later")
     page = get_json(client, snapshot(history.then))
-    assert page["meta"] == {"api-version": "1.4", "_last-serial": later.last_serial}  # the index's newest
+    assert page["meta"] == {"api-version": "1.5", "_last-serial": later.last_serial}  # the index's newest
     assert page["projects"] == [{"name": "Demo_Pkg", "_last-serial": history.project.last_serial}]
     assert [project["name"] for project in get_json(client, "/simple/")["projects"]] == ["Demo_Pkg", "later"]
     text = client.get(snapshot(history.then)).content.decode()
@@ -464,7 +464,7 @@ def _project_with_history(name: str, release_count: int) -> Project:
 def test_snapshot_page_query_count_is_constant(client, db, django_assert_num_queries, between, release_count, accept):
     _project_with_history("big", release_count)
     url = snapshot(between(), "big/")
-    with django_assert_num_queries(5):  # project, versions, files, yank history, time of the last change
+    with django_assert_num_queries(6):  # project, versions, files, namespaces, yank history, time of the last change
         first = client.get(url, HTTP_ACCEPT=accept)
     with django_assert_num_queries(1):  # project only
         again = client.get(url, HTTP_ACCEPT=accept)
@@ -478,7 +478,7 @@ def test_snapshot_page_query_count_is_constant(client, db, django_assert_num_que
 def test_cooldown_page_query_count_is_constant(client, db, django_assert_num_queries, clock, release_count, accept):
     _project_with_history("big", release_count)
     clock.moment = timezone.now() + timedelta(hours=2)
-    with django_assert_num_queries(3):  # project, versions, files (no date: a cool-down page is not dated)
+    with django_assert_num_queries(4):  # project, versions, files, namespaces (no date: a cool-down page is not dated)
         first = client.get("/cooldown/1h/simple/big/", HTTP_ACCEPT=accept)
     with django_assert_num_queries(1):
         again = client.get("/cooldown/1h/simple/big/", HTTP_ACCEPT=accept)

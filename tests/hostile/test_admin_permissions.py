@@ -31,8 +31,8 @@ from packages_app.models import (
     UpstreamProject,
 )
 from packages_app.services import journal, projects, releases, roles
-from packages_app.storage import package_storage
 from packages_app.services import tokens as token_services
+from packages_app.storage import package_storage
 from tests.factories import FileFactory, UserFactory
 
 GRANTS = {"none": [], "view": ["view"], "change": ["change"], "delete": ["view", "delete"]}

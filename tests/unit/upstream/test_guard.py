@@ -21,6 +21,7 @@ from packages_app.upstream import guard
         (["acme"], ["acme-billing"], "acme-billing", "UPSTREAM_BLOCKED_PREFIXES"),  # blocked beats allowed
     ],
 )
+@pytest.mark.django_db  # the namespaces granted here are read too
 def test_refusal(settings, blocked, allowed, name, refused_by):
     settings.UPSTREAM_BLOCKED_PREFIXES = blocked
     settings.UPSTREAM_ALLOWED_PROJECTS = allowed
