@@ -16,6 +16,7 @@ from packages_app import namespaces
 from packages_app.models import JournalEntry, NamespaceGrant
 from packages_app.naming import normalize_name
 from packages_app.simple import timetravel
+from packages_app.simple.negotiation import JsonOnlyNegotiation
 from packages_app.simple.renderers import SimpleJSONRenderer
 from packages_app.simple.responses import not_found, redirect_keeping_query
 from packages_app.simple.views import SimpleView
@@ -34,6 +35,7 @@ def _last_change() -> int:
 
 class NamespaceView(SimpleView):
     renderer_classes = [SimpleJSONRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
 
     def serve_grants(self, slot: str, view: timetravel.View, build) -> object:
         serial = _last_change()

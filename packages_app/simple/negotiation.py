@@ -50,3 +50,17 @@ def _by_short_name(renderers, name: str):
     # The first renderer of a format is its most specific type (v1+html before text/html).
     matching = [renderer for renderer in renderers if renderer.format == name]
     return min(matching, key=lambda renderer: renderer.media_type == "text/html") if matching else None
+
+
+class JsonOnlyNegotiation(SimpleContentNegotiation):
+    """For pages that exist in JSON only (PEP 752's namespace endpoints): a client that accepts
+    none of the view's types gets 406 rather than a form it did not ask for."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        has_format = request.query_params.get(FORMAT_PARAMETER) or format_suffix
+        offered = [renderer.media_type for renderer in renderers] + [
+            alias for alias, concrete in LATEST_ALIASES.items() if concrete in {r.media_type for r in renderers}
+        ]
+        if not has_format and request._request.get_preferred_type(offered) is None:
+            raise NotAcceptable(f"This page is JSON only: accept {renderers[0].media_type}.")
+        return super().select_renderer(request, renderers, format_suffix)
