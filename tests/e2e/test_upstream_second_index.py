@@ -14,7 +14,9 @@ import http.client
 import json
 import os
 import subprocess
+import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +25,7 @@ import pytest
 
 from harness.dists import build_wheel, wheel_of_installed
 from tests.e2e.helpers import SCRIPTS_DIR, Clients, IndexServer, installed_version, started_index_server
-from tests.e2e.test_install_clients import install, requests_since
+from tests.e2e.test_install_clients import LOG_WAIT, install, requests_since
 
 PUBLISHER = "upstream-e2e-publisher"
 PASSWORD = "upstream e2e battery staple"
@@ -59,8 +61,20 @@ def page(server: IndexServer, name: str) -> tuple[int, dict, dict[str, str]]:
 
 
 def upstream_paths(upstream: IndexServer, fragment: str) -> list[str]:
-    """Paths of every request the upstream instance logged that contain ``fragment``."""
-    return [path for _method, path, _status in requests_since(upstream, 0) if fragment in path]
+    """Paths of every request the upstream instance logged that contain ``fragment``, up to now.
+
+    gunicorn writes an access line just after its response: a request of our own is made, and
+    waited for in the log, so that what reached upstream before it has been written too.
+    """
+    marker = f"/simple/log-marker-{uuid.uuid4().hex}/"
+    assert upstream.get(marker).status == 404
+    deadline = time.monotonic() + LOG_WAIT
+    while True:
+        paths = [path for _method, path, _status in requests_since(upstream, 0)]
+        if marker in paths:
+            return [path for path in paths if fragment in path]
+        assert time.monotonic() < deadline, f"{marker} not in the upstream's access log"
+        time.sleep(0.05)
 
 
 def replace_stored_file(server: IndexServer, filename: str) -> None:
@@ -254,6 +268,13 @@ def test_a_cooldown_hides_a_fresh_upstream_file_until_its_time(proxy, cool_proxy
     iniconfig (uploaded upstream in 2021) is not. The proxy without a cool-down offers both."""
     fresh = page(proxy, "pluggy")[1]["files"]
     assert [file["filename"] for file in fresh] == [f"pluggy-{installed('pluggy')}-py3-none-any.whl"]
+    # A request's own cool-down view holds it back on the proxy without one, but not the 2021 file.
+    response = proxy.get("/cooldown/1h/simple/pluggy/", headers={"Accept": JSON_V1})
+    assert response.status in (200, 404)
+    assert (json.loads(response.body) if response.status == 200 else {}).get("files", []) == []
+    response = proxy.get(f"/cooldown/1h/simple/{UPSTREAM_OLD}/", headers={"Accept": JSON_V1})
+    assert response.status == 200, response.text
+    assert len(json.loads(response.body)["files"]) == 1
     status, held, _ = page(cool_proxy, "pluggy")
     assert status in (200, 404)
     assert held.get("files", []) == []
