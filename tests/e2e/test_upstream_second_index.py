@@ -312,6 +312,7 @@ def test_a_corrupted_upstream_file_is_refused_and_not_kept(proxy, upstream, tmp_
 
     clients = Clients(tmp_path / "clients", proxy.url)
     python = clients.new_venv("venv")
-    result = install(clients, "pip", python, TAMPERED)
+    # --retries 0: pip retries a failed download five times, with back-off, to the same end.
+    result = install(clients, "pip", python, "--retries", "0", TAMPERED)
     assert result.returncode != 0
     assert installed_version(clients, python, TAMPERED) is None
