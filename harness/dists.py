@@ -227,3 +227,46 @@ def tar_gz_bytes(directories: Sequence[str], members: dict[str, bytes]) -> bytes
             for member, data in members.items():
                 archive.addfile(_tar_info(member, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
     return buffer.getvalue()
+
+
+# Files an installer adds to a .dist-info: they were never in the wheel.
+_INSTALLER_FILES = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}
+
+
+def wheel_of_installed(dist_name: str, directory: Path) -> Path:
+    """Rebuild the wheel of an installed pure-Python distribution into ``directory``; return its path.
+
+    Offline: the files are those its RECORD lists (less the installer's own and bytecode),
+    read back from site-packages, with a new RECORD. Installs the same as the original wheel,
+    though its bytes (so its sha256) differ.
+    """
+    from importlib import metadata
+
+    dist = metadata.distribution(dist_name)
+    wheel_info = dist.read_text("WHEEL") or ""
+    if "Root-Is-Purelib: true" not in wheel_info:
+        raise ValueError(f"{dist_name} is not a pure-Python distribution")
+    tags = [line.split(":", 1)[1].strip() for line in wheel_info.splitlines() if line.startswith("Tag:")]
+    pythons = sorted({tag.split("-")[0] for tag in tags})
+    rests = {tag.split("-", 1)[1] for tag in tags}
+    if len(rests) != 1:
+        raise ValueError(f"{dist_name}: tags {tags} do not compress to one")
+    tag = f"{'.'.join(pythons)}-{rests.pop()}"
+    dist_info = f"{filename_part(dist.metadata['Name'])}-{dist.version}.dist-info"
+    files: dict[str, bytes] = {}
+    for entry in dist.files or ():
+        member = entry.as_posix()
+        parts = entry.parts
+        if parts[0] == ".." or "__pycache__" in parts or member.endswith(".pyc"):
+            continue  # scripts outside site-packages, bytecode
+        if parts[0].endswith(".dist-info"):
+            if parts[-1] in _INSTALLER_FILES:
+                continue
+            member = "/".join((dist_info, *parts[1:]))
+        files[member] = Path(entry.locate()).read_bytes()
+    record_path = f"{dist_info}/RECORD"
+    files[record_path] = _record(files, record_path)
+    path = Path(directory) / f"{filename_part(dist.metadata['Name'])}-{dist.version}-{tag}.whl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(zip_bytes(files))
+    return path

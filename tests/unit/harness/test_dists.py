@@ -102,3 +102,25 @@ def test_wheel_tags_expand_compressed_sets():
         "cp312-abi3-manylinux1_x86_64",
         "cp312-abi3-linux_x86_64",
     ]
+
+
+def test_a_wheel_rebuilt_from_an_installed_distribution_holds_its_files_and_a_true_record(tmp_path):
+    from importlib import metadata
+
+    from harness.dists import wheel_of_installed
+
+    installed = metadata.distribution("six")
+    path = wheel_of_installed("six", tmp_path)
+    assert path.name == f"six-{installed.version}-py2.py3-none-any.whl"
+    dist_info = f"six-{installed.version}.dist-info"
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert "six.py" in names
+        assert {f"{dist_info}/INSTALLER", f"{dist_info}/REQUESTED"}.isdisjoint(names)
+        assert not any(name.endswith(".pyc") for name in names)
+        assert archive.read(f"{dist_info}/METADATA").decode() == installed.read_text("METADATA")
+        rows = [line.split(",") for line in archive.read(f"{dist_info}/RECORD").decode().splitlines()]
+        assert {row[0] for row in rows} == names
+        for member, digest, size in rows:
+            if member != f"{dist_info}/RECORD":
+                assert (digest, int(size)) == (sha256_record_hash(archive.read(member)), len(archive.read(member)))
