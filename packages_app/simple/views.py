@@ -228,7 +228,9 @@ class ProjectDetailView(SimpleView):
             page.generation,
             view,
             lambda layout, renderer: render(
-                renderer, layout, upstream_pages.project_page(cooldown.offered(page, moment), layout.files_base)
+                renderer,
+                layout,
+                upstream_pages.project_page(cooldown.offered(upstream_pages.whole(page), moment), layout.files_base),
             ),
             lambda: None,
             header_serial=page.last_serial,

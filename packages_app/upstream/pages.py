@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -86,6 +86,7 @@ class UpstreamPage:
     missing_at: float = 0.0  # when upstream last answered 404 (then not ``known``)
     # The files' upload times (Unix seconds, sorted; those without one left out), for cool-downs.
     upload_times: list[float] = field(default_factory=list)
+    head: bool = False  # True: the page without its files (``whole`` reads them)
 
     def content(self) -> tuple:
         return (self.status, self.status_reason, self.last_serial, self.versions, self.files)
@@ -101,6 +102,17 @@ def _key(normalized: str) -> store.PageKey:
     return store.page_key("upstream-state", normalized, serial=0)
 
 
+def _head_key(normalized: str) -> store.PageKey:
+    return store.page_key("upstream-head", normalized, serial=0)
+
+
+def _save(normalized: str, page: UpstreamPage) -> None:
+    """Keep ``page``, and its head: the page without its files, which a warm request reads (a
+    big project's whole page takes tens of milliseconds to load; its head, well under one)."""
+    store.save_state(_key(normalized), page)
+    store.save_state(_head_key(normalized), replace(page, files=[], versions=[], head=True))
+
+
 def page_url(normalized: str) -> str:
     return index_url().rstrip("/") + f"/{normalized}/"
 
@@ -110,43 +122,54 @@ def kept(normalized: str) -> UpstreamPage:
     return store.load_state(_key(normalized), UpstreamPage)
 
 
-def current(normalized: str, *, refresh: bool = False) -> tuple[UpstreamPage, str | None]:
+def whole(page: UpstreamPage) -> UpstreamPage:
+    """``page`` with its files: itself, or the kept page a head (``current(head_only=True)``) stands for."""
+    return kept(page.name) if page.head else page
+
+
+def current(normalized: str, *, refresh: bool = False, head_only: bool = False) -> tuple[UpstreamPage, str | None]:
     """The project's upstream page, and why it is stale (None: current).
 
     ``refresh``: revalidate even within the TTL (a file not on the kept page).
+    ``head_only``: a kept page may come as its head (``head`` True: no ``files`` nor ``versions``;
+    ``whole`` reads them), for a caller that may not need them.
     Raises ``UpstreamNotFound``, or ``UpstreamError`` when there is no page to fall back on.
     """
-    key = _key(normalized)
+    head = store.load_state(_head_key(normalized), UpstreamPage)
+    if not head.head:  # none kept (or kept by a version before heads): the whole page, if any
+        head = kept(normalized)
     if not refresh:
-        settled = _settled(store.load_state(key, UpstreamPage), time.time())
+        settled = _settled(head, time.time())
         if settled is not None:
-            return settled
-    started = time.time()
+            page, stale = settled
+            return (page if head_only else whole(page)), stale
+    # What this process saw: a fetch that ended after it (by another process) is the one to use.
+    seen = max(head.fetched_at, head.failed_at, head.missing_at)
 
     def done_meanwhile(page: UpstreamPage) -> bool:
-        return max(page.fetched_at, page.failed_at, page.missing_at) >= started
+        return max(page.fetched_at, page.failed_at, page.missing_at) > seen
 
     # One request upstream per page at a time, across the node's processes (and nodes, with
     # Redis): the others wait for its result, a page or a failure, rather than ask again.
     with store.single_flight(
         store.page_key("upstream-fetch", normalized, serial=0),
-        lambda: done_meanwhile(store.load_state(key, UpstreamPage)),
+        lambda: done_meanwhile(store.load_state(_head_key(normalized), UpstreamPage)),
     ):
-        kept = store.load_state(key, UpstreamPage)
-        if done_meanwhile(kept):
-            return _outcome(kept)
+        latest = kept(normalized)
+        if done_meanwhile(latest):
+            return _outcome(latest)
         try:
-            fresh = _fetch(normalized, kept)
+            fresh = _fetch(normalized, latest)
         except UpstreamError as error:
-            kept.failed_at, kept.failure, kept.failure_status = time.time(), str(error), error.status
-            store.save_state(key, kept)
-            return _outcome(kept)
+            latest.failed_at, latest.failure, latest.failure_status = time.time(), str(error), error.status
+            _save(normalized, latest)
+            return _outcome(latest)
         except UpstreamNotFound:
             # Remembered for a TTL too: a mistyped name asked a thousand times asks upstream once.
-            store.save_state(key, UpstreamPage(name=normalized, missing_at=time.time(), generation=kept.generation))
+            _save(normalized, UpstreamPage(name=normalized, missing_at=time.time(), generation=latest.generation))
             raise
         fresh.fetched_at = time.time()
-        store.save_state(key, fresh)
+        _save(normalized, fresh)
         records.page_fetched(normalized)
         return fresh, None
 

@@ -14,12 +14,14 @@ STALE_HEADER = "X-Index-Stale"
 
 
 def project_page(normalized: str) -> tuple[pages.UpstreamPage, str | None] | HttpResponse:
-    """Upstream's page of ``normalized`` (and why it is stale, if it is), or the answer instead."""
+    """Upstream's page of ``normalized`` (and why it is stale, if it is), or the answer instead.
+
+    The page may be its head (no files: ``pages.whole`` reads them, when a page is built)."""
     refusal = guard.refusal(normalized)
     if refusal is not None:
         return plain_text(404, f"404 Not Found: {refusal}")
     try:
-        return pages.current(normalized)
+        return pages.current(normalized, head_only=True)
     except pages.UpstreamNotFound:
         return not_found()
     except client.UpstreamError as error:

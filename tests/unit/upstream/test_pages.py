@@ -123,3 +123,23 @@ def test_concurrent_requests_share_a_failure(settings, tmp_path):
             thread.join()
         assert statuses == [504] * 4
         assert len(index.hits("/simple/")) == 1
+
+
+@pytest.mark.django_db
+def test_a_warm_read_of_the_head_leaves_the_files_on_disk(settings, tmp_path):
+    """A kept page's head (what a warm request reads) carries no files; ``whole`` reads them."""
+    with UpstreamIndex() as index:
+        index.add("demo", build_wheel(tmp_path, "demo", "1.0"))
+        settings.UPSTREAM_INDEX_URL = index.url
+        fetched, _ = pages.current("demo")
+        head, stale = pages.current("demo", head_only=True)
+        assert stale is None
+        assert head.head
+        assert head.files == []
+        assert (head.generation, head.last_serial, head.upload_times) == (
+            fetched.generation,
+            fetched.last_serial,
+            fetched.upload_times,
+        )
+        assert pages.whole(head).files == fetched.files
+        assert len(index.hits("/simple/")) == 1
