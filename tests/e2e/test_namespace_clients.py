@@ -195,12 +195,6 @@ def test_an_ungranted_namespace_is_404(index_server, granted):
 NAMESPACE_PATHS = ["/simple/namespaces", f"/simple/namespace/{NAMESPACE}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: SimpleContentNegotiation falls back to the view's first renderer when no "
-    "Accept range fits, and the namespace views have only the JSON one, so an HTML-only Accept "
-    "gets 200 JSON instead of the documented 406",
-)
 @pytest.mark.parametrize("accept", [HTML_V1, "text/html"])
 @pytest.mark.parametrize("path", NAMESPACE_PATHS)
 def test_namespace_endpoints_refuse_an_html_only_accept(index_server, granted, path, accept):
