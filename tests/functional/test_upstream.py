@@ -201,6 +201,25 @@ def test_a_change_upstream_gives_a_new_page(client, db, upstream, settings, whee
     assert orjson.loads(second.content)["versions"] == ["1.0", "2.0"]
 
 
+def test_a_yank_and_a_deletion_upstream_show_at_the_next_revalidation(client, db, upstream, settings, tmp_path):
+    wheels = [build_wheel(tmp_path / v, "tool-kit", v) for v in ("1.0", "2.0")]
+    project = upstream.add("tool-kit", *wheels)
+    first = orjson.loads(page(client, "tool-kit").content)
+    kept_url = first["files"][0]["url"]
+    assert body(client.get(kept_url)) == wheels[0].read_bytes()
+    project.files[1].yanked = "broken"
+    deleted = project.files.pop(0)
+    project.versions.remove("1.0")
+    assert orjson.loads(page(client, "tool-kit").content) == first  # within the TTL: as kept
+    settings.UPSTREAM_PAGE_TTL = 0
+    after = orjson.loads(page(client, "tool-kit").content)
+    assert [(f["filename"], f["yanked"]) for f in after["files"]] == [(wheels[1].name, "broken")]
+    assert after["versions"] == ["2.0"]
+    # The kept copy of the deleted file stays at its URL (a lock file naming it keeps working).
+    assert deleted.filename in kept_url
+    assert body(client.get(kept_url)) == wheels[0].read_bytes()
+
+
 def test_our_etag_revalidates(client, db, upstream, wheel):
     upstream.add("tool-kit", wheel)
     first = page(client, "tool-kit")
