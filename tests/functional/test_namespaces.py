@@ -320,3 +320,17 @@ def test_a_granted_namespace_is_never_taken_from_upstream(client, settings, tmp_
         assert response.status_code == 404
         assert "namespace 'acme' granted on this index" in response.content.decode()
         assert upstream.hits() == []
+
+
+def test_namespaces_are_per_package_repository_and_not_shared_with_the_upstream(client, settings, tmp_path, alice):
+    """ "Namespaces are per-package repository and SHALL NOT be shared between repositories." A proxied
+    project's page never carries the upstream's grants, and the upstream's do not reserve names here."""
+    with UpstreamIndex() as upstream:
+        settings.UPSTREAM_INDEX_URL = upstream.url
+        settings.UPSTREAM_BLOCKED_PREFIXES = []
+        settings.UPSTREAM_ALLOWED_PROJECTS = []
+        upstream.add("far-tool", build_wheel(tmp_path / "far", "far-tool", "1.0"))
+        page = json_page(client, "/simple/far-tool/")
+        assert page["meta"]["api-version"] == "1.5"
+        assert page["namespaces"] is None
+        assert json_page(client, "/simple/namespaces") == []
