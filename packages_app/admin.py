@@ -569,5 +569,7 @@ class FilenameRegistryAdmin(RecordAdmin):
     ordering = ["filename"]
 
 
-# The upstream proxy's models: registered in their own module (the admin's autodiscovery looks here).
+# Registered in their own modules (the admin's autodiscovery looks here): the upstream
+# proxy's models, and the PEP 752 namespace grants.
+from packages_app import namespaces_admin  # noqa: E402, F401
 from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401

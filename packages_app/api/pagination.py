@@ -71,6 +71,11 @@ class ProjectPagination(IndexCursorPagination):
     ordering = ("normalized_name",)
 
 
+class NamespacePagination(IndexCursorPagination):
+    # With revoked grants a namespace may have several rows: the id keeps their order fixed.
+    ordering = ("namespace", "id")
+
+
 class RolePagination(IndexCursorPagination):
     # An annotation of the view's queryset: the cursor reads its position off each row.
     ordering = ("project_name",)

@@ -6,13 +6,15 @@ prefetched), so a page costs the same few queries whatever its size.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from packages_app import core_metadata
+from packages_app import core_metadata, namespaces
 from packages_app.links import files_base_url
-from packages_app.models import File, JournalEntry, Project, ProjectStatus, Release, Role, Visibility
+from packages_app.models import File, JournalEntry, NamespaceGrant, Project, ProjectStatus, Release, Role, Visibility
 from packages_app.services.journal import ACTIONS
 from packages_app.simple.builders import upload_time_text
 
@@ -289,3 +291,62 @@ class NewReleaseSerializer(serializers.Serializer):
     requires_dist = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, max_length=1000)
     classifiers = serializers.ListField(child=serializers.CharField(max_length=255), required=False, max_length=1000)
     project_urls = serializers.DictField(child=serializers.URLField(max_length=1000), required=False)
+
+
+# ---------------------------------------------------------------- namespaces (PEP 752)
+
+
+class NamespaceSerializer(serializers.ModelSerializer):
+    """A namespace grant; ``parent`` and ``children`` are among the active grants.
+
+    ``revoked`` is sent only when revoked grants are asked for (or one was just revoked).
+    """
+
+    # The view's context: ``active_names`` (every active namespace) and ``include_revoked``.
+
+    name = serializers.CharField(source="namespace")
+    holder = serializers.CharField(source="holder_name", help_text='A user name, or "team:<name>".')
+    parent = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
+    created = UtcDateTimeField()
+    revoked = UtcDateTimeField(allow_null=True, required=False, help_text="Sent with ?include_revoked=1 only.")
+
+    class Meta:
+        model = NamespaceGrant
+        fields = ["name", "holder", "open", "parent", "children", "created", "revoked"]
+
+    def get_parent(self, grant) -> str | None:
+        return namespaces.parent_of(grant.namespace, self.context["active_names"])
+
+    def get_children(self, grant) -> list[str]:
+        if grant.revoked is not None:
+            return []
+        return namespaces.children_of(grant.namespace, self.context["active_names"])
+
+    def to_representation(self, grant):
+        data = super().to_representation(grant)
+        if not self.context.get("include_revoked"):
+            data.pop("revoked")
+        return data
+
+
+class NewNamespaceSerializer(serializers.Serializer):
+    """A grant to a user or to a team (one of the two), by name."""
+
+    namespace = serializers.CharField(max_length=255)
+    user = serializers.CharField(required=False, max_length=150)
+    team = serializers.CharField(required=False, max_length=150)
+    open = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, data):
+        if ("user" in data) == ("team" in data):
+            raise serializers.ValidationError("Grant the namespace to a 'user' or to a 'team' (one of the two).")
+        if "user" in data:
+            member = get_user_model().objects.filter(username=data["user"]).first()
+            if member is None:
+                raise serializers.ValidationError({"user": [f"There is no user named '{data['user']}'."]})
+        else:
+            member = Group.objects.filter(name=data["team"]).first()
+            if member is None:
+                raise serializers.ValidationError({"team": [f"There is no team named '{data['team']}'."]})
+        return {**data, "member": member}

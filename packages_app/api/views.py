@@ -18,23 +18,30 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from packages_app import naming, read_access, upstream
-from packages_app.access import manage_refusal, status_refusal, upload_refusal
+from packages_app import namespaces, naming, read_access, upstream
+from packages_app.access import is_staff, manage_refusal, status_refusal, upload_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
-from packages_app.api.pagination import ProjectPagination, ReleasePagination, RolePagination, SerialPagination
+from packages_app.api.pagination import (
+    NamespacePagination,
+    ProjectPagination,
+    ReleasePagination,
+    RolePagination,
+    SerialPagination,
+)
 from packages_app.api.problems import problem_exception_handler
 from packages_app.links import url_layout, url_template
-from packages_app.models import File, JournalEntry, Project, Release, Role, Visibility
+from packages_app.models import File, JournalEntry, NamespaceGrant, Project, Release, Role, Visibility
 from packages_app.pages import store
 from packages_app.pages.serve import CachePolicy, serve_page
 from packages_app.querysets import count_of
 from packages_app.services import journal, projects, releases
+from packages_app.services import namespaces as namespace_services
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
 
@@ -124,6 +131,7 @@ _TEMPLATES = {
     "release": ("api:release", ["{name}", "{version}"]),
     "file": ("api:file", ["{sha256}"]),
     "user_projects": ("api:user-projects", ["{username}"]),
+    "namespace": ("api:namespace", ["{namespace}"]),
 }
 
 
@@ -144,6 +152,7 @@ class ApiRoot(ApiMixin, APIView):
             for name, route in (
                 ("projects", "api:projects"),
                 ("events", "api:events"),
+                ("namespaces", "api:namespaces"),
                 ("schema", "api:schema"),
                 ("docs", "api:docs"),
                 ("redoc", "api:redoc"),
@@ -461,3 +470,107 @@ class UserRoles(ApiMixin, generics.ListAPIView):
             .select_related("project")
             .annotate(project_name=F("project__normalized_name"))
         )
+
+
+# ---------------------------------------------------------------- namespaces (PEP 752)
+
+
+class NamespaceWrites(BasePermission):
+    """Granting and revoking are the operators': staff holding the model permission named by
+    the view's ``write_permission``, with a token not limited to projects (a namespace
+    covers projects that need not exist yet)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        identity = request.auth
+        if not is_staff(identity):
+            raise PermissionDenied("Only staff may grant or revoke namespaces; ask an administrator.")
+        if not identity.user.has_perm(view.write_permission):
+            raise PermissionDenied(f"This needs the permission {view.write_permission}; ask an administrator.")
+        if identity.token is not None and identity.token.limited_to_projects:
+            raise PermissionDenied("This token is limited to projects; namespaces need a token for every project.")
+        return True
+
+
+def _include_revoked(request) -> bool:
+    value = request.query_params.get("include_revoked", "0")
+    if value not in ("0", "1", "true", "false"):
+        raise ParseError("'include_revoked' must be 1 or 0.")
+    return value in ("1", "true")
+
+
+def _namespace_context(view, include_revoked: bool = False) -> dict:
+    """What a namespace's ``parent`` and ``children`` are worked out from: every active grant."""
+    active = list(namespaces.active().values_list("namespace", flat=True))
+    return {**view.get_serializer_context(), "active_names": active, "include_revoked": include_revoked}
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("include_revoked", bool, description="Revoked grants too, each with its `revoked` time."),
+    ]
+)
+class NamespaceList(ApiMixin, generics.ListCreateAPIView):
+    """The PEP 752 namespaces granted on this index, by name: their holder, whether open, parent and children."""
+
+    pagination_class = NamespacePagination
+    permission_classes = [WritesNeedAnApiToken, NamespaceWrites]
+    write_permission = "packages_app.add_namespacegrant"
+
+    def get_serializer_class(self):
+        return serializers.NewNamespaceSerializer if self.request.method == "POST" else serializers.NamespaceSerializer
+
+    def get_queryset(self):
+        grants = NamespaceGrant.objects.select_related("user", "team")
+        return grants if _include_revoked(self.request) else grants.filter(revoked__isnull=True)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        context = _namespace_context(self, _include_revoked(request))
+        return self.get_paginated_response(serializers.NamespaceSerializer(page, many=True, context=context).data)
+
+    @extend_schema(request=serializers.NewNamespaceSerializer, responses={201: serializers.NamespaceSerializer})
+    def post(self, request):
+        """Grant a namespace to a user or a team (staff with packages_app.add_namespacegrant)."""
+        given = self.get_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        member, is_open = data["member"], data["open"]
+        grant = namespace_services.grant_namespace(data["namespace"], member, open=is_open, user=request.user)
+        grant = NamespaceGrant.objects.select_related("user", "team").get(pk=grant.pk)
+        body = serializers.NamespaceSerializer(grant, context=_namespace_context(self)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def find_grant(namespace: str) -> NamespaceGrant:
+    """The active grant of ``namespace`` (any spelling of it)."""
+    grant = namespaces.active().filter(namespace=naming.normalize_name(namespace)).first()
+    if grant is None:
+        raise NotFound(f"The namespace '{namespace}' is not granted.")
+    return grant
+
+
+class NamespaceDetail(ApiMixin, generics.GenericAPIView):
+    """An active namespace grant (any spelling of its name finds it)."""
+
+    serializer_class = serializers.NamespaceSerializer
+
+    def get(self, request, namespace: str):
+        grant = find_grant(namespace)
+        return Response(self.get_serializer(grant, context=_namespace_context(self)).data)
+
+
+class RevokeNamespace(ApiMixin, generics.GenericAPIView):
+    """Revoke a namespace (staff with packages_app.change_namespacegrant): the grant is kept, with `revoked`."""
+
+    serializer_class = serializers.NamespaceSerializer
+    permission_classes = [WritesNeedAnApiToken, NamespaceWrites]
+    write_permission = "packages_app.change_namespacegrant"
+
+    @extend_schema(request=None, responses=serializers.NamespaceSerializer)
+    def post(self, request, namespace: str):
+        grant = namespace_services.revoke_namespace(namespace, user=request.user)
+        grant = NamespaceGrant.objects.select_related("user", "team").get(pk=grant.pk)
+        context = _namespace_context(self, include_revoked=True)
+        return Response(serializers.NamespaceSerializer(grant, context=context).data)

@@ -38,6 +38,9 @@ EXPECTED_PATHS = {
     "/api/v1/files/{sha256}/",
     "/api/v1/events/",
     "/api/v1/users/{username}/projects/",
+    "/api/v1/namespaces/",
+    "/api/v1/namespaces/{namespace}/",
+    "/api/v1/namespaces/{namespace}/revoke/",
 }
 
 
@@ -99,6 +102,8 @@ def test_schema_describes_every_endpoint(index_server, published):
         "/api/v1/projects/{name}/releases/",
         "/api/v1/projects/{name}/releases/{version}/yank/",
         "/api/v1/projects/{name}/releases/{version}/unyank/",
+        "/api/v1/namespaces/",
+        "/api/v1/namespaces/{namespace}/revoke/",
     }
     releases = schema["paths"]["/api/v1/projects/{name}/releases/"]["get"]
     parameters = {parameter["name"] for parameter in releases["parameters"]}

@@ -6,13 +6,14 @@ import pytest
 
 from packages_app.services import projects
 
-COLLECTIONS = {"projects", "events", "schema", "docs", "redoc"}
+COLLECTIONS = {"projects", "events", "namespaces", "schema", "docs", "redoc"}
 TEMPLATES = {
     "project": "/api/v1/projects/{name}/",
     "releases": "/api/v1/projects/{name}/releases/",
     "release": "/api/v1/projects/{name}/releases/{version}/",
     "file": "/api/v1/files/{sha256}/",
     "user_projects": "/api/v1/users/{username}/projects/",
+    "namespace": "/api/v1/namespaces/{namespace}/",
 }
 
 

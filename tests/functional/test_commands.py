@@ -4,12 +4,13 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from packages_app import tokens
-from packages_app.models import ApiToken, JournalEntry
-from packages_app.services import projects, releases
+from packages_app.models import ApiToken, JournalEntry, NamespaceGrant
+from packages_app.services import namespaces, projects, releases
 from tests.factories import UserFactory
 
 
@@ -102,3 +103,55 @@ def test_bootstrap_admin_creates_the_admin_once(db, settings):
     user = get_user_model().objects.get(username="boss")
     assert user.is_superuser
     assert user.check_password("a long enough password")
+
+
+def test_grant_namespace_to_a_user_and_revoke_it(db):
+    UserFactory(username="amy")
+    projects.create_project("acme-tools")
+    assert run("grant_namespace", "Acme", "--user", "amy") == "Granted the namespace acme to amy."
+    grant = NamespaceGrant.objects.get()
+    assert (grant.namespace, grant.user.username, grant.open, grant.revoked) == ("acme", "amy", False, None)
+    granted = JournalEntry.objects.filter(kind="namespace-granted")
+    assert sorted(granted.values_list("name", flat=True)) == ["acme", "acme-tools"]
+    assert run("grant_namespace", "ACME", "--revoke") == "Revoked the namespace acme of amy."
+    grant.refresh_from_db()
+    assert grant.revoked is not None
+    assert JournalEntry.objects.filter(kind="namespace-revoked").count() == 2
+
+
+def test_grant_an_open_namespace_to_a_team(db):
+    Group.objects.create(name="platform")
+    assert run("grant_namespace", "plat", "--team", "platform", "--open") == (
+        "Granted the open namespace plat to team:platform."
+    )
+    assert NamespaceGrant.objects.get().holder_name == "team:platform"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["acme", "--user", "nobody"], "No user named 'nobody'"),
+        (["acme", "--team", "nobody"], "No team named 'nobody'"),
+        (["acme"], "Name the holder with --user NAME or --team NAME"),
+        (["bad_", "--user", "amy"], "is not a valid namespace"),
+        (["zeta", "--user", "amy"], "already granted"),
+        (["zeta-tools-x", "--revoke"], "is not granted"),
+        (["zeta", "--revoke", "--user", "amy"], "--revoke takes only the namespace"),
+        (["a-b-c-d-e-f-g-h-i-j", "--user", "amy"], "hyphens"),
+    ],
+)
+def test_grant_namespace_errors(db, args, message):
+    UserFactory(username="amy")
+    namespaces.grant_namespace("zeta", UserFactory(username="bob"))
+    entries = JournalEntry.objects.count()
+    with pytest.raises(CommandError, match=message):
+        run("grant_namespace", *args)
+    assert NamespaceGrant.objects.count() == 1
+    assert JournalEntry.objects.count() == entries
+
+
+def test_grant_namespace_refuses_an_overlapping_root(db):
+    namespaces.grant_namespace("acme-tools", UserFactory(username="bob"))
+    UserFactory(username="amy")
+    with pytest.raises(CommandError, match="would overlap the namespace 'acme-tools' of bob"):
+        run("grant_namespace", "acme", "--user", "amy")

@@ -2,7 +2,7 @@
 
 A staff user gets view, change or delete permission on one model, or none at all. Every
 custom action is offered and run only for the permission it needs (change for yank,
-status, token revocation; delete for deleting files, releases and roles): absent from the
+status, token and namespace revocation; delete for deleting files, releases and roles): absent from the
 changelist's dropdown otherwise, and a forged POST of it changes nothing. The admin's
 front page shows uploads and journal entries only to those who may view them, and
 token events only to superusers.
@@ -24,13 +24,14 @@ from packages_app.models import (
     CachedUpstreamFile,
     File,
     JournalEntry,
+    NamespaceGrant,
     Project,
     ProjectStatus,
     Release,
     Role,
     UpstreamProject,
 )
-from packages_app.services import journal, projects, releases, roles
+from packages_app.services import journal, namespaces, projects, releases, roles
 from packages_app.services import tokens as token_services
 from packages_app.storage import package_storage
 from tests.factories import FileFactory, UserFactory
@@ -90,6 +91,12 @@ def token_scene(staff) -> tuple[int, Callable[[], object]]:
     return token.pk, lambda: ApiToken.objects.values_list("revoked", flat=True).get(pk=token.pk)
 
 
+def namespace_scene(staff) -> tuple[int, Callable[[], object]]:
+    projects.create_project("acme-tools")  # a covered project: its serial moves too
+    grant = namespaces.grant_namespace("acme", UserFactory(username="amy"))
+    return grant.pk, lambda: NamespaceGrant.objects.values_list("revoked", "open").get(pk=grant.pk)
+
+
 def cached_upstream_scene(staff) -> tuple[int, Callable[[], object]]:
     project = UpstreamProject.objects.create(normalized_name="far-away")
     path = f"upstream/far-away/{'a' * 64}/far_away-1.0-py3-none-any.whl"
@@ -117,6 +124,7 @@ ACTIONS = [
     Action("file", "delete_files", "delete", file_scene),
     Action("role", "revoke_roles", "delete", role_scene),
     Action("apitoken", "revoke", "change", token_scene),
+    Action("namespacegrant", "revoke_namespaces", "change", namespace_scene),
     Action("upstreamproject", "remove_cached_files", "delete", cached_upstream_scene, journaled=False),
 ]
 
@@ -167,6 +175,7 @@ CHANGE_FORMS = [
     ("release", release_scene(yanked=False), {"yanked": "on", "yanked_reason": "forged"}),
     ("release", release_scene(yanked=True), {"yanked_reason": ""}),
     ("role", role_scene, {"role_name": "Owner"}),
+    ("namespacegrant", namespace_scene, {"open": "on"}),
 ]
 
 
@@ -185,7 +194,7 @@ def test_a_change_page_saves_only_with_the_change_permission(client, db, model, 
 @pytest.mark.parametrize(
     ("model", "scene"),
     [("project", project_scene("set_status_active")), ("release", release_scene(yanked=False)),
-     ("file", file_scene), ("role", role_scene)],
+     ("file", file_scene), ("role", role_scene), ("namespacegrant", namespace_scene)],
 )  # fmt: skip
 def test_a_delete_page_deletes_only_with_the_delete_permission(client, db, model, scene):
     staff = staff_with(model, "change")
