@@ -301,7 +301,7 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             "<small>sha256 {} · blake2b-256 {} · md5 {}</small></div>",
             (
                 (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size,
-                 f.upload_time.isoformat(timespec="seconds"), f.uploaded_by.get_username() if f.uploaded_by else "—",
+                 f.upload_time.isoformat(timespec="seconds"), _uploader(f),
                  f.sha256_digest, f.blake2_256_digest, f.md5_digest)
                 for f in files[:FILES_SHOWN]
             ),
@@ -329,6 +329,12 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     )
     def delete_releases(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "release(s)", release_services.delete_release)
+
+
+def _uploader(file: File) -> str:
+    if file.uploaded_by is not None:
+        return file.uploaded_by.get_username()
+    return f"trusted publisher {file.uploaded_by_publisher}" if file.uploaded_by_publisher else "—"
 
 
 @admin.register(File)
@@ -434,6 +440,11 @@ class TokenAddForm(forms.ModelForm):
         model = ApiToken
         fields = ["user", "name", "read_only", "projects"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional on the model only for trusted publishers' tokens, which are minted, never added here.
+        self.fields["user"].required = True
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -460,6 +471,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return ["user", "name", "read_only", "projects", "expires_in_days"]
         return [
             "user",
+            "trusted_publisher",
             "name",
             "key_id",
             "read_only",

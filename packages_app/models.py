@@ -166,6 +166,13 @@ class File(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    uploaded_by_publisher = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trusted publisher whose minted token uploaded the file, as it read then.",
+    )
     user_agent = models.CharField(max_length=512, blank=True, default="")
     comment_text = models.TextField(blank=True, default="")
     path = models.CharField(max_length=512, unique=True, help_text="Storage path, derived from the content hash.")

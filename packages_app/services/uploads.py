@@ -33,6 +33,7 @@ class NewFile:
     user_agent: str = ""
     comment: str = ""
     upload_time: datetime | None = None
+    publisher: str = ""  # the trusted publisher uploading, described
     # Called in the write transaction with the project this upload creates (a pending trusted publisher's).
     on_project_created: Callable[[Project], None] | None = None
 
@@ -73,6 +74,7 @@ def record_upload(
             user_agent=new.user_agent,
             comment=new.comment,
             upload_time=new.upload_time,
+            publisher=new.publisher,
         )
         return file, True
 

@@ -87,6 +87,7 @@ def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: b
         user_agent=pub.user_agent,
         comment=pub.comment,
         upload_time=pub.upload_time,
+        publisher=publisher.description if publisher is not None else "",
         on_project_created=None if publisher is None else partial(trusted_publishing.adopt, publisher.pk),
     )
     file, created = upload_services.record_upload(

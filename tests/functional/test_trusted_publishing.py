@@ -126,6 +126,9 @@ def test_a_github_workflow_mints_a_token_that_uploads_and_is_recorded(client, is
     publish(client, tmp_path, "acme-app", "1.0", auth=basic_auth("__token__", body["token"]))
     file = File.objects.get()
     assert file.uploaded_by is None
+    assert file.uploaded_by_publisher == "GitHub Actions acme/app, workflow release.yml, environment pypi"
+    files = client.get("/api/v1/projects/acme-app/releases/1.0/").json()["files"]
+    assert [entry["trusted_publisher"] for entry in files] == [file.uploaded_by_publisher]
     added = JournalEntry.objects.get(kind=journal.FILE_ADDED)
     assert added.token_key_id == token.key_id
     assert added.token_name == token.name  # "uploaded by" the publisher, in the file's record
@@ -301,8 +304,10 @@ def test_the_minted_token_does_nothing_but_upload(client, issuer, project):
     plaintext = minted(client, issuer.sign(github_claims(issuer)))
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
     assert client.get("/simple/acme-app/", **bearer).status_code == 401
-    assert client.get("/api/v1/projects/acme-app", **bearer).status_code == 401
-    response = client.post("/api/v1/projects/acme-app/releases/1.0/yank", {}, content_type="application/json", **bearer)
+    assert client.get("/api/v1/projects/acme-app/", **bearer).status_code == 401
+    response = client.post(
+        "/api/v1/projects/acme-app/releases/1.0/yank/", {}, content_type="application/json", **bearer
+    )
     assert response.status_code == 401
 
 
