@@ -18,7 +18,14 @@ from packages_app.services import journal
 
 def journal_entries_about_tokens() -> Q:
     """Journal entries about tokens: who holds which key id is for superusers' eyes only."""
-    return Q(kind__in=[journal.TOKEN_CREATED, journal.TOKEN_REVOKED, journal.TRUSTED_PUBLISHER_ADDED])
+    return Q(
+        kind__in=[
+            journal.TOKEN_CREATED,
+            journal.TOKEN_REVOKED,
+            journal.TRUSTED_PUBLISHER_ADDED,
+            journal.TRUSTED_PUBLISHER_REMOVED,
+        ]
+    )
 
 
 @journal.write_transaction()

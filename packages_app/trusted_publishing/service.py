@@ -70,6 +70,18 @@ def add_publisher(
     return publisher
 
 
+@journal.write_transaction()
+def remove_publisher(publisher: TrustedPublisher, *, user=None) -> None:
+    """Remove the publisher; the upload tokens minted for it go with it (they stop working at once)."""
+    publisher = TrustedPublisher.objects.select_related("project").get(pk=publisher.pk)
+    minted = list(ApiToken.objects.filter(trusted_publisher=publisher).values_list("key_id", flat=True))
+    action = f"remove trusted publisher {publisher.description} ({publisher.issuer}) of {publisher.project_name}"
+    if minted:
+        action += f", and its tokens {', '.join(minted)}"
+    publisher.delete()
+    journal.record(action, kind=journal.TRUSTED_PUBLISHER_REMOVED, user=user)
+
+
 def find_publisher(claims: dict) -> TrustedPublisher:
     """The publisher whose every rule this verified token meets; raises :class:`OidcError`.
 

@@ -393,3 +393,29 @@ def test_add_trusted_publisher_command_errors(project, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("add_trusted_publisher", *args)
     assert not TrustedPublisher.objects.exists()
+
+
+def test_superusers_see_and_remove_publishers_in_the_admin(admin_client, client, issuer, project):
+    publisher = github_publisher(issuer, project)
+    plaintext = minted(client, issuer.sign(github_claims(issuer)))
+    listing = admin_client.get("/admin/packages_app/trustedpublisher/")
+    assert listing.status_code == 200
+    assert b"GitHub Actions acme/app, workflow release.yml" in listing.content
+    token_page = admin_client.get(f"/admin/packages_app/apitoken/{ApiToken.objects.get().pk}/change/")
+    assert b"GitHub Actions acme/app" in token_page.content
+    response = admin_client.post(f"/admin/packages_app/trustedpublisher/{publisher.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not TrustedPublisher.objects.exists()
+    assert not ApiToken.objects.exists()  # its tokens stop working at once
+    removed = JournalEntry.objects.get(kind=journal.TRUSTED_PUBLISHER_REMOVED)
+    assert removed.action.startswith("remove trusted publisher GitHub Actions acme/app")
+    auth = basic_auth("__token__", plaintext)
+    response = post_upload(client, {}, auth)
+    assert response.status_code == 401
+
+
+def test_the_admin_is_for_superusers_only(client, project, issuer):
+    github_publisher(issuer, project)
+    staff = UserFactory(username="staffer", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/admin/packages_app/trustedpublisher/").status_code == 403
