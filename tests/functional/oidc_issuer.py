@@ -24,6 +24,7 @@ class OidcIssuer:
         self.keys: dict[str, object] = {}
         self.published: list[str] = []
         self.requests: list[str] = []
+        self.delay = 0.0  # seconds the key set takes to come: a slow issuer
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,16 +33,20 @@ class OidcIssuer:
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/.well-known/jwks"}
                 elif self.path == "/.well-known/jwks":
+                    time.sleep(issuer.delay)
                     body = {"keys": [issuer.public_jwk(kid) for kid in issuer.published]}
                 else:
                     self.send_error(404)
                     return
                 data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the index gave up waiting (a slow issuer's test)
 
             def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
                 pass

@@ -6,6 +6,7 @@ document and key set, and checks signatures with them, as it would GitHub's or G
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,8 @@ from django.utils import timezone
 from harness.dists import build_wheel
 from packages_app.models import ApiToken, File, JournalEntry, OidcTokenUse, Project, Role, RoleName, TrustedPublisher
 from packages_app.services import journal, projects, roles
+from packages_app.trusted_publishing import claims as claim_rules
+from packages_app.trusted_publishing import verify
 from packages_app.trusted_publishing.service import add_publisher
 from tests.factories import UserFactory
 from tests.functional.oidc_issuer import OidcIssuer
@@ -419,3 +422,49 @@ def test_the_admin_is_for_superusers_only(client, project, issuer):
     staff = UserFactory(username="staffer", is_staff=True)
     client.force_login(staff)
     assert client.get("/admin/packages_app/trustedpublisher/").status_code == 403
+
+
+def test_a_slow_issuer_costs_a_bounded_wait(client, project, monkeypatch, settings):
+    slow = OidcIssuer()
+    try:
+        slow.delay = 3
+        settings.TRUSTED_PUBLISHING_ISSUERS = [slow.url]
+        add_publisher("github", slow.url, GITHUB, project=project)
+        monkeypatch.setattr(verify, "FETCH_TIMEOUT_SECONDS", 0.5)
+        started = time.monotonic()
+        message = refused(client, slow.sign(github_claims(slow)), status=503)
+        assert time.monotonic() - started < 2.5
+        assert "The issuer's key set could not be fetched" in message
+        assert not OidcTokenUse.objects.exists()
+    finally:
+        slow.delay = 0
+        slow.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "claims", "stored"),
+    [
+        ("github", {**GITHUB, "workflow": ".github/workflows/release.yml"}, GITHUB),
+        ("gitlab", {**GITLAB, "ci_config_ref_uri": "gitlab.com/acme/app//ci/release.yml@refs/heads/main"},
+         {**GITLAB, "ci_config_ref_uri": "ci/release.yml"}),
+        ("generic", {"sub": "x", "aud_extra": "y"}, {"sub": "x", "aud_extra": "y"}),
+    ],
+)  # fmt: skip
+def test_publisher_claims_are_kept_in_one_form(kind, claims, stored):
+    assert claim_rules.normalize(kind, claims) == stored
+
+
+@pytest.mark.parametrize(
+    ("kind", "claims", "message"),
+    [
+        ("github", {**GITHUB, "repository": "acme"}, "is not 'owner/name'"),
+        ("github", {**GITHUB, "workflow": "release"}, "is not a file name"),
+        ("github", {**GITHUB, "ref": "main"}, "Unknown claims for GitHub Actions: ref"),
+        ("gitlab", {**GITLAB, "project_path": "app"}, "is not 'group/project'"),
+        ("gitlab", {"project_path": "acme/app"}, "needs the claims: ci_config_ref_uri"),
+        ("generic", {"team": "x"}, "needs the claims: sub"),
+    ],
+)
+def test_publisher_claims_that_could_never_match_are_refused(kind, claims, message):
+    with pytest.raises(claim_rules.InvalidPublisher, match=message):
+        claim_rules.normalize(kind, claims)
