@@ -88,7 +88,7 @@ def find_publisher(claims: dict) -> TrustedPublisher:
     Only publishers found by the token's own repository (project path, ``sub``) are compared,
     so a mismatch reported is about the workload the token proves, never another's.
     """
-    issuer = claims["iss"]
+    issuer = claims["iss"].rstrip("/")
     candidates: list[TrustedPublisher] = []
     for kind in PublisherKind.values:
         lookup = claim_rules.lookup_value(kind, claims)

@@ -80,7 +80,7 @@ def _fetch_json(url: str, what: str) -> dict:
 
 def _fetch_jwks(issuer: str) -> dict:
     discovery = _fetch_json(f"{issuer}/.well-known/openid-configuration", "discovery document")
-    if discovery.get("issuer") != issuer:
+    if not isinstance(discovery.get("issuer"), str) or discovery["issuer"].rstrip("/") != issuer:
         raise OidcError("issuer-unreachable", f"The discovery document of {issuer} names another issuer.", 503)
     jwks_uri = discovery.get("jwks_uri")
     # The keys come over TLS, or from the issuer's own origin (a local issuer the operator allowed).
@@ -132,7 +132,8 @@ def verify(raw: str) -> dict:
     except jwt.InvalidTokenError as exc:
         raise OidcError("invalid-token", f"The token is not a well-formed JWT: {exc}.") from exc
     issuer = unverified.get("iss")
-    if not isinstance(issuer, str) or issuer not in allowed_issuers():
+    # Some issuers write theirs with a trailing slash; allowed and configured ones are kept without.
+    if not isinstance(issuer, str) or issuer.rstrip("/") not in allowed_issuers():
         raise OidcError(
             "invalid-issuer",
             f"The token's issuer {issuer!r} is not trusted by this index "
@@ -141,7 +142,7 @@ def verify(raw: str) -> dict:
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:
         raise OidcError("invalid-token", f"The token is signed with {algorithm!r}; this index takes RS256 or ES256.")
-    key = signing_key(issuer, header.get("kid"))
+    key = signing_key(issuer.rstrip("/"), header.get("kid"))
     audience = settings.TRUSTED_PUBLISHING_AUDIENCE
     try:
         claims = jwt.decode(
@@ -186,6 +187,6 @@ def use_once(claims: dict) -> None:
     expires = datetime.datetime.fromtimestamp(int(claims["exp"]), tz=datetime.UTC) + leeway
     try:
         with transaction.atomic():
-            OidcTokenUse.objects.create(issuer=claims["iss"], jti=claims["jti"], expires=expires)
+            OidcTokenUse.objects.create(issuer=claims["iss"].rstrip("/"), jti=claims["jti"], expires=expires)
     except IntegrityError as exc:
         raise OidcError("replayed-token", "The token was already exchanged; each token mints once.") from exc

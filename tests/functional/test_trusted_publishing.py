@@ -468,3 +468,8 @@ def test_publisher_claims_are_kept_in_one_form(kind, claims, stored):
 def test_publisher_claims_that_could_never_match_are_refused(kind, claims, message):
     with pytest.raises(claim_rules.InvalidPublisher, match=message):
         claim_rules.normalize(kind, claims)
+
+
+def test_an_issuer_written_with_a_trailing_slash(client, issuer, project):
+    github_publisher(issuer, project)
+    minted(client, issuer.sign(github_claims(issuer, iss=issuer.url + "/")))
