@@ -4,7 +4,8 @@ Nothing leaves 127.0.0.1. ``harness.oidc_issuer`` is the CI's issuer (discovery 
 JWKS from an RSA key made for this run) and its ID-token request endpoint, which a GitHub
 Actions job reaches through ``ACTIONS_ID_TOKEN_REQUEST_URL``/``_TOKEN``. The index under gunicorn
 trusts that issuer through ``TRUSTED_PUBLISHING_ISSUERS``, and a GitHub-kind publisher of a
-project names the issuer with the claims a real workflow's token carries.
+project (``manage.py add_trusted_publisher PROJECT --kind github --issuer <its URL> --claim ...``)
+names the issuer with the claims a real workflow's token carries.
 
 The client is ``uv publish --trusted-publishing always`` itself: this uv takes any publish URL
 for it, asks ``https://<publish host>/_/oidc/audience``, requests the job's ID token for that
@@ -32,7 +33,6 @@ from tests.e2e.helpers import Clients, IndexServer, make_tls_certificate, throwa
 
 AUDIENCE = "pyidx-e2e-audience"
 PASSWORD = "e2e correct horse battery"
-REPOSITORY = "acme/app"
 OWNER_ID = "1234567"
 WORKFLOW = "release.yml"
 ENVIRONMENT = "release"
@@ -45,14 +45,14 @@ def unique(prefix: str) -> str:
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[OidcIssuer]:
     """The CI's OIDC issuer, trusted by the index."""
-    with OidcIssuer(github_claims(repository=REPOSITORY, repository_owner_id=OWNER_ID, workflow=WORKFLOW)) as issuer:
+    with OidcIssuer() as issuer:
         yield issuer
 
 
 @pytest.fixture(scope="module")
 def stranger() -> Iterator[OidcIssuer]:
     """Another issuer minting the very same claims, which the index was never told to trust."""
-    with OidcIssuer(github_claims(repository=REPOSITORY, repository_owner_id=OWNER_ID, workflow=WORKFLOW)) as issuer:
+    with OidcIssuer() as issuer:
         yield issuer
 
 
@@ -106,8 +106,11 @@ def exchange(index_server: IndexServer) -> IndexServer:
 
 @pytest.fixture
 def ci(clients: Clients, certificate) -> Clients:
-    """The clients, plus what uv needs to reach the index over TLS: its certificate, nothing else."""
-    clients.env["SSL_CERT_FILE"] = str(certificate.cert_path)
+    """The clients, plus what uv needs to reach the index over TLS: its certificate, nothing else.
+
+    And a wide terminal, so uv prints the index's answer on one line.
+    """
+    clients.env.update(SSL_CERT_FILE=str(certificate.cert_path), COLUMNS="100000")
     return clients
 
 
@@ -131,14 +134,13 @@ def create_project(clients: Clients, server: IndexServer, dist_dir: Path, name: 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def add_github_publisher(server: IndexServer, project: str, issuer: OidcIssuer, **claims: str) -> None:
-    """A GitHub-kind publisher of ``project`` whose tokens come from ``issuer``, added through the service."""
-    rules = {"repository": REPOSITORY, "repository_owner_id": OWNER_ID, "workflow": WORKFLOW, **claims}
-    server.shell(
-        "from packages_app.models import Project\n"
-        "from packages_app.trusted_publishing import service\n"
-        f"service.add_publisher('github', {issuer.url!r}, {rules!r}, project=Project.objects.get(name={project!r}))\n"
-    )
+def add_github_publisher(
+    server: IndexServer, project: str, issuer: OidcIssuer, repository: str, *extra: str, **claims: str
+) -> str:
+    """A GitHub-kind publisher of ``project`` whose tokens come from ``issuer``, as an operator's script adds it."""
+    rules = {"repository": repository, "repository_owner_id": OWNER_ID, "workflow": WORKFLOW, **claims}
+    options = [f"--claim={name}={value}" for name, value in rules.items()]
+    return server.manage("add_trusted_publisher", project, "--kind", "github", "--issuer", issuer.url, *options, *extra)
 
 
 def published_files(server: IndexServer, project: str) -> list[str]:
@@ -154,9 +156,10 @@ def refusal(result) -> dict:
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "Failed to obtain token for trusted publishing" in output, output
-    found = re.search(r"Response: (\{.*\})\s*$", output, re.MULTILINE)
+    found = re.search(r"Response: (\{.*?\})\s*\n\s*Token claims", output, re.DOTALL)
     assert found, output
-    return json.loads(found.group(1))
+    # Should uv still wrap it: a wrapped line goes on after a newline and the indentation.
+    return json.loads(re.sub(r"\n\s+", " ", found.group(1)))
 
 
 def problem_says(problem: dict, code: str, *fragments: str) -> None:
@@ -169,12 +172,23 @@ def problem_says(problem: dict, code: str, *fragments: str) -> None:
         assert fragment in problem["detail"], problem
 
 
+def job_of(issuer: OidcIssuer, repository: str) -> None:
+    """The next ID tokens of ``issuer`` are those of a job of ``repository`` running release.yml in "release"."""
+    issuer.claims = github_claims(repository=repository, repository_owner_id=OWNER_ID, workflow=WORKFLOW)
+
+
 @pytest.fixture
-def project(exchange, ci, dist_dir, issuer) -> str:
-    """A project of alice's with a GitHub publisher: acme/app's release.yml, environment release."""
+def project(exchange, ci, dist_dir, issuer, stranger) -> str:
+    """A project of alice's with a GitHub publisher: acme/<project>'s release.yml, environment release.
+
+    Each test has its own repository, so no other test's publisher matches its jobs' tokens; the
+    issuers' next tokens are that repository's job's.
+    """
     name = unique("tp")
     create_project(ci, exchange, dist_dir, name)
-    add_github_publisher(exchange, name, issuer, environment=ENVIRONMENT)
+    add_github_publisher(exchange, name, issuer, f"acme/{name}", environment=ENVIRONMENT)
+    job_of(issuer, f"acme/{name}")
+    job_of(stranger, f"acme/{name}")
     return name
 
 
@@ -206,13 +220,13 @@ def test_uv_publishes_with_trusted_publishing(exchange, ci, dist_dir, issuer, pr
         f"t = ApiToken.objects.filter(trusted_publisher__project__name={project!r}).get()\n"
         "print(t.user_id, t.expires is not None, sorted(p.name for p in t.projects.all()))"
     )
-    assert held.split(maxsplit=2) == ["None", "True", f"[{project!r}]"]
+    assert held.split(maxsplit=2) == ["None", "True", f"[{project!r}]\n"]
 
 
 def test_wrong_repository_is_refused(exchange, ci, dist_dir, issuer, project):
-    issuer.claims.update(github_claims(repository="evil/app", repository_owner_id=OWNER_ID, workflow=WORKFLOW))
+    job_of(issuer, f"evil/{project}")  # a fork, say
     result = trusted_publish(in_job(ci, issuer), exchange, build_wheel(dist_dir, project, "1.0"))
-    problem_says(refusal(result), "invalid-publisher", "No trusted publisher", "'evil/app'")
+    problem_says(refusal(result), "invalid-publisher", "No trusted publisher", f"'evil/{project}'")
     assert published_files(exchange, project) == [f"{project.replace('-', '_')}-0.1-py3-none-any.whl"]
 
 
@@ -224,7 +238,7 @@ def test_another_owner_with_the_same_repository_name_is_refused(exchange, ci, di
 
 
 def test_another_workflow_is_refused(exchange, ci, dist_dir, issuer, project):
-    ref = f"{REPOSITORY}/.github/workflows/ci.yml@refs/heads/main"
+    ref = f"acme/{project}/.github/workflows/ci.yml@refs/heads/main"
     issuer.claims.update(job_workflow_ref=ref, workflow_ref=ref)
     result = trusted_publish(in_job(ci, issuer), exchange, build_wheel(dist_dir, project, "1.0"))
     problem_says(refusal(result), "invalid-publisher", "job_workflow_ref", WORKFLOW, ref)
@@ -271,5 +285,37 @@ def test_token_for_another_project_is_refused(exchange, ci, dist_dir, issuer, pr
     # The exchange worked (the job's publisher is the project's); the upload to another is not allowed.
     assert "Failed to obtain token" not in output
     assert "403" in output
-    assert f"isn't allowed to upload to project '{other}'" in output
+    assert f"minted by trusted publishing for project '{project}'; it cannot upload to project '{other}'" in output
     assert published_files(exchange, other) == [f"{other.replace('-', '_')}-0.1-py3-none-any.whl"]
+
+
+def test_pending_publisher_creates_its_project(exchange, ci, dist_dir, issuer):
+    """A publisher added before the project exists: the job's first upload creates it, alice its Owner."""
+    name = unique("tp-new")
+    add_github_publisher(exchange, name, issuer, f"acme/{name}", "--pending", "--owner", "alice")
+    job_of(issuer, f"acme/{name}")
+    wheel = build_wheel(dist_dir, name, "1.0")
+    result = trusted_publish(in_job(ci, issuer), exchange, wheel)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert published_files(exchange, name) == [wheel.name]
+    owners = exchange.shell(
+        "from packages_app.models import Role\n"
+        f"print(sorted(Role.objects.filter(project__name={name!r}).values_list('user__username', 'role_name')))"
+    )
+    assert "alice" in owners, owners
+
+
+def test_one_workflow_publishes_two_projects(exchange, ci, dist_dir, issuer):
+    """A repository releasing two packages from one workflow: each project names the same job, and
+    one exchange uploads to both (as a publisher shared by projects does on the public index)."""
+    first, second = unique("tp-pair"), unique("tp-pair")
+    repository = f"acme/{first}-mono"
+    for name in (first, second):
+        create_project(ci, exchange, dist_dir / name, name)
+        add_github_publisher(exchange, name, issuer, repository)
+    job_of(issuer, repository)
+    wheels = [build_wheel(dist_dir, name, "1.0") for name in (first, second)]
+    result = trusted_publish(in_job(ci, issuer), exchange, *wheels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert wheels[0].name in published_files(exchange, first)
+    assert wheels[1].name in published_files(exchange, second)
