@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -319,3 +321,36 @@ def test_one_workflow_publishes_two_projects(exchange, ci, dist_dir, issuer):
     assert result.returncode == 0, result.stdout + result.stderr
     assert wheels[0].name in published_files(exchange, first)
     assert wheels[1].name in published_files(exchange, second)
+
+
+def post_json(server: IndexServer, path: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(  # noqa: S310 - the loopback index under test
+        f"{server.url}{path}", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=server.ssl_context)
+    )
+    try:
+        with opener.open(request, timeout=30) as response:
+            status, data = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            status, data = error.code, error.read()
+    try:
+        return status, json.loads(data)
+    except ValueError:
+        return status, {"not JSON": data.decode(errors="replace")[:500]}
+
+
+def test_the_publish_actions_exchange_path_mints_too(exchange, issuer, project):
+    """The standard publish action posts to /_/oidc/github/mint-token (the public index's older
+    path), not /_/oidc/mint-token: pointed at this index it must work unchanged too."""
+    token = issuer.token(AUDIENCE)
+    status, body = post_json(exchange, "/_/oidc/github/mint-token", {"token": token})
+    assert status == 200, body
+    assert body["success"] is True
+    assert body["token"]
+    # One exchange, whichever path: the token is spent.
+    status, body = post_json(exchange, "/_/oidc/mint-token", {"token": token})
+    assert status >= 400
+    assert body["errors"][0]["code"] == "replayed-token", body
