@@ -18,6 +18,7 @@ answer (``Response: {...}``) in the job's log: those are the messages tested her
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.error
@@ -223,6 +224,11 @@ def test_uv_publishes_with_trusted_publishing(exchange, ci, dist_dir, issuer, pr
         "print(t.user_id, t.expires is not None, sorted(p.name for p in t.projects.all()))"
     )
     assert held.split(maxsplit=2) == ["None", "True", f"[{project!r}]\n"]
+    # The file's record in the metadata API names the workload that uploaded it.
+    response = exchange.get(f"/api/v1/files/{hashlib.sha256(wheel.read_bytes()).hexdigest()}/")
+    assert response.status == 200, response.text
+    described = f"GitHub Actions acme/{project}, workflow {WORKFLOW}, environment {ENVIRONMENT}"
+    assert json.loads(response.body)["trusted_publisher"] == described
 
 
 def test_wrong_repository_is_refused(exchange, ci, dist_dir, issuer, project):
