@@ -176,6 +176,14 @@ UPSTREAM_NOT_AFTER = env.str("UPSTREAM_NOT_AFTER", "").strip()
 # PEP 752 namespaces (docs/namespaces.md): the most hyphens a granted namespace may have
 # (the PEP's SHOULD: a depth limit), so ``acme-data-eu`` is a grant at 2 and ``acme-a-b-c`` is not.
 NAMESPACE_MAX_DEPTH = env.int("NAMESPACE_MAX_DEPTH", 2, validate=Range(min=0, error="Must be 0 or more hyphens."))
+# Trusted publishing (README): OIDC issuers allowed besides GitHub Actions and gitlab.com (a
+# self-managed GitLab too), the audience CI jobs request their ID token for, and how long a minted
+# upload token lives (PEP 807's bounds: at most an hour).
+TRUSTED_PUBLISHING_ISSUERS = [url.rstrip("/") for url in _list(env.str("TRUSTED_PUBLISHING_ISSUERS", ""))]
+TRUSTED_PUBLISHING_AUDIENCE = env.str("TRUSTED_PUBLISHING_AUDIENCE", "").strip() or PUBLIC_BASE_URL or "pyindex"
+TRUSTED_PUBLISHING_TOKEN_MINUTES = env.int(
+    "TRUSTED_PUBLISHING_TOKEN_MINUTES", 15, validate=Range(min=1, max=60, error="Must be 1 to 60 minutes.")
+)
 # Read by `manage.py bootstrap_admin` (the serve script runs it).
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", "")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", "")
@@ -194,6 +202,12 @@ try:
     env.seal()
 except EnvValidationError as exc:
     raise _configuration_error(exc.error_messages) from None
+for _issuer in TRUSTED_PUBLISHING_ISSUERS:
+    # The index fetches the issuer's keys: over TLS, except from this machine (tests, a local issuer).
+    if not (
+        _issuer.startswith("https://") or re.match(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|\Z)", _issuer)
+    ):
+        raise _configuration_error({"TRUSTED_PUBLISHING_ISSUERS": [f"{_issuer!r} is not an https:// URL."]})
 # --------------------------------------------------------------------------
 
 if PRODUCTION:

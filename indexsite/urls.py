@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from packages_app.trusted_publishing import views as trusted_publishing
 from packages_app.upload.views import legacy_upload, legacy_upload_without_slash
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("legacy/", legacy_upload, name="legacy-upload"),
     path("legacy", legacy_upload_without_slash),
+    path("_/oidc/audience", trusted_publishing.audience, name="oidc-audience"),
+    path("_/oidc/mint-token", trusted_publishing.mint_token, name="oidc-mint-token"),
     path("api/v1/", include("packages_app.api.urls")),
     path("", include("legacy_api.urls")),
     path("", include("packages_app.simple.urls")),

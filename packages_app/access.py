@@ -11,8 +11,17 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from packages_app import naming
 from packages_app.authentication import Identity
-from packages_app.models import UPLOADING_ROLES, Project, ProjectStatus, Role, RoleName, Visibility
+from packages_app.models import (
+    UPLOADING_ROLES,
+    Project,
+    ProjectStatus,
+    Role,
+    RoleName,
+    TrustedPublisher,
+    Visibility,
+)
 
 # The strongest role wins when a user holds several (their own and their teams').
 _ROLE_STRENGTH = {RoleName.OWNER: 0, RoleName.MAINTAINER: 1, RoleName.READER: 2}
@@ -76,6 +85,8 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
     refusal = read_only_refusal(identity, project.name if project is not None else name)
     if refusal is not None:
         return refusal
+    if identity.publisher is not None:
+        return _publisher_upload_refusal(identity.publisher, project, name)
     if project is None:
         if not identity.token_allows(None):
             return f"The given token isn't allowed to create the new project '{name}'."
@@ -91,6 +102,25 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
     return None
 
 
+def _minted_for(publisher: TrustedPublisher) -> str:
+    return f"The given token was minted by trusted publishing for project '{publisher.project_name}'"
+
+
+def _publisher_upload_refusal(publisher: TrustedPublisher, project: Project | None, name: str) -> str | None:
+    """A trusted publisher's token uploads to its publisher's project, or creates its pending one."""
+    # Read again: a concurrent upload with the same token may have just created the pending project.
+    project_id = TrustedPublisher.objects.filter(pk=publisher.pk).values_list("project_id", flat=True).first()
+    if project is None:
+        if project_id is None and publisher.pending_project_name == naming.normalize_name(name):
+            return None
+        return f"{_minted_for(publisher)}; it cannot create project '{name}'."
+    if project.pk != project_id:
+        return f"{_minted_for(publisher)}; it cannot upload to project '{project.name}'."
+    if not project.accepts_uploads:
+        return f"Project '{project.name}' is {project.status} and accepts no new uploads."
+    return None
+
+
 def manage_refusal(identity: Identity, project: Project) -> str | None:
     """Why this caller may not manage the project (yank, set its status); None when they may.
 
@@ -99,6 +129,8 @@ def manage_refusal(identity: Identity, project: Project) -> str | None:
     refusal = read_only_refusal(identity, project.name)
     if refusal is not None:
         return refusal
+    if identity.publisher is not None:
+        return f"A token minted by trusted publishing only uploads; it cannot manage project '{project.name}'."
     if not identity.token_allows(project):
         return f"The given token isn't allowed to manage project '{project.name}'."
     if identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER:

@@ -29,6 +29,7 @@ from packages_app.models import (
     ProjectStatus,
     Release,
     Role,
+    TrustedPublisher,
 )
 from packages_app.services import files as file_services
 from packages_app.services import projects as project_services
@@ -36,6 +37,7 @@ from packages_app.services import releases as release_services
 from packages_app.services import roles as role_services
 from packages_app.services import tokens as token_services
 from packages_app.services.errors import ServiceError
+from packages_app.trusted_publishing import service as trusted_publishing
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
 
@@ -301,7 +303,7 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             "<small>sha256 {} · blake2b-256 {} · md5 {}</small></div>",
             (
                 (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size,
-                 f.upload_time.isoformat(timespec="seconds"), f.uploaded_by.get_username() if f.uploaded_by else "—",
+                 f.upload_time.isoformat(timespec="seconds"), _uploader(f),
                  f.sha256_digest, f.blake2_256_digest, f.md5_digest)
                 for f in files[:FILES_SHOWN]
             ),
@@ -329,6 +331,12 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     )
     def delete_releases(self, request, queryset):
         return _confirmed_delete(self, request, queryset, "release(s)", release_services.delete_release)
+
+
+def _uploader(file: File) -> str:
+    if file.uploaded_by is not None:
+        return file.uploaded_by.get_username()
+    return f"trusted publisher {file.uploaded_by_publisher}" if file.uploaded_by_publisher else "—"
 
 
 @admin.register(File)
@@ -434,6 +442,11 @@ class TokenAddForm(forms.ModelForm):
         model = ApiToken
         fields = ["user", "name", "read_only", "projects"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional on the model only for trusted publishers' tokens, which are minted, never added here.
+        self.fields["user"].required = True
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -460,6 +473,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return ["user", "name", "read_only", "projects", "expires_in_days"]
         return [
             "user",
+            "trusted_publisher",
             "name",
             "key_id",
             "read_only",
@@ -542,6 +556,41 @@ class RecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TrustedPublisher)
+class TrustedPublisherAdmin(ServiceDeleteMixin, admin.ModelAdmin):
+    """Superusers see and remove trusted publishers; operators add them with
+    ``manage.py add_trusted_publisher`` (README, "Trusted publishing")."""
+
+    delete_service = trusted_publishing.remove_publisher
+    list_display = ["description", "project_name", "kind", "issuer", "created"]
+    list_filter = ["kind"]
+    list_select_related = ["project"]
+    search_fields = ["lookup", "project__normalized_name", "pending_project_name"]
+    fields = ["kind", "issuer", "claims", "project", "pending_project_name", "pending_owner", "created"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_deleted_objects(self, objs, request):
+        # The minted tokens go with their publisher (listed on the confirmation page), though
+        # tokens themselves are revoked, never deleted, in their own admin.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
 
 @admin.register(JournalEntry)

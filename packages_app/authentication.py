@@ -14,24 +14,37 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from packages_app import throttling, tokens
-from packages_app.models import ApiToken, Project
+from packages_app.models import ApiToken, Project, TrustedPublisher
 
 
 class InvalidCredentials(Exception):
     """Credentials were sent but are wrong, expired or not allowed here."""
 
 
+PUBLISHER_TOKEN_UPLOADS_ONLY = (
+    "Invalid API Token: this token was minted by trusted publishing; it uploads to its project "  # noqa: S105
+    "with the upload URL and does nothing else."
+)
+
+
 @dataclass
 class Identity:
+    """Who is calling: a user, or (``publisher``) a trusted publisher's minted token, whose
+    ``user`` is anonymous: it holds no roles and uploads to its publisher's project only."""
+
     user: object
     token: ApiToken | None = None
     token_project_ids: frozenset[int] = field(default_factory=frozenset)
+    publisher: TrustedPublisher | None = None
 
     @property
     def username(self) -> str:
+        if self.publisher is not None:
+            return f"trusted publisher {self.publisher.description}"
         return self.user.get_username()
 
     @property
@@ -62,8 +75,10 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
-def identify(authorization_header: str, request=None) -> Identity | None:
+def identify(authorization_header: str, request=None, *, uploading: bool = False) -> Identity | None:
     """The caller's identity; None when no credentials were sent.
+
+    A token minted by trusted publishing is taken only when ``uploading`` (the upload URL).
 
     Raises :class:`InvalidCredentials` for wrong ones, and
     :class:`~packages_app.throttling.TooManyFailures` for a client that has
@@ -73,13 +88,13 @@ def identify(authorization_header: str, request=None) -> Identity | None:
         return None
     scheme, _, value = authorization_header.strip().partition(" ")
     if scheme.lower() == "bearer":
-        return _identify_token(value.strip(), request)
+        return _identify_token(value.strip(), request, uploading)
     credentials = basic_credentials(authorization_header)
     if credentials is None:
         raise InvalidCredentials("Use HTTP Basic authentication or an API token as a Bearer token.")
     username, password = credentials
     if username == tokens.TOKEN_USERNAME:
-        return _identify_token(password, request)
+        return _identify_token(password, request, uploading)
     if not settings.ALLOW_PASSWORD_UPLOADS:
         raise InvalidCredentials(
             f"User name and password authentication is disabled on this index; "
@@ -99,11 +114,11 @@ def identify(authorization_header: str, request=None) -> Identity | None:
     return Identity(user=user)
 
 
-def _identify_token(plaintext: str, request=None) -> Identity:
+def _identify_token(plaintext: str, request=None, uploading: bool = False) -> Identity:
     name = throttling.token_name(plaintext)
     throttling.check(request, name)
     try:
-        identity = _verify_token(plaintext)
+        identity = _verify_token(plaintext, uploading)
     except InvalidCredentials:
         throttling.failed(request, name)
         raise
@@ -111,11 +126,12 @@ def _identify_token(plaintext: str, request=None) -> Identity:
     return identity
 
 
-def _verify_token(plaintext: str) -> Identity:
+def _verify_token(plaintext: str, uploading: bool = False) -> Identity:
     parts = tokens.split(plaintext)
     token = None
     if parts is not None:
-        token = ApiToken.objects.select_related("user").filter(key_id=parts[0]).first()
+        found = ApiToken.objects.select_related("user", "trusted_publisher__project")
+        token = found.filter(key_id=parts[0]).first()
     # Compare even when no row was found, so timing does not tell whether a key id exists.
     secret_hash = token.secret_hash if token is not None else "0" * 64
     matched = tokens.secret_matches(parts[1] if parts else plaintext, secret_hash)
@@ -126,8 +142,14 @@ def _verify_token(plaintext: str) -> Identity:
         raise InvalidCredentials("Invalid API Token: the token has been revoked.")
     if token.expires is not None and token.expires <= now:
         raise InvalidCredentials("Invalid API Token: the token has expired.")
-    if not token.user.is_active:
+    if token.trusted_publisher is not None and not uploading:
+        raise InvalidCredentials(PUBLISHER_TOKEN_UPLOADS_ONLY)
+    if token.user is not None and not token.user.is_active:
         raise InvalidCredentials("Invalid API Token: its user is disabled.")
     ApiToken.objects.filter(pk=token.pk).update(last_used=now)
     project_ids = frozenset(token.projects.values_list("pk", flat=True))
+    if token.trusted_publisher is not None:
+        return Identity(
+            user=AnonymousUser(), token=token, token_project_ids=project_ids, publisher=token.trusted_publisher
+        )
     return Identity(user=token.user, token=token, token_project_ids=project_ids)

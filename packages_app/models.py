@@ -166,6 +166,13 @@ class File(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    uploaded_by_publisher = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trusted publisher whose minted token uploaded the file, as it read then.",
+    )
     user_agent = models.CharField(max_length=512, blank=True, default="")
     comment_text = models.TextField(blank=True, default="")
     path = models.CharField(max_length=512, unique=True, help_text="Storage path, derived from the content hash.")
@@ -277,7 +284,18 @@ class Role(models.Model):
 class ApiToken(models.Model):
     """An upload/API token. Only a hash of the secret is stored; see ``packages_app.tokens``."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    # None for a token minted by trusted publishing: it acts as its publisher, not as a person.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", null=True, blank=True
+    )
+    trusted_publisher = models.ForeignKey(
+        "TrustedPublisher",
+        on_delete=models.CASCADE,
+        related_name="tokens",
+        null=True,
+        blank=True,
+        help_text="The trusted publisher this short-lived upload token was minted for.",
+    )
     name = models.CharField(max_length=255, blank=True, default="")
     key_id = models.CharField(max_length=32, unique=True, help_text="Public part of the token, used to find it.")
     secret_hash = models.CharField(max_length=64, help_text="sha256 of the secret part.")
@@ -304,6 +322,12 @@ class ApiToken(models.Model):
         ordering = ["-created"]
         constraints = [
             models.CheckConstraint(condition=~Q(secret_hash=""), name="token_has_hash"),
+            # Exactly one holder: a user, or a trusted publisher.
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, trusted_publisher__isnull=True)
+                | Q(user__isnull=True, trusted_publisher__isnull=False),
+                name="token_has_one_holder",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -312,6 +336,86 @@ class ApiToken(models.Model):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked is None and (self.expires is None or self.expires > now)
+
+
+class PublisherKind(models.TextChoices):
+    GITHUB = "github", "GitHub Actions"
+    GITLAB = "gitlab", "GitLab CI"
+    GENERIC = "generic", "OIDC issuer"
+
+
+class TrustedPublisher(models.Model):
+    """A CI workload allowed to upload to a project with short-lived tokens (trusted publishing).
+
+    ``claims`` are what the workload's OIDC token must carry (see
+    ``packages_app.trusted_publishing.claims``). A pending publisher names a project that does not
+    exist yet: its first upload creates it, with ``pending_owner`` as its Owner, and the publisher
+    then belongs to that project.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="trusted_publishers", null=True, blank=True
+    )
+    pending_project_name = models.CharField(
+        max_length=255, blank=True, default="", help_text="Normalised name of the project its first upload creates."
+    )
+    pending_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Made Owner of the project a pending publisher creates.",
+    )
+    kind = models.CharField(max_length=16, choices=PublisherKind.choices)
+    issuer = models.CharField(max_length=255, help_text="The OIDC issuer URL, as its tokens' 'iss' claim reads.")
+    claims = models.JSONField(default=dict, help_text="Claim name to the value the token must carry.")
+    lookup = models.CharField(
+        max_length=255,
+        db_index=True,
+        help_text="The claim value that finds this publisher (repository, project path, sub).",
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(project__isnull=False, pending_project_name="")
+                | Q(project__isnull=True, pending_owner__isnull=False) & ~Q(pending_project_name=""),
+                name="publisher_project_or_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def description(self) -> str:
+        from packages_app.trusted_publishing.claims import describe
+
+        return describe(self)
+
+    @property
+    def project_name(self) -> str:
+        return self.project.name if self.project is not None else self.pending_project_name
+
+
+class OidcTokenUse(models.Model):
+    """An OIDC token already exchanged (its ``jti``), kept until it expires: each one mints once.
+
+    In the database, not the cache, so every worker and every restart sees it.
+    """
+
+    issuer = models.CharField(max_length=255)
+    jti = models.CharField(max_length=255)
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "jti"], name="oidc_token_used_once")]
+
+    def __str__(self) -> str:
+        return f"{self.jti} ({self.issuer})"
 
 
 class UpstreamProject(models.Model):

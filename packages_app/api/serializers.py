@@ -133,6 +133,7 @@ class FileSerializer(serializers.ModelSerializer):
     yanked = serializers.BooleanField(source="release.yanked")
     yanked_reason = serializers.CharField(source="release.yanked_reason")
     core_metadata = serializers.SerializerMethodField()
+    trusted_publisher = serializers.SerializerMethodField()
 
     class Meta:
         model = File
@@ -148,7 +149,13 @@ class FileSerializer(serializers.ModelSerializer):
             "yanked",
             "yanked_reason",
             "core_metadata",
+            "trusted_publisher",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_trusted_publisher(self, file) -> str | None:
+        """The trusted publisher (a CI workload) whose minted token uploaded the file, or null."""
+        return file.uploaded_by_publisher or None
 
     def _url(self, file) -> str:
         if "files_base_url" not in self.context:

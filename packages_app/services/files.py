@@ -77,8 +77,12 @@ def add_file(
     user_agent: str = "",
     comment: str = "",
     upload_time: datetime | None = None,
+    publisher: str = "",
 ) -> File:
-    """Record a stored distribution on a release and register its filename."""
+    """Record a stored distribution on a release and register its filename.
+
+    ``publisher``: the trusted publisher that uploaded it (its description), if one did.
+    """
     extra = {"upload_time": upload_time} if upload_time is not None else {}
     try:
         with journal.write_transaction():
@@ -97,6 +101,7 @@ def add_file(
                 metadata_sha256=stored.metadata_sha256,
                 metadata_blake2_256=stored.metadata_blake2_256,
                 uploaded_by=user if user is not None and user.is_authenticated else None,
+                uploaded_by_publisher=publisher[:255],
                 user_agent=user_agent[:512],
                 comment_text=comment,
                 **extra,

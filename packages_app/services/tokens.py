@@ -18,7 +18,14 @@ from packages_app.services import journal
 
 def journal_entries_about_tokens() -> Q:
     """Journal entries about tokens: who holds which key id is for superusers' eyes only."""
-    return Q(kind__in=[journal.TOKEN_CREATED, journal.TOKEN_REVOKED])
+    return Q(
+        kind__in=[
+            journal.TOKEN_CREATED,
+            journal.TOKEN_REVOKED,
+            journal.TRUSTED_PUBLISHER_ADDED,
+            journal.TRUSTED_PUBLISHER_REMOVED,
+        ]
+    )
 
 
 @journal.write_transaction()
@@ -61,7 +68,8 @@ def revoke_token(token: ApiToken, *, user=None, reason: str = "") -> ApiToken:
     if token.revoked is None:
         token.revoked = timezone.now()
         token.save(update_fields=["revoked"])
-    action = f"revoke token {token.key_id} of {token.user.get_username()}"
+    holder = token.user.get_username() if token.user is not None else f"trusted publisher {token.trusted_publisher}"
+    action = f"revoke token {token.key_id} of {holder}"
     journal.record(f"{action}: {reason}" if reason else action, kind=journal.TOKEN_REVOKED, user=user)
     return token
 

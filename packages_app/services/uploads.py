@@ -33,6 +33,9 @@ class NewFile:
     user_agent: str = ""
     comment: str = ""
     upload_time: datetime | None = None
+    publisher: str = ""  # the trusted publisher uploading, described
+    # Called in the write transaction with the project this upload creates (a pending trusted publisher's).
+    on_project_created: Callable[[Project], None] | None = None
 
 
 def record_upload(
@@ -54,6 +57,8 @@ def record_upload(
             project = project_services.create_project(new.name, user=new.user)
             if new.owner is not None:
                 role_services.grant_role(project, new.owner, RoleName.OWNER, user=new.user)
+            if new.on_project_created is not None:
+                new.on_project_created(project)
         elif project.name != new.name:
             project_services.respell(project, new.name)
         release = release_services.find_release(project, new.version)
@@ -69,6 +74,7 @@ def record_upload(
             user_agent=new.user_agent,
             comment=new.comment,
             upload_time=new.upload_time,
+            publisher=new.publisher,
         )
         return file, True
 

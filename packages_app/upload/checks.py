@@ -59,7 +59,9 @@ def _check_permission(pub: Publication, project: Project | None) -> None:
     if project is None:
         # PEP 752: a new project inside a namespace its uploader does not hold is a 409.
         # Projects there before the grant keep taking uploads (the PEP's SHOULD).
-        conflict = namespaces.creation_refusal(pub.identity.user, naming.normalize_name(pub.metadata.name))
+        # A pending trusted publisher creates the project for its Owner-to-be (pub.owner).
+        creator = pub.owner if pub.owner is not None else pub.identity.user
+        conflict = namespaces.creation_refusal(creator, naming.normalize_name(pub.metadata.name))
         if conflict:
             raise UploadError(409, conflict)
 

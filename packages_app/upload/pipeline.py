@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from django.db import DatabaseError
@@ -32,6 +33,7 @@ from packages_app.services import files as file_services
 from packages_app.services import journal
 from packages_app.services import uploads as upload_services
 from packages_app.services.errors import ServiceError
+from packages_app.trusted_publishing import service as trusted_publishing
 from packages_app.upload import checks, storing
 from packages_app.upload.errors import UploadError, bad_request
 from packages_app.upload.metadata import ValidatedMetadata
@@ -73,6 +75,7 @@ class Outcome:
 
 def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: bytes | None) -> Outcome:
     user = pub.identity.user if pub.identity else None
+    publisher = pub.identity.publisher if pub.identity else None
     new = upload_services.NewFile(
         name=pub.metadata.name,
         version=pub.metadata.version,
@@ -84,6 +87,8 @@ def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: b
         user_agent=pub.user_agent,
         comment=pub.comment,
         upload_time=pub.upload_time,
+        publisher=publisher.description if publisher is not None else "",
+        on_project_created=None if publisher is None else partial(trusted_publishing.adopt, publisher.pk),
     )
     file, created = upload_services.record_upload(
         new,

@@ -82,7 +82,7 @@ def legacy_upload_without_slash(request: HttpRequest) -> HttpResponse:
 
 def _authenticate(request: HttpRequest) -> Identity:
     try:
-        identity = identify(request.META.get("HTTP_AUTHORIZATION", ""), request)
+        identity = identify(request.META.get("HTTP_AUTHORIZATION", ""), request, uploading=True)
     except InvalidCredentials as exc:
         raise UploadError(401, str(exc), headers={"WWW-Authenticate": REALM}) from None
     except TooManyFailures as exc:
@@ -234,6 +234,8 @@ def _upload(request: HttpRequest, identity: Identity, declared: int) -> pipeline
             metadata=validated,
             dist=dist,
             identity=identity,
+            # A pending trusted publisher's first upload makes its creator the new project's Owner.
+            owner=identity.publisher.pending_owner if identity.publisher is not None else None,
             # Kept for the record, cut to what the column holds: a long header is no reason to refuse.
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:_USER_AGENT_LENGTH],
             comment=upload_form.comment,

@@ -16,6 +16,8 @@ from harness.dists import build_wheel
 from packages_app.models import JournalEntry, Project, Release
 from packages_app.services import files, journal, projects, releases, roles, tokens
 from packages_app.services import namespaces as namespace_services
+from packages_app.trusted_publishing import service as trusted_publishing
+from packages_app.trusted_publishing.claims import GITHUB_ISSUER
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, post_upload, twine_fields
 
@@ -156,6 +158,9 @@ def test_actions_come_from_the_documented_vocabulary(client, history, tmp_path):
     tokens.revoke_token(token)
     namespace_services.grant_namespace("demo", alice)
     namespace_services.revoke_namespace("demo")
+    claims = {"repository": "acme/app", "repository_owner_id": "1", "workflow": "release.yml"}
+    publisher = trusted_publishing.add_publisher("github", GITHUB_ISSUER, claims, project=project, user=alice)
+    trusted_publishing.remove_publisher(publisher, user=alice)
     seen = {entry.kind for entry in JournalEntry.objects.all()}
     assert seen <= journal.ACTIONS
     assert seen >= journal.ACTIONS - {journal.FILE_RESTORED, journal.PROJECT_DELETED}
