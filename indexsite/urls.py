@@ -11,6 +11,8 @@ urlpatterns = [
     path("legacy", legacy_upload_without_slash),
     path("_/oidc/audience", trusted_publishing.audience, name="oidc-audience"),
     path("_/oidc/mint-token", trusted_publishing.mint_token, name="oidc-mint-token"),
+    # The standard publish action posts here (the public index's older path): the same exchange.
+    path("_/oidc/github/mint-token", trusted_publishing.mint_token, name="oidc-github-mint-token"),
     path("api/v1/", include("packages_app.api.urls")),
     path("", include("legacy_api.urls")),
     path("", include("packages_app.simple.urls")),

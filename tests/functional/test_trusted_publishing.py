@@ -137,6 +137,15 @@ def test_a_github_workflow_mints_a_token_that_uploads_and_is_recorded(client, is
     assert added.token_name == token.name  # "uploaded by" the publisher, in the file's record
 
 
+def test_the_publish_actions_older_path_is_the_same_exchange(client, issuer, project):
+    github_publisher(issuer, project, environment="pypi")
+    oidc_token = issuer.sign(github_claims(issuer))
+    response = client.post("/_/oidc/github/mint-token", {"token": oidc_token}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["success"] is True
+    assert "already exchanged" in refused(client, oidc_token)  # one exchange, whichever path
+
+
 @pytest.mark.parametrize(
     ("claims", "message"),
     [
