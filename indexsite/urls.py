@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("legacy/", legacy_upload, name="legacy-upload"),
     path("legacy", legacy_upload_without_slash),
+    # PEP 807 (draft): the discovery document an uploading client reads before the exchange.
+    path(".well-known/pytp", trusted_publishing.discovery, name="pytp-discovery"),
     path("_/oidc/audience", trusted_publishing.audience, name="oidc-audience"),
     path("_/oidc/mint-token", trusted_publishing.mint_token, name="oidc-mint-token"),
     # The standard publish action posts here (the public index's older path): the same exchange.

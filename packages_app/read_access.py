@@ -24,7 +24,7 @@ REALM = 'Basic realm="package index"'
 # The metadata API's clients send Bearer tokens (its documented scheme).
 API_REALM = 'Bearer realm="package index"'
 # Paths with credentials of their own, or nothing to hide (the root redirects to the admin).
-_NOT_READS = ("/admin/", "/legacy", "/static/", "/_/oidc/")
+_NOT_READS = ("/admin/", "/legacy", "/static/", "/_/oidc/", "/.well-known/pytp")
 NEEDS_CREDENTIALS = (
     "This index is private: send credentials. For pip and uv, an index URL such as "
     "https://__token__:<token>@<host>/simple/ or a netrc entry; for the API, 'Authorization: Bearer <token>'."

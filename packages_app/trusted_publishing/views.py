@@ -4,6 +4,11 @@
 ``{"token": "<OIDC JWT>"}`` → ``{"success": true, "token": ..., "expires": <unix time>}``. A
 refusal is an RFC 9457 problem that also carries PyPI's ``message`` and ``errors`` (what its
 clients print).
+
+``GET /.well-known/pytp?discover=<the upload URL's path, percent-encoded>`` is PEP 807's
+discovery document (a draft): the two endpoints, on the host the client asked, and the
+features. Tokens are multi-use until they expire; a mint that asks for ``single-use-token``
+is refused rather than given a token that is not.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,6 +29,8 @@ from packages_app.trusted_publishing.verify import OidcError, verify
 
 logger = logging.getLogger("packages_app.trusted_publishing")
 MAX_REQUEST_BYTES = 64 * 1024
+PYTP_JSON = "application/vnd.pypi.pytp.v1+json"
+FEATURES = ["multi-use-token"]
 
 
 def problem(error: OidcError) -> JsonResponse:
@@ -37,6 +45,26 @@ def problem(error: OidcError) -> JsonResponse:
         "errors": errors,
     }
     return JsonResponse(body, status=error.status, content_type=PROBLEM_JSON)
+
+
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    """PEP 807: whether the upload URL whose path is ``discover`` takes trusted publishing here."""
+    accept = request.headers.get("Accept", "").strip()
+    if accept and not any(kind.split(";")[0].strip() in (PYTP_JSON, "*/*") for kind in accept.split(",")):
+        return problem(OidcError("not-acceptable", f"The discovery document is {PYTP_JSON}.", 406))
+    upload_paths = {reverse("legacy-upload"), reverse("legacy-upload").rstrip("/")}
+    if request.GET.get("discover", "") not in upload_paths:
+        return problem(OidcError("not-found", "No upload URL with that path takes trusted publishing here.", 404))
+    return JsonResponse(
+        {
+            "audience-endpoint": request.build_absolute_uri(reverse("oidc-audience")),
+            "token-mint-endpoint": request.build_absolute_uri(reverse("oidc-mint-token")),
+            "features": FEATURES,
+            "default-features": FEATURES,
+        },
+        content_type=PYTP_JSON,
+    )
 
 
 @require_GET
@@ -70,4 +98,11 @@ def _oidc_token(request: HttpRequest) -> str:
     token = payload.get("token") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
         raise OidcError("invalid-payload", 'The request body must be JSON: {"token": "<OIDC token>"}.', 400)
+    features = payload.get("features", FEATURES)
+    if not isinstance(features, list) or any(feature not in FEATURES for feature in features):
+        raise OidcError(
+            "unsupported-feature",
+            f"This index mints tokens with the features {FEATURES} only (PEP 807); asked for {features!r}.",
+            422,
+        )
     return token

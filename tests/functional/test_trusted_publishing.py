@@ -482,3 +482,47 @@ def test_publisher_claims_that_could_never_match_are_refused(kind, claims, messa
 def test_an_issuer_written_with_a_trailing_slash(client, issuer, project):
     github_publisher(issuer, project)
     minted(client, issuer.sign(github_claims(issuer, iss=issuer.url + "/")))
+
+
+# ---------------------------------------------------------------- PEP 807 (draft)
+
+
+def test_pep_807_discovery_names_the_endpoints_on_the_asked_host(client, settings):
+    settings.READ_ACCESS = "authenticated"  # a CI job has no credentials before the exchange
+    response = client.get(
+        "/.well-known/pytp", {"discover": "/legacy/"}, HTTP_ACCEPT="application/vnd.pypi.pytp.v1+json"
+    )
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/vnd.pypi.pytp.v1+json"
+    assert response.json() == {
+        "audience-endpoint": "http://testserver/_/oidc/audience",
+        "token-mint-endpoint": "http://testserver/_/oidc/mint-token",
+        "features": ["multi-use-token"],
+        "default-features": ["multi-use-token"],
+    }
+    assert client.get("/.well-known/pytp?discover=%2Flegacy%2F").status_code == 200  # no Accept: as if pytp
+
+
+def test_pep_807_discovery_refuses_other_paths_and_other_media_types(client):
+    missing = client.get("/.well-known/pytp", {"discover": "/simple/"})
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"
+    assert client.get("/.well-known/pytp").status_code == 404
+    assert client.get("/.well-known/pytp", {"discover": "/legacy/"}, HTTP_ACCEPT="text/html").status_code == 406
+
+
+def test_pep_807_features_multi_use_is_minted_and_single_use_refused(client, issuer, project):
+    github_publisher(issuer, project, environment="pypi")
+    single = client.post(
+        "/_/oidc/mint-token",
+        {"token": issuer.sign(github_claims(issuer)), "features": ["single-use-token"]},
+        content_type="application/json",
+    )
+    assert single.status_code == 422
+    assert single.json()["errors"][0]["code"] == "unsupported-feature"
+    multi = client.post(
+        "/_/oidc/mint-token",
+        {"token": issuer.sign(github_claims(issuer)), "features": ["multi-use-token"]},
+        content_type="application/json",
+    )
+    assert multi.status_code == 200, multi.content
