@@ -433,7 +433,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ProjectStatusEnum": "packages_app.models.ProjectStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "packages_app.models.ProjectStatus",
+        "PublisherKindEnum": "packages_app.models.PublisherKind",
+    },
 }
 
 LOGGING = {

@@ -86,7 +86,7 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
     if refusal is not None:
         return refusal
     if identity.publisher is not None:
-        return _publisher_upload_refusal(identity.publisher, project, name)
+        return _publisher_upload_refusal(identity, project, name)
     if project is None:
         if not identity.token_allows(None):
             return f"The given token isn't allowed to create the new project '{name}'."
@@ -102,20 +102,32 @@ def upload_refusal(identity: Identity, project: Project | None, name: str) -> st
     return None
 
 
-def _minted_for(publisher: TrustedPublisher) -> str:
-    return f"The given token was minted by trusted publishing for project '{publisher.project_name}'"
+def _minted_for(identity: Identity) -> str:
+    names = sorted(
+        name or pending
+        for name, pending in identity.token.publishers.values_list("project__name", "pending_project_name")
+    )
+    return f"The given token was minted by trusted publishing for project '{', '.join(names)}'"
 
 
-def _publisher_upload_refusal(publisher: TrustedPublisher, project: Project | None, name: str) -> str | None:
-    """A trusted publisher's token uploads to its publisher's project, or creates its pending one."""
+def _publisher_upload_refusal(identity: Identity, project: Project | None, name: str) -> str | None:
+    """A trusted publisher's token uploads to its publishers' projects, or creates their pending ones.
+
+    ``identity.publisher`` is the token's publisher for this project when it has one.
+    """
+    publisher = identity.publisher
     # Read again: a concurrent upload with the same token may have just created the pending project.
-    project_id = TrustedPublisher.objects.filter(pk=publisher.pk).values_list("project_id", flat=True).first()
+    project_id = (
+        TrustedPublisher.objects.filter(pk=publisher.pk, minted_tokens=identity.token)
+        .values_list("project_id", flat=True)
+        .first()
+    )
     if project is None:
         if project_id is None and publisher.pending_project_name == naming.normalize_name(name):
             return None
-        return f"{_minted_for(publisher)}; it cannot create project '{name}'."
+        return f"{_minted_for(identity)}; it cannot create project '{name}'."
     if project.pk != project_id:
-        return f"{_minted_for(publisher)}; it cannot upload to project '{project.name}'."
+        return f"{_minted_for(identity)}; it cannot upload to project '{project.name}'."
     if not project.accepts_uploads:
         return f"Project '{project.name}' is {project.status} and accepts no new uploads."
     return None

@@ -29,7 +29,6 @@ from packages_app.models import (
     ProjectStatus,
     Release,
     Role,
-    TrustedPublisher,
 )
 from packages_app.services import files as file_services
 from packages_app.services import projects as project_services
@@ -37,7 +36,6 @@ from packages_app.services import releases as release_services
 from packages_app.services import roles as role_services
 from packages_app.services import tokens as token_services
 from packages_app.services.errors import ServiceError
-from packages_app.trusted_publishing import service as trusted_publishing
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
 
@@ -558,41 +556,6 @@ class RecordAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(TrustedPublisher)
-class TrustedPublisherAdmin(ServiceDeleteMixin, admin.ModelAdmin):
-    """Superusers see and remove trusted publishers; operators add them with
-    ``manage.py add_trusted_publisher`` (README, "Trusted publishing")."""
-
-    delete_service = trusted_publishing.remove_publisher
-    list_display = ["description", "project_name", "kind", "issuer", "created"]
-    list_filter = ["kind"]
-    list_select_related = ["project"]
-    search_fields = ["lookup", "project__normalized_name", "pending_project_name"]
-    fields = ["kind", "issuer", "claims", "project", "pending_project_name", "pending_owner", "created"]
-    readonly_fields = fields
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_deleted_objects(self, objs, request):
-        # The minted tokens go with their publisher (listed on the confirmation page), though
-        # tokens themselves are revoked, never deleted, in their own admin.
-        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
-        return deleted, counts, set(), protected
-
-
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RecordAdmin):
     list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
@@ -619,6 +582,6 @@ class FilenameRegistryAdmin(RecordAdmin):
 
 
 # Registered in their own modules (the admin's autodiscovery looks here): the upstream
-# proxy's models, and the PEP 752 namespace grants.
-from packages_app import namespaces_admin  # noqa: E402, F401
+# proxy's models, the PEP 752 namespace grants and the trusted publishers.
+from packages_app import namespaces_admin, publishers_admin  # noqa: E402, F401
 from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401

@@ -225,6 +225,13 @@ class JournalEntry(models.Model):
     # The API token the change was made with, as it was then (the token may be revoked or deleted since).
     token_key_id = models.CharField(max_length=32, blank=True, default="", db_default="")
     token_name = models.CharField(max_length=255, blank=True, default="", db_default="")
+    publisher = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The trusted publisher (a CI workload) whose minted token made the change.",
+    )
     submitted_date = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = JournalQuerySet.as_manager()
@@ -295,6 +302,14 @@ class ApiToken(models.Model):
         null=True,
         blank=True,
         help_text="The trusted publisher this short-lived upload token was minted for.",
+    )
+    # Every publisher the minting OIDC token met: one workflow may publish several projects,
+    # each of which names it. The token uploads to their projects (or creates their pending ones).
+    publishers = models.ManyToManyField(
+        "TrustedPublisher",
+        blank=True,
+        related_name="minted_tokens",
+        help_text="Every trusted publisher the token was minted for (one workflow may publish several projects).",
     )
     name = models.CharField(max_length=255, blank=True, default="")
     key_id = models.CharField(max_length=32, unique=True, help_text="Public part of the token, used to find it.")

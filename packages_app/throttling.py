@@ -44,6 +44,11 @@ class TooManyFailures(Exception):
         super().__init__(f"{self.reason} Try again in {retry_after} seconds.")
 
 
+# Failed trusted-publishing exchanges (``/_/oidc/mint-token``) count under this name and the
+# token's workload: ``__oidc__:<sub>``.
+OIDC_NAME = "__oidc__"
+
+
 def token_name(plaintext: str) -> str:
     """The name a token attempt is counted under: ``__token__:<key id>``, or ``__token__``."""
     parts = tokens.split(plaintext)

@@ -225,9 +225,12 @@ class TokenRefSerializer(serializers.Serializer):
 
 
 class ActorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["user", "token", "none"])
+    type = serializers.ChoiceField(choices=["user", "token", "trusted-publisher", "none"])
     user = serializers.CharField(allow_null=True)
     token = TokenRefSerializer(allow_null=True)
+    publisher = serializers.CharField(
+        allow_null=True, help_text="The trusted publisher (a CI workload) whose minted token made the change."
+    )
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -244,14 +247,17 @@ class EventSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ActorSerializer)
     def get_actor(self, entry) -> dict:
-        """Who made the change: a user, a user's API token, or nobody signed in (an operator's command).
+        """Who made the change: a user, a user's API token, a trusted publisher's minted token, or
+        nobody signed in (an operator's command).
 
         Which token (key id and name) only its own user and superusers are told: token
         details appear on no public answer.
         """
         user = entry.submitted_by.get_username() if entry.submitted_by is not None else None
+        if entry.publisher:
+            return {"type": "trusted-publisher", "user": None, "token": None, "publisher": entry.publisher}
         if not entry.token_key_id:
-            return {"type": "user" if user is not None else "none", "user": user, "token": None}
+            return {"type": "user" if user is not None else "none", "user": user, "token": None, "publisher": None}
         caller = getattr(self.context.get("request"), "user", None)
         may_see = (
             caller is not None
@@ -259,7 +265,7 @@ class EventSerializer(serializers.ModelSerializer):
             and (caller.is_superuser or caller.pk == entry.submitted_by_id)
         )
         token = {"key_id": entry.token_key_id, "name": entry.token_name} if may_see else None
-        return {"type": "token", "user": user, "token": token}
+        return {"type": "token", "user": user, "token": token, "publisher": None}
 
 
 class UserRoleSerializer(serializers.ModelSerializer):

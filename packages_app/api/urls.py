@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from packages_app.api import views
+from packages_app.api import publishers, views
 
 app_name = "api"
 
@@ -32,6 +32,10 @@ urlpatterns = [
     path("projects/<str:name>/releases/<str:version>/", views.ReleaseDetail.as_view(), name="release"),
     path("projects/<str:name>/releases/<str:version>/yank/", views.YankRelease.as_view(), name="yank"),
     path("projects/<str:name>/releases/<str:version>/unyank/", views.UnyankRelease.as_view(), name="unyank"),
+    path("projects/<str:name>/publishers/", publishers.ProjectPublishers.as_view(), name="publishers"),
+    path("projects/<str:name>/publishers/<int:pk>/", publishers.ProjectPublisher.as_view(), name="publisher"),
+    path("pending-publishers/", publishers.PendingPublishers.as_view(), name="pending-publishers"),
+    path("pending-publishers/<int:pk>/", publishers.PendingPublisher.as_view(), name="pending-publisher"),
     path("files/<str:sha256>/", views.FileBySha256.as_view(), name="file"),
     path("events/", views.EventList.as_view(), name="events"),
     path("users/<str:username>/projects/", views.UserRoles.as_view(), name="user-projects"),

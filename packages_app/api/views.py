@@ -132,6 +132,7 @@ _TEMPLATES = {
     "file": ("api:file", ["{sha256}"]),
     "user_projects": ("api:user-projects", ["{username}"]),
     "namespace": ("api:namespace", ["{namespace}"]),
+    "publishers": ("api:publishers", ["{name}"]),
 }
 
 

@@ -65,6 +65,21 @@ def set_acting_token(token: ApiToken | None) -> None:
     _acting_token.set(token)
 
 
+# The trusted publisher (described) whose minted token is uploading: an upload's entries say
+# which CI workload made them, as a user's say who did.
+_acting_publisher: ContextVar[str] = ContextVar("acting_publisher", default="")
+
+
+@contextmanager
+def acting_publisher(description: str) -> Iterator[None]:
+    """Entries journaled inside record the trusted publisher ``description`` as their maker."""
+    reset = _acting_publisher.set(description)
+    try:
+        yield
+    finally:
+        _acting_publisher.reset(reset)
+
+
 # Any constant works; it only has to be the same for every writer.
 _JOURNAL_LOCK_KEY = 0x707969_6E6478
 
@@ -122,6 +137,7 @@ def record(
         submitted_by=user if user is not None and user.is_authenticated else None,
         token_key_id=token.key_id if token is not None else "",
         token_name=token.name if token is not None else "",
+        publisher=_acting_publisher.get()[:255],
     )
     if project is not None and project.pk is not None:
         Project.objects.filter(pk=project.pk).update(last_serial=entry.id)

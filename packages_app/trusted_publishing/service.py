@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from packages_app import naming, tokens
+from packages_app import namespaces, naming, tokens
 from packages_app.models import ApiToken, Project, PublisherKind, TrustedPublisher
 from packages_app.services import journal
 from packages_app.services.errors import Conflict, ServiceError
@@ -46,6 +47,10 @@ def add_publisher(
             raise ServiceError("A pending publisher needs the project's name and the user to make its Owner.")
         if Project.objects.by_name(normalized).exists():
             raise Conflict(f"Project '{normalized}' exists already: add the publisher to it, not a pending one.")
+        # PEP 752: the publisher creates the project for its Owner-to-be, who must be able to.
+        conflict = namespaces.creation_refusal(pending_owner, normalized)
+        if conflict:
+            raise Conflict(conflict)
         pending_name = normalized
     duplicate = TrustedPublisher.objects.filter(
         kind=kind, issuer=issuer, lookup=lookup, claims=claims, project=project, pending_project_name=pending_name
@@ -72,19 +77,23 @@ def add_publisher(
 
 @journal.write_transaction()
 def remove_publisher(publisher: TrustedPublisher, *, user=None) -> None:
-    """Remove the publisher; the upload tokens minted for it go with it (they stop working at once)."""
+    """Remove the publisher; every upload token minted with it goes too (they stop working at once),
+    even one that also served another project's publisher: a removal must not wait 15 minutes."""
     publisher = TrustedPublisher.objects.select_related("project").get(pk=publisher.pk)
-    minted = list(ApiToken.objects.filter(trusted_publisher=publisher).values_list("key_id", flat=True))
+    minted = ApiToken.objects.filter(Q(trusted_publisher=publisher) | Q(publishers=publisher)).distinct()
+    key_ids = sorted(minted.values_list("key_id", flat=True))
     action = f"remove trusted publisher {publisher.description} ({publisher.issuer}) of {publisher.project_name}"
-    if minted:
-        action += f", and its tokens {', '.join(minted)}"
+    if key_ids:
+        action += f", and its tokens {', '.join(key_ids)}"
+        ApiToken.objects.filter(key_id__in=key_ids).delete()
     publisher.delete()
     journal.record(action, kind=journal.TRUSTED_PUBLISHER_REMOVED, user=user)
 
 
-def find_publisher(claims: dict) -> TrustedPublisher:
-    """The publisher whose every rule this verified token meets; raises :class:`OidcError`.
+def find_publishers(claims: dict) -> list[TrustedPublisher]:
+    """Every publisher whose every rule this verified token meets; raises :class:`OidcError` for none.
 
+    One workflow may publish several projects, each naming it: the token serves them all.
     Only publishers found by the token's own repository (project path, ``sub``) are compared,
     so a mismatch reported is about the workload the token proves, never another's.
     """
@@ -102,12 +111,16 @@ def find_publisher(claims: dict) -> TrustedPublisher:
             f"No trusted publisher on this index matches this token (issuer {issuer}, workload {subject!r}): "
             "an Owner of the project adds one first.",
         )
+    matched: list[TrustedPublisher] = []
     errors: list[tuple[str, str]] = []
     for publisher in candidates:
         missing = claim_rules.mismatches(publisher.kind, publisher.issuer, publisher.claims, claims)
-        if not missing:
-            return publisher
-        errors.extend(("claim-mismatch", str(mismatch)) for mismatch in missing)
+        if missing:
+            errors.extend(("claim-mismatch", str(mismatch)) for mismatch in missing)
+        else:
+            matched.append(publisher)
+    if matched:
+        return matched
     raise OidcError(
         "invalid-publisher",
         f"A trusted publisher for this token's workload exists, but the token does not meet it: {errors[0][1]}.",
@@ -115,43 +128,73 @@ def find_publisher(claims: dict) -> TrustedPublisher:
     )
 
 
+def _still_pending_or_existing(publishers: list[TrustedPublisher]) -> list[TrustedPublisher]:
+    """Drop pending publishers whose project someone else created meanwhile; 409 when none is left."""
+    taken = {
+        publisher.pending_project_name
+        for publisher in publishers
+        if publisher.project is None and Project.objects.by_name(publisher.pending_project_name).exists()
+    }
+    usable = [
+        publisher
+        for publisher in publishers
+        if publisher.project is not None or publisher.pending_project_name not in taken
+    ]
+    if usable:
+        return usable
+    name = sorted(taken)[0]
+    raise OidcError(
+        "invalid-publisher",
+        f"The pending publisher may create project '{name}', but that project "
+        "was created meanwhile by someone else: ask its Owners to add the publisher.",
+        status=409,
+    )
+
+
 @journal.write_transaction()
 def mint(claims: dict) -> tuple[ApiToken, str, TrustedPublisher]:
-    """An upload token for the publisher this verified token proves, its plaintext, the publisher.
+    """An upload token for the publishers this verified token proves, its plaintext, the first publisher.
 
     The token's ``jti`` is spent in the same transaction: a refused exchange does not spend it.
     """
-    publisher = find_publisher(claims)
-    if publisher.project is None and Project.objects.by_name(publisher.pending_project_name).exists():
-        raise OidcError(
-            "invalid-publisher",
-            f"The pending publisher may create project '{publisher.pending_project_name}', but that project "
-            "was created meanwhile by someone else: ask its Owners to add the publisher.",
-            status=409,
-        )
+    publishers = _still_pending_or_existing(find_publishers(claims))
+    first = publishers[0]
     use_once(claims)
     new = tokens.generate()
     expires = timezone.now() + timedelta(minutes=settings.TRUSTED_PUBLISHING_TOKEN_MINUTES)
     token = ApiToken.objects.create(
         user=None,
-        trusted_publisher=publisher,
-        name=f"trusted publisher: {publisher.description}"[:255],
+        trusted_publisher=first,
+        name=f"trusted publisher: {first.description}"[:255],
         key_id=new.key_id,
         secret_hash=new.secret_hash,
         expires=expires,
         limited_to_projects=True,
     )
-    if publisher.project is not None:
-        token.projects.set([publisher.project])
-    required = sorted(publisher.claims)
+    token.publishers.set(publishers)
+    token.projects.set([publisher.project for publisher in publishers if publisher.project is not None])
+    required = sorted({name for publisher in publishers for name in publisher.claims})
     matched = {name: claims.get(name) for name in (*required, *_AUDITED) if claims.get(name) is not None}
     shown = ", ".join(f"{name}={value}" for name, value in matched.items())
+    names = ", ".join(sorted(publisher.project_name for publisher in publishers))
     journal.record(
-        f"create token {token.key_id} for trusted publisher {publisher.description} of {publisher.project_name}, "
+        f"create token {token.key_id} for trusted publisher {first.description} of {names}, "
         f"expiring {expires.isoformat(timespec='seconds')}; token claims: {shown}",
         kind=journal.TOKEN_CREATED,
     )
-    return token, new.plaintext, publisher
+    return token, new.plaintext, first
+
+
+def acting_publisher(token: ApiToken, name: str) -> TrustedPublisher | None:
+    """Which of the token's publishers an upload of project ``name`` acts as: the one of that
+    project, or the pending one that may create it; None when the token serves no such project."""
+    normalized = naming.normalize_name(name)
+    for publisher in token.publishers.select_related("project").order_by("pk"):
+        if publisher.project is not None and publisher.project.normalized_name == normalized:
+            return publisher
+        if publisher.project is None and publisher.pending_project_name == normalized:
+            return publisher
+    return None
 
 
 def adopt(publisher_id: int, project: Project) -> None:
@@ -162,5 +205,5 @@ def adopt(publisher_id: int, project: Project) -> None:
     TrustedPublisher.objects.filter(pk=publisher_id, project__isnull=True).update(
         project=project, pending_project_name=""
     )
-    for token in ApiToken.objects.filter(trusted_publisher_id=publisher_id):
+    for token in ApiToken.objects.filter(publishers=publisher_id):
         token.projects.add(project)

@@ -17,13 +17,16 @@ import json
 import logging
 from http import HTTPStatus
 
+import jwt
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from packages_app import throttling
 from packages_app.api.problems import PROBLEM_JSON
+from packages_app.throttling import TooManyFailures
 from packages_app.trusted_publishing import service
 from packages_app.trusted_publishing.verify import OidcError, verify
 
@@ -44,7 +47,9 @@ def problem(error: OidcError) -> JsonResponse:
         "message": "Token request failed",
         "errors": errors,
     }
-    return JsonResponse(body, status=error.status, content_type=PROBLEM_JSON)
+    response = JsonResponse(body, status=error.status, content_type=PROBLEM_JSON)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET
@@ -75,16 +80,40 @@ def audience(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def mint_token(request: HttpRequest) -> JsonResponse:
+    name = throttling.OIDC_NAME
     try:
         raw = _oidc_token(request)
+        name = _throttled_as(raw)
+        throttling.check(request, name)
         claims = verify(raw)
         token, plaintext, publisher = service.mint(claims)
+    except TooManyFailures as refusal:
+        response = problem(OidcError("too-many-failures", str(refusal), 429))
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
     except OidcError as error:
         logger.info("trusted publishing exchange refused: %s (%s)", error.code, error.description)
+        if error.status < 500:  # the issuer being down is nobody's failure
+            throttling.failed(request, name)
         return problem(error)
+    throttling.succeeded(request, name)
     logger.info("trusted publishing minted token %s for %s", token.key_id, publisher.description)
     assert token.expires is not None  # noqa: S101 - minted tokens always expire
-    return JsonResponse({"success": True, "token": plaintext, "expires": int(token.expires.timestamp())})
+    response = JsonResponse({"success": True, "token": plaintext, "expires": int(token.expires.timestamp())})
+    response["Cache-Control"] = "no-store"  # a secret, shown once
+    return response
+
+
+def _throttled_as(raw: str) -> str:
+    """Failed exchanges are counted per address and workload (the token's own, unverified ``sub``):
+    a misconfigured job retrying locks out itself, not every job behind the same address."""
+    try:
+        subject = jwt.decode(raw, options={"verify_signature": False}).get("sub")
+    except jwt.InvalidTokenError:
+        subject = None
+    if not isinstance(subject, str) or not subject:
+        return throttling.OIDC_NAME
+    return f"{throttling.OIDC_NAME}:{subject[:200]}"
 
 
 def _oidc_token(request: HttpRequest) -> str:

@@ -100,7 +100,9 @@ def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: b
 
 def publish(pub: Publication) -> Outcome:
     token = pub.identity.token if pub.identity is not None else None
-    with journal.acting_token(token):  # the journal records which API token uploaded
+    publisher = pub.identity.publisher if pub.identity is not None else None
+    # The journal records which API token uploaded, and for a minted one which CI workload.
+    with journal.acting_token(token), journal.acting_publisher(publisher.description if publisher else ""):
         return _publish(pub)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from packages_app.authentication import Identity, InvalidCredentials, identify
 from packages_app.models import File
 from packages_app.throttling import TooManyFailures
+from packages_app.trusted_publishing import service as trusted_publishing
 from packages_app.upload import checks, filenames, form, metadata, pipeline
 from packages_app.upload.errors import UploadError, bad_request
 from packages_app.upload.receive import (
@@ -229,6 +231,10 @@ def _upload(request: HttpRequest, identity: Identity, declared: int) -> pipeline
         blake2_256=content.blake2_256,
     )
     checks.check_digests(upload_form.digests, dist)
+    if identity.publisher is not None and identity.token is not None:
+        # A token minted for several projects' publishers acts, for this upload, as this project's.
+        acting = trusted_publishing.acting_publisher(identity.token, validated.name)
+        identity = dataclasses.replace(identity, publisher=acting or identity.publisher)
     return pipeline.publish(
         pipeline.Publication(
             metadata=validated,

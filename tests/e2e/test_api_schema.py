@@ -41,6 +41,10 @@ EXPECTED_PATHS = {
     "/api/v1/namespaces/",
     "/api/v1/namespaces/{namespace}/",
     "/api/v1/namespaces/{namespace}/revoke/",
+    "/api/v1/projects/{name}/publishers/",
+    "/api/v1/projects/{name}/publishers/{id}/",
+    "/api/v1/pending-publishers/",
+    "/api/v1/pending-publishers/{id}/",
 }
 
 
@@ -104,6 +108,8 @@ def test_schema_describes_every_endpoint(index_server, published):
         "/api/v1/projects/{name}/releases/{version}/unyank/",
         "/api/v1/namespaces/",
         "/api/v1/namespaces/{namespace}/revoke/",
+        "/api/v1/projects/{name}/publishers/",
+        "/api/v1/pending-publishers/",
     }
     releases = schema["paths"]["/api/v1/projects/{name}/releases/"]["get"]
     parameters = {parameter["name"] for parameter in releases["parameters"]}

@@ -314,11 +314,6 @@ def test_pending_publisher_creates_its_project(exchange, ci, dist_dir, issuer):
     assert "alice" in owners, owners
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open in issue #22: a minted token belongs to one publisher, so one workflow that publishes two "
-    "projects gets a token for the first match only (the second upload is a 403)",
-)
 def test_one_workflow_publishes_two_projects(exchange, ci, dist_dir, issuer):
     """A repository releasing two packages from one workflow: each project names the same job, and
     one exchange uploads to both (as a publisher shared by projects does on the public index)."""

@@ -101,8 +101,8 @@ def actors(client, **headers) -> dict:
 
 
 def test_every_event_names_its_actor(client, history):
-    password = {"type": "user", "user": "alice", "token": None}
-    ci = {"type": "token", "user": "alice", "token": {"key_id": history.key_id, "name": "ci"}}
+    password = {"type": "user", "user": "alice", "token": None, "publisher": None}
+    ci = {"type": "token", "user": "alice", "token": {"key_id": history.key_id, "name": "ci"}, "publisher": None}
     mine = actors(client, HTTP_AUTHORIZATION=basic_auth("alice", PASSWORD))
     assert mine[("project-created", "")] == password
     assert mine[("file-added", "1.0")] == password
@@ -113,7 +113,7 @@ def test_every_event_names_its_actor(client, history):
 
 def test_which_token_acted_is_told_only_to_its_user_and_superusers(client, history):
     """Token key ids and names appear on no public answer; the actor's kind and user do."""
-    hidden = {"type": "token", "user": "alice", "token": None}
+    hidden = {"type": "token", "user": "alice", "token": None, "publisher": None}
     _other, secret = tokens.create_token(UserFactory(username="mallory"), name="mine")
     _root, root_secret = tokens.create_token(UserFactory(username="root", is_superuser=True), name="ops")
     anonymous = client.get(f"{API}/events/?project=demo-pkg")
@@ -139,7 +139,7 @@ def test_an_operators_command_has_no_user(client, history, tmp_path):
     call_command("unyank", "demo-pkg", "1.0")
     unyank = events(client, "?project=demo-pkg")[-1]
     assert unyank["action"] == "release-unyanked"
-    assert unyank["actor"] == {"type": "none", "user": None, "token": None}
+    assert unyank["actor"] == {"type": "none", "user": None, "token": None, "publisher": None}
 
 
 def test_actions_come_from_the_documented_vocabulary(client, history, tmp_path):

@@ -14,6 +14,7 @@ TEMPLATES = {
     "file": "/api/v1/files/{sha256}/",
     "user_projects": "/api/v1/users/{username}/projects/",
     "namespace": "/api/v1/namespaces/{namespace}/",
+    "publishers": "/api/v1/projects/{name}/publishers/",
 }
 
 

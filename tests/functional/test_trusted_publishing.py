@@ -426,13 +426,6 @@ def test_superusers_see_and_remove_publishers_in_the_admin(admin_client, client,
     assert response.status_code == 401
 
 
-def test_the_admin_is_for_superusers_only(client, project, issuer):
-    github_publisher(issuer, project)
-    staff = UserFactory(username="staffer", is_staff=True)
-    client.force_login(staff)
-    assert client.get("/admin/packages_app/trustedpublisher/").status_code == 403
-
-
 def test_a_slow_issuer_costs_a_bounded_wait(client, project, monkeypatch, settings):
     slow = OidcIssuer()
     try:
