@@ -92,6 +92,10 @@ WRITES = {
     "yank": _api("releases/1.0/yank/", {"reason": "bad"}),
     "unyank": _api("releases/1.0/unyank/", {}),
     "status": _api("status/", {"status": "archived", "reason": "done"}),
+    "add-trusted-publisher": _api(
+        "publishers/",
+        {"kind": "github", "claims": {"repository": "a/b", "repository_owner_id": "1", "workflow": "r.yml"}},
+    ),
 }
 
 
