@@ -33,6 +33,7 @@ from packages_app.models import (
 from packages_app.services import files as file_services
 from packages_app.services import projects as project_services
 from packages_app.services import releases as release_services
+from packages_app.services import retention as retention_services
 from packages_app.services import roles as role_services
 from packages_app.services import tokens as token_services
 from packages_app.services.errors import ServiceError
@@ -250,22 +251,22 @@ class ReleaseAddForm(forms.ModelForm):
 @admin.register(Release)
 class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = release_services.delete_release
-    list_display = ["__str__", "version", "created", "yanked", "is_prerelease"]
-    list_filter = ["yanked", "is_prerelease"]
+    list_display = ["__str__", "version", "created", "yanked", "is_prerelease", "keep"]
+    list_filter = ["yanked", "is_prerelease", "keep"]
     list_select_related = ["project"]
     search_fields = ["project__normalized_name", "version"]
     raw_id_fields = ["project"]
     show_full_result_count = False
     ordering = ["project", "-sort_key"]
     action_form = ReasonActionForm
-    actions = ["yank", "unyank", "delete_releases"]
+    actions = ["yank", "unyank", "pin", "unpin", "delete_releases"]
     delete_confirmation_template = DELETE_FILES_CONFIRMATION
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ReleaseAddForm.Meta.fields
         return ["project", "version", "canonical_version", "created", "created_by", "yanked", "yanked_reason",
-                "file_listing", *sorted(release_services.METADATA_FIELDS)]  # fmt: skip
+                "keep", "file_listing", *sorted(release_services.METADATA_FIELDS)]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         # On a release's page only the yank can be changed (saved through the yank services);
@@ -323,6 +324,18 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         for release in queryset:
             release_services.unyank_release(release, user=request.user)
         self.message_user(request, f"Unyanked {queryset.count()} release(s).", messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description="Pin: retention policies never delete them")
+    def pin(self, request, queryset):
+        for release in queryset:
+            retention_services.set_keep(release, True, user=request.user)
+        self.message_user(request, f"Pinned {queryset.count()} release(s).", messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description="Unpin (retention policies apply again)")
+    def unpin(self, request, queryset):
+        for release in queryset:
+            retention_services.set_keep(release, False, user=request.user)
+        self.message_user(request, f"Unpinned {queryset.count()} release(s).", messages.SUCCESS)
 
     @admin.action(
         permissions=["delete"], description="Delete releases and their files (their filenames can never be reused)"
@@ -582,6 +595,6 @@ class FilenameRegistryAdmin(RecordAdmin):
 
 
 # Registered in their own modules (the admin's autodiscovery looks here): the upstream
-# proxy's models, the PEP 752 namespace grants and the trusted publishers.
-from packages_app import namespaces_admin, publishers_admin  # noqa: E402, F401
+# proxy's models, the PEP 752 namespace grants, the trusted publishers and retention policies.
+from packages_app import namespaces_admin, publishers_admin, retention_admin  # noqa: E402, F401
 from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401

@@ -120,6 +120,10 @@ class Release(models.Model):
 
     yanked = models.BooleanField(default=False)
     yanked_reason = models.TextField(blank=True, default="")
+    # Pinned by its Owners: no retention policy ever deletes it.
+    keep = models.BooleanField(
+        default=False, db_default=False, help_text="Pinned: retention policies never delete this release."
+    )
 
     objects = ReleaseQuerySet.as_manager()
 
@@ -506,3 +510,58 @@ class NamespaceGrant(models.Model):
     def holder_name(self) -> str:
         """The user's name, or the team's as ``team:<name>`` (as a role's holder)."""
         return self.user.get_username() if self.user is not None else f"team:{self.team.name}"
+
+
+class RetentionPolicy(models.Model):
+    """Which dev, pre- and post-releases a project (or, with no project, every project) sheds.
+
+    Applied by ``manage.py apply_retention`` through ``packages_app.retention``: of the releases
+    of the policy's kinds whose version matches ``version_pattern``, those beyond the newest
+    ``keep_newest`` and created more than ``older_than_days`` ago (both, when both are set) are
+    deleted. The newest final release and releases pinned ``keep`` are never touched. A project
+    with policies of its own follows those only; the index-wide ones apply to the others.
+    """
+
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="retention_policies",
+        null=True,
+        blank=True,
+        help_text="Empty: an index-wide policy, for every project without policies of its own.",
+    )
+    dev = models.BooleanField(default=True, help_text="Applies to development releases (1.0.dev3).")
+    pre = models.BooleanField(default=False, help_text="Applies to pre-releases (1.0a1, 1.0rc2).")
+    post = models.BooleanField(default=False, help_text="Applies to post-releases (1.0.post1).")
+    version_pattern = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Only versions matching this shell-style pattern (2.*, *.dev*); empty: all.",
+    )
+    keep_newest = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Keep this many of the newest matching releases."
+    )
+    older_than_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete only matching releases created more than this many days ago."
+    )
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(keep_newest__isnull=False) | Q(older_than_days__isnull=False),
+                name="retention_has_a_limit",
+            ),
+            models.CheckConstraint(condition=Q(dev=True) | Q(pre=True) | Q(post=True), name="retention_has_a_kind"),
+        ]
+
+    def __str__(self) -> str:
+        from packages_app.retention import describe
+
+        return describe(self)

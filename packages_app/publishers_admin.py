@@ -56,6 +56,8 @@ class PublisherAddForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if "project" not in self.fields:
+            return  # a publisher's own page, where every field is read-only
         self.fields["project"].required = False
         self.fields["project"].queryset = owned_projects(user).order_by("normalized_name")
         if "pending_owner" in self.fields:  # superusers choose; anyone else is the Owner-to-be
@@ -115,8 +117,6 @@ class TrustedPublisherAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None:
-            return form
 
         class WithUser(form):  # type: ignore[valid-type, misc]
             def __init__(self, *args, **inner):

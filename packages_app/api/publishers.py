@@ -69,7 +69,7 @@ class NewPendingPublisherSerializer(NewPublisherSerializer):
         return value
 
 
-class _OwnersOnly(ApiMixin):
+class OwnersOnly(ApiMixin):
     permission_classes = [WritesNeedAnApiToken]
 
     def owned_project(self, request, name: str) -> Project:
@@ -82,7 +82,7 @@ class _OwnersOnly(ApiMixin):
         return project
 
 
-class ProjectPublishers(_OwnersOnly, generics.GenericAPIView):
+class ProjectPublishers(OwnersOnly, generics.GenericAPIView):
     """The project's trusted publishers (its Owners): CI workloads that upload with short-lived tokens."""
 
     serializer_class = PublisherSerializer
@@ -105,7 +105,7 @@ class ProjectPublishers(_OwnersOnly, generics.GenericAPIView):
         return Response(PublisherSerializer(publisher).data, status=status.HTTP_201_CREATED)
 
 
-class ProjectPublisher(_OwnersOnly, generics.GenericAPIView):
+class ProjectPublisher(OwnersOnly, generics.GenericAPIView):
     serializer_class = PublisherSerializer
 
     @extend_schema(operation_id="projects_publisher_retrieve")

@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from packages_app.api import publishers, views
+from packages_app.api import publishers, retention, views
 
 app_name = "api"
 
@@ -36,6 +36,12 @@ urlpatterns = [
     path("projects/<str:name>/publishers/<int:pk>/", publishers.ProjectPublisher.as_view(), name="publisher"),
     path("pending-publishers/", publishers.PendingPublishers.as_view(), name="pending-publishers"),
     path("pending-publishers/<int:pk>/", publishers.PendingPublisher.as_view(), name="pending-publisher"),
+    path("projects/<str:name>/retention/", retention.ProjectPolicies.as_view(), name="retention"),
+    path("projects/<str:name>/retention/preview/", retention.RetentionPreview.as_view(), name="retention-preview"),
+    path("projects/<str:name>/retention/<int:pk>/", retention.ProjectPolicy.as_view(), name="retention-policy"),
+    path("projects/<str:name>/releases/<str:version>/keep/", retention.PinRelease.as_view(), name="keep"),
+    path("retention/", retention.IndexPolicies.as_view(), name="index-retention"),
+    path("retention/<int:pk>/", retention.IndexPolicy.as_view(), name="index-retention-policy"),
     path("files/<str:sha256>/", views.FileBySha256.as_view(), name="file"),
     path("events/", views.EventList.as_view(), name="events"),
     path("users/<str:username>/projects/", views.UserRoles.as_view(), name="user-projects"),

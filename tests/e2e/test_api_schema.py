@@ -45,6 +45,12 @@ EXPECTED_PATHS = {
     "/api/v1/projects/{name}/publishers/{id}/",
     "/api/v1/pending-publishers/",
     "/api/v1/pending-publishers/{id}/",
+    "/api/v1/projects/{name}/retention/",
+    "/api/v1/projects/{name}/retention/preview/",
+    "/api/v1/projects/{name}/retention/{id}/",
+    "/api/v1/projects/{name}/releases/{version}/keep/",
+    "/api/v1/retention/",
+    "/api/v1/retention/{id}/",
 }
 
 
@@ -110,6 +116,9 @@ def test_schema_describes_every_endpoint(index_server, published):
         "/api/v1/namespaces/{namespace}/revoke/",
         "/api/v1/projects/{name}/publishers/",
         "/api/v1/pending-publishers/",
+        "/api/v1/projects/{name}/retention/",
+        "/api/v1/projects/{name}/releases/{version}/keep/",
+        "/api/v1/retention/",
     }
     releases = schema["paths"]["/api/v1/projects/{name}/releases/"]["get"]
     parameters = {parameter["name"] for parameter in releases["parameters"]}

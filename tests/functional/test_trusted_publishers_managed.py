@@ -308,6 +308,7 @@ def test_staff_owners_manage_their_projects_publishers_in_the_admin(client, issu
     assert added.claims == {"repository": "olga/app", "repository_owner_id": "42", "workflow": "ci.yml"}
     assert JournalEntry.objects.filter(kind=journal.TRUSTED_PUBLISHER_ADDED, submitted_by=olga).exists()
     assert b"GitHub Actions olga/app, workflow ci.yml" in client.get(ADMIN).content
+    assert b"olga/app" in client.get(f"{ADMIN}{added.pk}/change/").content
     response = client.post(f"{ADMIN}{added.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not TrustedPublisher.objects.filter(project=mine).exists()

@@ -92,6 +92,8 @@ WRITES = {
     "yank": _api("releases/1.0/yank/", {"reason": "bad"}),
     "unyank": _api("releases/1.0/unyank/", {}),
     "status": _api("status/", {"status": "archived", "reason": "done"}),
+    "add-retention-policy": _api("retention/", {"dev": True, "keep_newest": 5}),
+    "pin-release": _api("releases/1.0/keep/", {"keep": True}),
     "add-trusted-publisher": _api(
         "publishers/",
         {"kind": "github", "claims": {"repository": "a/b", "repository_owner_id": "1", "workflow": "r.yml"}},
