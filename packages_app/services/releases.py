@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError
 
 from packages_app import core_metadata, versions
-from packages_app.models import Project, Release
+from packages_app.models import File, Project, Release
 from packages_app.services import journal
 from packages_app.services.errors import Conflict, ServiceError
 
@@ -73,11 +73,20 @@ def _set_yanked(release: Release, yanked: bool, reason: str, action: str, kind: 
 @journal.write_transaction()
 def delete_release(release: Release, *, user=None) -> None:
     """Delete a release and its files; their filenames can never be used again."""
+    release = Release.objects.select_related("project").get(pk=release.pk)
+    delete_releases(release.project, [release.pk], user=user)
+
+
+@journal.write_transaction()
+def delete_releases(project: Project, release_ids: list[int], *, user=None) -> None:
+    """Delete releases of ``project`` and their files in one go, one journal entry each, oldest
+    first (retention deletes hundreds at a time; one by one, the ORM's cascade dominated)."""
     from packages_app.services.files import schedule_storage_delete, stored_paths
 
-    release = Release.objects.select_related("project").get(pk=release.pk)
-    paths = stored_paths(release.files.all())
-    project, version = release.project, release.version
-    release.delete()
-    journal.record("remove release", kind=journal.RELEASE_DELETED, project=project, version=version, user=user)
+    releases = Release.objects.filter(project=project, pk__in=release_ids)
+    doomed = list(releases.order_by("sort_key").values_list("version", flat=True))
+    paths = stored_paths(File.objects.filter(release__in=releases))
+    releases.delete()
+    for version in doomed:
+        journal.record("remove release", kind=journal.RELEASE_DELETED, project=project, version=version, user=user)
     schedule_storage_delete(paths)

@@ -1,6 +1,6 @@
 """Retention policies added and removed, releases pinned, and policies applied.
 
-Applying deletes through ``releases.delete_release`` (journaled, filenames registered for
+Applying deletes through ``releases.delete_releases`` (journaled, filenames registered for
 ever, stored files removed after commit). Each batch is chosen again under the write lock,
 so an upload that lands meanwhile is judged with the project as it is then: a release it
 makes newer than the kept ones is never deleted on a stale count.
@@ -14,7 +14,7 @@ from packages_app import retention
 from packages_app.models import Project, Release, RetentionPolicy
 from packages_app.services import journal
 from packages_app.services.errors import ServiceError
-from packages_app.services.releases import delete_release
+from packages_app.services.releases import delete_releases
 
 BATCH = 200
 
@@ -106,6 +106,5 @@ def apply(
 def _delete_batch(project: Project, index_wide: list[RetentionPolicy]) -> list[retention.Doomed]:
     doomed = retention.doomed_releases(project, retention.policies_for(project, index_wide))[:BATCH]
     doomed = retention.with_sizes(doomed)
-    for item in doomed:
-        delete_release(Release(pk=item.release_id))
+    delete_releases(project, [item.release_id for item in doomed])
     return doomed
