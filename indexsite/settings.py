@@ -19,6 +19,7 @@ from environs import Env, EnvError, EnvValidationError
 from marshmallow.validate import Range
 
 from indexsite.storages import s3_storage
+from packages_app.sizes import parse_size
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,17 +36,14 @@ def _list(value: str) -> list[str]:
 # variable, the value given and the form expected.
 env = Env(eager=False)
 
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
-
 
 @env.parser_for("size")
 def _size(value) -> int:
-    """Bytes: a whole number, optionally with a unit (100MB is 10^8 bytes, 100MiB 100 x 2^20)."""
-    match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", str(value).strip())
-    if match is None or match[2].lower() not in _SIZE_UNITS:
-        raise EnvError("Not a size: give bytes as a whole number, or with a unit (KB, MB, GB, KiB, MiB, GiB).")
-    return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+    """Bytes: a whole number, optionally with a unit (``packages_app.sizes``)."""
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise EnvError(str(exc)) from exc
 
 
 @env.parser_for("choice")

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from packages_app import naming
+from packages_app import naming, quotas_admin
 from packages_app.models import (
     ApiToken,
     File,
@@ -32,6 +32,7 @@ from packages_app.models import (
 )
 from packages_app.services import files as file_services
 from packages_app.services import projects as project_services
+from packages_app.services import quotas as quota_services
 from packages_app.services import releases as release_services
 from packages_app.services import retention as retention_services
 from packages_app.services import roles as role_services
@@ -140,10 +141,10 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_confirmation_template = DELETE_FILES_CONFIRMATION
     readonly_fields = [
         "name", "normalized_name", "created", "last_serial",
-        "totals", "latest_releases", "project_roles", "pages",
+        "totals", "storage", "latest_releases", "project_roles", "pages",
     ]  # fmt: skip
-    # Editable on an existing project's page; saved through the status and visibility services.
-    status_fields = ["status", "status_reason", "visibility"]
+    # Editable on an existing project's page; saved through the status, visibility and quota services.
+    status_fields = ["status", "status_reason", "visibility", "quota"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -151,6 +152,12 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, **kwargs)
         # Left out, a new project takes NEW_PROJECT_VISIBILITY and an existing one keeps its own.
         form.base_fields["visibility"].required = False
+        if obj is not None:
+            form.base_fields["quota"] = quotas_admin.SizeField(
+                required=False,
+                label="Quota",
+                help_text="The most the project's files may hold (10GiB, 500MB); empty: the index's MAX_PROJECT_SIZE.",
+            )
         if obj is None:
             form.base_fields["visibility"].initial = settings.NEW_PROJECT_VISIBILITY
         return form
@@ -171,6 +178,12 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             project_services.set_status(obj, obj.status, obj.status_reason, user=request.user)
         if "visibility" in form.changed_data and obj.visibility:
             project_services.set_visibility(obj, obj.visibility, user=request.user)
+        if "quota" in form.changed_data:
+            quota_services.set_project_quota(obj, form.cleaned_data["quota"], user=request.user)
+
+    @admin.display(description="Storage used")
+    def storage(self, obj):
+        return quotas_admin.storage_display(obj)
 
     @admin.display(description="Totals")
     def totals(self, obj):
@@ -595,6 +608,7 @@ class FilenameRegistryAdmin(RecordAdmin):
 
 
 # Registered in their own modules (the admin's autodiscovery looks here): the upstream
-# proxy's models, the PEP 752 namespace grants, the trusted publishers and retention policies.
+# proxy's models, the PEP 752 namespace grants, the trusted publishers and retention policies
+# (team quotas: packages_app.quotas_admin, imported above).
 from packages_app import namespaces_admin, publishers_admin, retention_admin  # noqa: E402, F401
 from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401

@@ -45,6 +45,11 @@ class Project(models.Model):
     visibility = models.CharField(
         max_length=16, choices=Visibility.choices, default=Visibility.INDEX, db_default=Visibility.INDEX
     )
+    quota = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Largest total size of the project's files, in bytes; empty: the index's MAX_PROJECT_SIZE.",
+    )
 
     objects = ProjectQuerySet.as_manager()
 
@@ -565,3 +570,16 @@ class RetentionPolicy(models.Model):
         from packages_app.retention import describe
 
         return describe(self)
+
+
+class TeamQuota(models.Model):
+    """A storage limit for a team: the total size of the files of every project it is an Owner of."""
+
+    team = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="quota")
+    limit = models.BigIntegerField(help_text="Bytes.")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(limit__gte=0), name="team_quota_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.team.name}: {self.limit} bytes"

@@ -11,29 +11,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Sum
 from django.utils import timezone
 
-from packages_app import access, namespaces, naming
+from packages_app import access, namespaces, naming, quotas
 from packages_app.models import File, FilenameRegistry, PackageType, Project, Release
 from packages_app.services import releases as release_services
+from packages_app.sizes import human_size
 from packages_app.upload import archives
 from packages_app.upload.errors import UploadError, bad_request
 
 if TYPE_CHECKING:
     from packages_app.upload.pipeline import Distribution, Publication
-
-
-def human_size(size: int) -> str:
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.4g} {unit}"
-    return f"{size} bytes"
-
-
-def _project_size_error(project_name: str) -> UploadError:
-    limit = human_size(settings.MAX_PROJECT_SIZE)
-    return bad_request(f"Project size too large. Limit for project '{project_name}' total size is {limit}.")
 
 
 def file_too_large(project_name: str | None = None) -> UploadError:
@@ -115,9 +103,9 @@ def _check_release_rules(pub: Publication, project: Project | None) -> None:
     is_sdist = pub.dist.packagetype == PackageType.SDIST
     if is_sdist and release is not None and release.files.filter(packagetype=PackageType.SDIST).exists():
         raise bad_request("Only one sdist may be uploaded per release.")
-    used = File.objects.filter(release__project=project).aggregate(total=Sum("size"))["total"] or 0
-    if used + pub.dist.size > settings.MAX_PROJECT_SIZE:
-        raise _project_size_error(project.name)
+    refusal = quotas.upload_refusal(project, pub.dist.size)
+    if refusal is not None:
+        raise bad_request(refusal)
 
 
 def check(pub: Publication) -> tuple[File | None, bytes | None]:

@@ -31,7 +31,7 @@ from packages_app.models import (
     Role,
     UpstreamProject,
 )
-from packages_app.services import journal, namespaces, projects, releases, roles
+from packages_app.services import journal, namespaces, projects, releases, retention, roles
 from packages_app.services import tokens as token_services
 from packages_app.storage import package_storage
 from tests.factories import FileFactory, UserFactory
@@ -69,6 +69,16 @@ def release_scene(yanked: bool):
         if yanked:
             releases.yank_release(release, "before")
         return release.pk, lambda: list(Release.objects.filter(pk=release.pk).values_list("yanked", "yanked_reason"))
+
+    return scene
+
+
+def pinned_scene(keep: bool):
+    def scene(staff) -> tuple[int, Callable[[], object]]:
+        release = releases.create_release(projects.create_project("demo"), "1.0.dev1")
+        if keep:
+            retention.set_keep(release, True)
+        return release.pk, lambda: Release.objects.values_list("keep", flat=True).get(pk=release.pk)
 
     return scene
 
@@ -120,6 +130,8 @@ ACTIONS = [
     *(Action("project", f"set_status_{s}", "change", project_scene(f"set_status_{s}")) for s in ProjectStatus.values),
     Action("release", "yank", "change", release_scene(yanked=False)),
     Action("release", "unyank", "change", release_scene(yanked=True)),
+    Action("release", "pin", "change", pinned_scene(keep=False)),
+    Action("release", "unpin", "change", pinned_scene(keep=True)),
     Action("release", "delete_releases", "delete", release_scene(yanked=False)),
     Action("file", "delete_files", "delete", file_scene),
     Action("role", "revoke_roles", "delete", role_scene),
