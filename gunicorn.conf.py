@@ -9,6 +9,8 @@ line), ``TLS_CERT_FILE``/``TLS_KEY_FILE`` (serve https directly).
 import gc
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = [os.environ.get("BIND", "127.0.0.1:8000")]
 # Two workers per core keeps both cores busy while one worker waits on I/O.
@@ -47,6 +49,35 @@ else:
 # insist on https): paths to a PEM certificate (chain) and its key.
 certfile = os.environ.get("TLS_CERT_FILE") or None
 keyfile = os.environ.get("TLS_KEY_FILE") or None
+# Prometheus metrics (METRICS_TOKEN, packages_app/metrics.py): each worker writes its counts to
+# one folder and a scrape adds them up. Set before any worker imports prometheus_client; a
+# folder of our own is emptied at start, since counts left by an earlier run would be added in.
+_METRICS_DIR_OWNED = False
+if os.environ.get("METRICS_TOKEN") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pyindex-metrics-")
+    _METRICS_DIR_OWNED = True
+
+
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder and os.environ.get("METRICS_TOKEN"):
+        for entry in os.scandir(folder):
+            if entry.name.endswith(".db"):
+                os.unlink(entry.path)
+
+
+def on_exit(server):
+    if _METRICS_DIR_OWNED:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 # gunicorn 27's control socket is one path per user, shared by every gunicorn
 # on the machine; the index does not use it.
 control_socket_disable = True

@@ -137,6 +137,8 @@ TLS_KEY_FILE = env.str("TLS_KEY_FILE", "")
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN, uses 600).
 SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)
+# Prometheus metrics at /_metrics/ for "Authorization: Bearer <METRICS_TOKEN>"; empty: off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", "")
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = env.int("API_MAX_AGE", 0)
 # Built pages (simple, legacy JSON, the API's stored resources), one file per page and
@@ -258,6 +260,8 @@ MIDDLEWARE = [
     # First: load balancers probe by IP address over plain http; the health answer
     # must not depend on ALLOWED_HOSTS or the https redirect.
     "packages_app.health.HealthCheckMiddleware",
+    # Times and counts every other request, and answers /_metrics/ to its token (metrics.py).
+    "packages_app.metrics.MetricsMiddleware",
     # Then, before anything reads the URL: a NUL in it is a 400 (PostgreSQL cannot hold one).
     "packages_app.url_guard.NulInUrlMiddleware",
     # A query stopped by DATABASE_STATEMENT_TIMEOUT_MS is a 503 with Retry-After, not a 500.

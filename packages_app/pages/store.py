@@ -52,6 +52,8 @@ from django.conf import settings
 from django.core.cache import caches
 from isal import igzip
 
+from packages_app import metrics
+
 State = TypeVar("State")
 
 # Bump when the rendered form of any page changes, so no version reads another's pages.
@@ -220,14 +222,21 @@ def get_or_build(
         return kept.found(want_gzip)
     found = _read(key, want_gzip)
     if found is not None:
+        metrics.page_store("kept")
         return found
     with _slot_lock(key, lambda: _ready(key)):
-        found = _read(key, want_gzip) or _copy_from_redis(key, want_gzip)
+        found = _read(key, want_gzip)
         if found is not None:
+            metrics.page_store("kept")
+            return found
+        found = _copy_from_redis(key, want_gzip)
+        if found is not None:
+            metrics.page_store("redis")
             return found
         built = _built(key, build(), compress)
         _write(key, built)
         _share(key, built)
+    metrics.page_store("built")
     return built.found(want_gzip)
 
 

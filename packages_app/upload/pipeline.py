@@ -26,7 +26,7 @@ from pathlib import Path
 
 from django.db import DatabaseError
 
-from packages_app import storage
+from packages_app import metrics, storage
 from packages_app.authentication import Identity
 from packages_app.models import File
 from packages_app.services import files as file_services
@@ -137,4 +137,6 @@ def _publish(pub: Publication) -> Outcome:
         raise
     if not outcome.created:
         upload_services.remove_unreferenced_bytes(path)
+    else:
+        metrics.uploaded(pub.dist.size)
     return outcome

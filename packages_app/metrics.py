@@ -1,0 +1,120 @@
+"""Prometheus metrics, at ``/_metrics/`` when the operator sets ``METRICS_TOKEN``.
+
+Counted as requests are served (``prometheus_client``): requests by route, method and status
+and their latency by route; page-store answers (kept on disk, copied from Redis, built);
+uploads and their bytes. Read at each scrape from the database: the journal's serial, the
+bytes the index's files hold, projects and files.
+
+Under gunicorn each worker is its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set (the
+index's ``gunicorn.conf.py`` does it when ``METRICS_TOKEN`` is set) each writes its counts to
+that folder and a scrape, whichever worker answers it, adds them all up (the library's
+multiprocess mode); a dead worker's gauges are dropped by ``child_exit``.
+
+The endpoint answers only ``Authorization: Bearer <METRICS_TOKEN>``; without the setting it is
+answered like any unknown URL. It is answered by a middleware placed before the others, so
+neither ``ALLOWED_HOSTS`` probes nor ``READ_ACCESS`` stand in a scraper's way.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+METRICS_PATH = "/_metrics/"
+# Any other method a client makes up is counted as "other": labels must stay few.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+REQUESTS = Counter("pyindex_requests", "HTTP requests answered.", ["route", "method", "status"])
+LATENCY = Histogram(
+    "pyindex_request_seconds",
+    "Time to answer a request, by route.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+PAGE_STORE = Counter(
+    "pyindex_page_store", "Stored pages asked for, by how they were found: kept, redis, built.", ["result"]
+)
+UPLOADS = Counter("pyindex_uploads", "Files uploaded and stored (not identical re-uploads).")
+UPLOAD_BYTES = Counter("pyindex_upload_bytes", "Bytes of the files uploaded and stored.")
+
+
+def page_store(result: str) -> None:
+    PAGE_STORE.labels(result=result).inc()
+
+
+def uploaded(size: int) -> None:
+    UPLOADS.inc()
+    UPLOAD_BYTES.inc(size)
+
+
+class IndexCollector:
+    """What the database says at scrape time (one query each)."""
+
+    def collect(self):
+        from packages_app.models import File, JournalEntry, Project
+
+        serial = JournalEntry.objects.aggregate(serial=Max("id"))["serial"] or 0
+        files = File.objects.aggregate(size=Sum("size"))
+        yield GaugeMetricFamily("pyindex_journal_serial", "The newest journal serial.", value=serial)
+        yield GaugeMetricFamily("pyindex_storage_bytes", "Bytes the index's files hold.", value=files["size"] or 0)
+        yield GaugeMetricFamily("pyindex_projects", "Projects on the index.", value=Project.objects.count())
+        yield GaugeMetricFamily("pyindex_files", "Files on the index.", value=File.objects.count())
+
+
+def exposition() -> bytes:
+    """Every metric in Prometheus' text format: the processes' counts, then the database's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)
+        counted = generate_latest(workers)
+    else:
+        counted = generate_latest(REGISTRY)
+    index = CollectorRegistry()
+    index.register(IndexCollector())
+    return counted + generate_latest(index)
+
+
+def _authorized(request: HttpRequest) -> bool:
+    expected = f"Bearer {settings.METRICS_TOKEN}".encode()
+    given = request.headers.get("Authorization", "").encode()
+    return hmac.compare_digest(given, expected)
+
+
+class MetricsMiddleware:
+    """Times and counts every request, and answers ``/_metrics/`` (first of the middlewares)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == METRICS_PATH and settings.METRICS_TOKEN:
+            if not _authorized(request):
+                response = HttpResponse("Metrics need Authorization: Bearer <METRICS_TOKEN>.\n", status=401)
+                response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+                return response
+            response = HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
+            response["Cache-Control"] = "no-store"
+            return response
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match is not None and match.route else "unmatched"
+        LATENCY.labels(route=route).observe(time.perf_counter() - started)
+        method = request.method if request.method in _METHODS else "other"
+        REQUESTS.labels(route=route, method=method, status=str(response.status_code)).inc()
+        return response
