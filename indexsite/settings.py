@@ -139,6 +139,9 @@ TLS_KEY_FILE = env.str("TLS_KEY_FILE", "")
 SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)
 # Prometheus metrics at /_metrics/ for "Authorization: Bearer <METRICS_TOKEN>"; empty: off (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", "")
+# Downloads counted per file and day (packages_app/download_counts.py), written every so many seconds.
+DOWNLOAD_COUNTS = env.bool("DOWNLOAD_COUNTS", True)
+DOWNLOAD_COUNT_FLUSH_SECONDS = env.int("DOWNLOAD_COUNT_FLUSH_SECONDS", 10, validate=Range(min=1))
 # The metadata API's reads: same answer for every caller, revalidated by ETag.
 API_MAX_AGE = env.int("API_MAX_AGE", 0)
 # Built pages (simple, legacy JSON, the API's stored resources), one file per page and

@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from packages_app import naming, quotas_admin
 from packages_app.models import (
     ApiToken,
+    DownloadCount,
     File,
     FilenameRegistry,
     JournalEntry,
@@ -141,7 +142,7 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_confirmation_template = DELETE_FILES_CONFIRMATION
     readonly_fields = [
         "name", "normalized_name", "created", "last_serial",
-        "totals", "storage", "latest_releases", "project_roles", "pages",
+        "totals", "storage", "downloads", "latest_releases", "project_roles", "pages",
     ]  # fmt: skip
     # Editable on an existing project's page; saved through the status, visibility and quota services.
     status_fields = ["status", "status_reason", "visibility", "quota"]
@@ -180,6 +181,14 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             project_services.set_visibility(obj, obj.visibility, user=request.user)
         if "quota" in form.changed_data:
             quota_services.set_project_quota(obj, form.cleaned_data["quota"], user=request.user)
+
+    @admin.display(description="Downloads")
+    def downloads(self, obj):
+        counts = DownloadCount.objects.filter(project=obj)
+        since = timezone.now().date() - timedelta(days=29)
+        recent = counts.filter(day__gte=since).aggregate(total=Sum("count"))["total"] or 0
+        total = counts.aggregate(total=Sum("count"))["total"] or 0
+        return f"{recent:,} in the last 30 days, {total:,} in all"
 
     @admin.display(description="Storage used")
     def storage(self, obj):

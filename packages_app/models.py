@@ -583,3 +583,25 @@ class TeamQuota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team.name}: {self.limit} bytes"
+
+
+class DownloadCount(models.Model):
+    """How many times a file was downloaded on a day (UTC), added up from the workers in batches
+    (``packages_app.download_counts``): no write per download. Its release and project are kept
+    too, so a project's or release's figures need no join."""
+
+    file = models.ForeignKey("File", on_delete=models.CASCADE, related_name="download_counts")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "day"], name="one_download_count_per_file_and_day")]
+        indexes = [
+            models.Index(fields=["project", "day"], name="download_project_day_idx"),
+            models.Index(fields=["release", "day"], name="download_release_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} on {self.day}: {self.count}"

@@ -26,3 +26,8 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production keeps PBKDF2
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing
+# Downloads are counted only where a test turns it on (tests/functional/test_download_counts.py),
+# with no flushing thread: such tests flush themselves, in their own transaction; counts left
+# by other tests would be written at exit, into a database gone by then.
+DOWNLOAD_COUNTS = False
+DOWNLOAD_COUNT_FLUSH_SECONDS = 0

@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from packages_app.api import publishers, retention, views
+from packages_app.api import downloads, publishers, retention, views
 
 app_name = "api"
 
@@ -42,6 +42,7 @@ urlpatterns = [
     path("projects/<str:name>/releases/<str:version>/keep/", retention.PinRelease.as_view(), name="keep"),
     path("retention/", retention.IndexPolicies.as_view(), name="index-retention"),
     path("retention/<int:pk>/", retention.IndexPolicy.as_view(), name="index-retention-policy"),
+    path("projects/<str:name>/downloads/", downloads.ProjectDownloads.as_view(), name="downloads"),
     path("files/<str:sha256>/", views.FileBySha256.as_view(), name="file"),
     path("events/", views.EventList.as_view(), name="events"),
     path("users/<str:username>/projects/", views.UserRoles.as_view(), name="user-projects"),

@@ -23,7 +23,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
-from packages_app import read_access
+from packages_app import download_counts, read_access
 from packages_app.models import File, ProjectStatus, Visibility
 from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import (
@@ -82,12 +82,14 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
             "release__project__status",
             "release__project_id",
             "release__project__visibility",
+            "pk",
+            "release_id",
         )
         .first()
     )
     if row is None:
         return not_found()
-    size, sha256, metadata_sha256, upload_time, status, project_id, visibility = row
+    size, sha256, metadata_sha256, upload_time, status, project_id, visibility, file_id, release_id = row
     if status == ProjectStatus.QUARANTINED or (wants_metadata and not metadata_sha256):
         return not_found()
     restricted = visibility == Visibility.RESTRICTED
@@ -99,7 +101,10 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     # The store's URLs are signed and short-lived unless it has a public address, which only an
     # open index uses (indexsite/storages.py); a restricted file never goes to an unsigned URL.
     unsigned = not getattr(storage, "querystring_auth", True)
+    whole_download = not wants_metadata and request.method == "GET" and not request.headers.get("Range")
     if not on_local_disk and settings.S3_DOWNLOADS == "redirect" and not (restricted and unsigned):
+        if whole_download:
+            download_counts.count(file_id, release_id, project_id)
         return HttpResponseRedirect(storage.url(path))
 
     headers = HttpResponse(content_type=content_type_for(path))
@@ -133,6 +138,8 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
             response = object_store_response(storage, path, size, requested, headers["Content-Type"])
     except FileNotFoundError:
         return plain_text(404, "404 Not Found: the file is recorded but missing from storage.")
+    if whole_download and response.status_code == 200:
+        download_counts.count(file_id, release_id, project_id)
     for name in ("ETag", "Last-Modified", "Cache-Control", "Accept-Ranges"):
         response[name] = headers[name]
     return response

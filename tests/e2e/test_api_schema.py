@@ -51,6 +51,7 @@ EXPECTED_PATHS = {
     "/api/v1/projects/{name}/releases/{version}/keep/",
     "/api/v1/retention/",
     "/api/v1/retention/{id}/",
+    "/api/v1/projects/{name}/downloads/",
 }
 
 
