@@ -582,6 +582,7 @@ class FilenameRegistryAdmin(RecordAdmin):
 
 
 # Registered in their own modules (the admin's autodiscovery looks here): the upstream
-# proxy's models, the PEP 752 namespace grants and the trusted publishers.
+# proxy's models, the PEP 752 namespace grants, the trusted publishers and the webhooks.
 from packages_app import namespaces_admin, publishers_admin  # noqa: E402, F401
 from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401
+from packages_app.webhooks import admin as webhooks_admin  # noqa: E402, F401
