@@ -33,6 +33,7 @@ class WebhookReceiver:
         self.deliveries: list[Delivery] = []
         self.hang_seconds = hang_seconds
         self.delay = delay
+        self.started = 0  # requests begun, answered or not
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -72,6 +73,8 @@ class WebhookReceiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver._lock:
+                    receiver.started += 1
                 answer = receiver._next_answer()
                 if receiver.delay:
                     time.sleep(receiver.delay)

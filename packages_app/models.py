@@ -543,9 +543,6 @@ class Webhook(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     last_success_at = models.DateTimeField(null=True, blank=True)
-    # A worker's claim on the hook while it delivers, so that two workers never send one hook's
-    # events side by side (out of order); a killed worker's claim simply runs out.
-    leased_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -6,9 +6,8 @@ creator may see), POSTs them one at a time in serial order, and moves the serial
 2xx, never before: a worker killed mid-delivery sends that event again when it restarts. A
 failure (an error status, a timeout, a refused connection, a redirect) stops the hook's pass,
 records the error and waits before the next attempt, twice as long after each failure up to
-``BACKOFF_CAP_SECONDS``. Every state is in the database; a hook is claimed (``leased_until``)
-while one worker sends its events, so several workers never send one hook's events out of
-order.
+``BACKOFF_CAP_SECONDS``. Every state is in the database; a worker claims a hook (claims.py)
+while it sends its events, so several workers never send one hook's events out of order.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from packages_app.api.serializers import EventSerializer
 from packages_app.authentication import Identity
 from packages_app.models import JournalEntry, Webhook, WebhookDelivery
 from packages_app.querysets import JournalQuerySet
-from packages_app.webhooks import signing
+from packages_app.webhooks import claims, signing
 
 logger = logging.getLogger("packages_app.webhooks")
 
@@ -43,11 +42,6 @@ USER_AGENT = "pyindex-webhooks/1"
 # No retries and no redirects followed (a 3xx is a failure: the receiver's URL is the one
 # configured, never another host's); no proxies from the environment (urllib3 reads none).
 _pool = urllib3.PoolManager(retries=False, maxsize=4)
-
-
-def lease_seconds() -> float:
-    """Long enough for one event's attempt; renewed after each event."""
-    return TIMEOUT_SECONDS * 3 + 60
 
 
 def backoff(failures: int) -> timedelta:
@@ -126,16 +120,6 @@ def send(hook: Webhook, entry: JournalEntry, *, now: datetime | None = None) -> 
     return Attempt(delivery_id, response.status, f"HTTP {response.status}" + (f": {text}" if text else ""))
 
 
-def _claim(hook_id: int, now: datetime) -> bool:
-    """Take the hook for this worker, if it is due and no other worker holds it."""
-    return bool(
-        Webhook.objects.filter(pk=hook_id, active=True)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(leased_until=now + timedelta(seconds=lease_seconds()))
-    )
-
-
 def _record_failure(hook: Webhook, entry: JournalEntry, attempt: Attempt, now: datetime) -> None:
     failures = hook.failure_count + 1
     Webhook.objects.filter(pk=hook.pk).update(
@@ -160,36 +144,45 @@ def deliver_hook(hook_id: int, *, now: datetime | None = None) -> int:
     Returns how many were delivered; 0 when the hook is not due or another worker holds it.
     """
     now = now or timezone.now()
-    if not _claim(hook_id, now):
-        return 0
+    with claims.claimed(hook_id) as mine:
+        if not mine:
+            return 0
+        # Read again under the claim: another worker may have just sent its events, or failed.
+        hook = (
+            Webhook.objects.select_related("created_by")
+            .filter(pk=hook_id, active=True)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .first()
+        )
+        if hook is None:
+            return 0
+        return _deliver(hook, now)
+
+
+def _deliver(hook: Webhook, now: datetime) -> int:
+    # Read first: on PostgreSQL serials become visible in commit order, so every entry up
+    # to this one is visible to the query below, and the hook may move past all of them.
+    until = JournalEntry.objects.last_serial()
+    entries = list(pending_entries(hook, until)[:BATCH_SIZE])
     delivered = 0
-    try:
-        hook = Webhook.objects.select_related("created_by").get(pk=hook_id)
-        # Read first: on PostgreSQL serials become visible in commit order, so every entry up
-        # to this one is visible to the query below, and the hook may move past all of them.
-        until = JournalEntry.objects.last_serial()
-        entries = list(pending_entries(hook, until)[:BATCH_SIZE])
-        for entry in entries:
-            attempt = send(hook, entry, now=now)
-            if not attempt.delivered:
-                _record_failure(hook, entry, attempt, now)
-                return delivered
-            Webhook.objects.filter(pk=hook.pk).update(
-                last_delivered_serial=entry.id,
-                failure_count=0,
-                next_attempt_at=None,
-                last_error="",
-                last_success_at=timezone.now(),
-                leased_until=now + timedelta(seconds=lease_seconds()),
-            )
-            hook.failure_count = 0
-            delivered += 1
-        if len(entries) < BATCH_SIZE:
-            # Nothing more it wants up to ``until``: past the entries it is not sent, so its lag reads 0.
-            Webhook.objects.filter(pk=hook.pk, last_delivered_serial__lt=until).update(last_delivered_serial=until)
-        return delivered
-    finally:
-        Webhook.objects.filter(pk=hook_id).update(leased_until=None)
+    for entry in entries:
+        attempt = send(hook, entry, now=now)
+        if not attempt.delivered:
+            _record_failure(hook, entry, attempt, now)
+            return delivered
+        Webhook.objects.filter(pk=hook.pk).update(
+            last_delivered_serial=entry.id,
+            failure_count=0,
+            next_attempt_at=None,
+            last_error="",
+            last_success_at=timezone.now(),
+        )
+        hook.failure_count = 0
+        delivered += 1
+    if len(entries) < BATCH_SIZE:
+        # Nothing more it wants up to ``until``: past the entries it is not sent, so its lag reads 0.
+        Webhook.objects.filter(pk=hook.pk, last_delivered_serial__lt=until).update(last_delivered_serial=until)
+    return delivered
 
 
 def due_hooks(now: datetime) -> list[int]:

@@ -18,7 +18,7 @@ from packages_app.models import JournalEntry, Release, Webhook, WebhookDelivery
 from packages_app.services import journal, projects, releases, roles
 from packages_app.services import webhooks as webhook_services
 from packages_app.services.errors import ServiceError
-from packages_app.webhooks import delivery, signing
+from packages_app.webhooks import claims, delivery, signing
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_events_arrive_signed_in_serial_order_in_the_event_feeds_shape(receiver)
     assert len({item.headers["x-index-delivery"] for item in got}) == 4
     hook.refresh_from_db()
     assert hook.last_delivered_serial == JournalEntry.objects.last_serial()
-    assert (hook.failure_count, hook.last_error, hook.leased_until) == (0, "", None)
+    assert (hook.failure_count, hook.last_error) == (0, "")
     assert drain() == 0  # nothing is sent twice by a worker that was not interrupted
 
 
@@ -326,9 +326,10 @@ def test_an_inactive_hook_or_one_held_by_another_worker_is_skipped(receiver):
     alice = UserFactory(username="alice")
     hook, _ = webhook_services.add_webhook(receiver.url, user=alice)
     projects.create_project("demo", user=alice)
-    Webhook.objects.filter(pk=hook.pk).update(leased_until=timezone.now() + timedelta(minutes=1))
-    assert delivery.deliver_due() == 0
-    Webhook.objects.filter(pk=hook.pk).update(leased_until=timezone.now() - timedelta(seconds=1), active=False)
+    with claims.claimed(hook.pk) as held:
+        assert held
+        assert delivery.deliver_due() == 0  # another worker's
+    Webhook.objects.filter(pk=hook.pk).update(active=False)
     assert delivery.deliver_due() == 0
     Webhook.objects.filter(pk=hook.pk).update(active=True)
     assert delivery.deliver_due() == 1

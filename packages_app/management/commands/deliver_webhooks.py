@@ -25,6 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool = False, interval: float = 2.0, **options):
+        verbosity = options.get("verbosity", 1)
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -34,11 +35,11 @@ class Command(BaseCommand):
             close_old_connections()  # a long-running worker must not keep a connection the database dropped
             sent = delivery.deliver_due()
             total += sent
-            if sent and self.verbosity > 1:
+            if sent and verbosity > 1:
                 self.stdout.write(f"Delivered {sent} event(s).")
             if once and not sent:
                 break
             if not sent:
                 stop.wait(interval)
-        if once or self.verbosity > 0:
+        if verbosity > 0:
             self.stdout.write(f"Delivered {total} webhook event(s).")

@@ -1,0 +1,82 @@
+"""A worker's claim on one webhook while it sends its events: held by the process, gone with it.
+
+Two workers sending one hook's events side by side would break their order, so a worker takes
+the hook's lock first and skips a hook another holds. The lock belongs to the worker's
+process, never to a row, so a killed worker leaves nothing to wait out: on PostgreSQL a
+session advisory lock (released when its connection closes, which a dying process's does),
+shared by every node; on SQLite, which one machine serves, a file lock beside the database
+(released by the kernel when the process dies). An in-memory database (tests) lives in one
+process, so a lock in memory is enough there.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+# The first key of the two-key advisory locks, naming "webhook claims"; the second is the hook's id.
+# (Two-key locks never collide with the journal's one-key lock.)
+_ADVISORY_CLASS = 0x77686B  # "whk"
+_memory_locks: dict[int, threading.Lock] = {}
+_memory_guard = threading.Lock()
+
+
+@contextmanager
+def claimed(hook_id: int) -> Iterator[bool]:
+    """Yields True when this process now holds the hook (released on leaving), False when another does."""
+    if connection.vendor == "postgresql":
+        with _advisory(hook_id) as held:
+            yield held
+        return
+    database = str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite" and Path(database).is_file():
+        with _file_lock(Path(f"{database}.webhook-{hook_id}.lock")) as held:
+            yield held
+        return
+    with _memory_lock(hook_id) as held:
+        yield held
+
+
+@contextmanager
+def _advisory(hook_id: int) -> Iterator[bool]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_ADVISORY_CLASS, hook_id])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_ADVISORY_CLASS, hook_id])
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[bool]:
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+@contextmanager
+def _memory_lock(hook_id: int) -> Iterator[bool]:
+    with _memory_guard:
+        lock = _memory_locks.setdefault(hook_id, threading.Lock())
+    held = lock.acquire(blocking=False)
+    try:
+        yield held
+    finally:
+        if held:
+            lock.release()
