@@ -45,6 +45,10 @@ EXPECTED_PATHS = {
     "/api/v1/projects/{name}/publishers/{id}/",
     "/api/v1/pending-publishers/",
     "/api/v1/pending-publishers/{id}/",
+    "/api/v1/projects/{name}/webhooks/",
+    "/api/v1/projects/{name}/webhooks/{id}/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhooks/{id}/",
 }
 
 
@@ -110,6 +114,8 @@ def test_schema_describes_every_endpoint(index_server, published):
         "/api/v1/namespaces/{namespace}/revoke/",
         "/api/v1/projects/{name}/publishers/",
         "/api/v1/pending-publishers/",
+        "/api/v1/projects/{name}/webhooks/",
+        "/api/v1/webhooks/",
     }
     releases = schema["paths"]["/api/v1/projects/{name}/releases/"]["get"]
     parameters = {parameter["name"] for parameter in releases["parameters"]}
