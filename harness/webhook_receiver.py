@@ -52,7 +52,7 @@ class WebhookReceiver:
         self._server.server_close()
 
     def delivered(self) -> list[Delivery]:
-        """The deliveries answered 2xx, in the order they arrived."""
+        """The deliveries answered (or being answered) 2xx, in the order they arrived."""
         with self._lock:
             return [d for d in self.deliveries if isinstance(d.answered, int) and 200 <= d.answered < 300]
 
@@ -76,25 +76,23 @@ class WebhookReceiver:
                 with receiver._lock:
                     receiver.started += 1
                 answer = receiver._next_answer()
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                # Recorded before it is answered, so that a sender that has its answer finds it
+                # recorded, and arrivals are recorded in the order they came.
+                receiver._record(Delivery(headers, body, answer))
                 if receiver.delay:
                     time.sleep(receiver.delay)
-                headers = {name.lower(): value for name, value in self.headers.items()}
                 if answer == "hang":
-                    receiver._record(Delivery(headers, body, answer))
                     time.sleep(receiver.hang_seconds)
                     self._answer(200)
-                    return
-                if answer == "redirect":
-                    receiver._record(Delivery(headers, body, answer))
+                elif answer == "redirect":
                     self.send_response(302)
                     self.send_header("Location", "http://elsewhere.invalid/hook")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
-                    return
-                assert isinstance(answer, int)
-                self._answer(answer)
-                # Recorded once answered: a delivery counts as received when its sender could know it.
-                receiver._record(Delivery(headers, body, answer))
+                else:
+                    assert isinstance(answer, int)
+                    self._answer(answer)
 
             def _answer(self, status: int) -> None:
                 text = b"ok" if status < 300 else b"receiver broke"

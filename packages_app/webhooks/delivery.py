@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,10 +89,10 @@ class Attempt:
         return not self.error
 
 
-def send(hook: Webhook, entry: JournalEntry, *, now: datetime | None = None) -> Attempt:
+def send(hook: Webhook, entry: JournalEntry) -> Attempt:
     """POST one event to the hook, signed; a 2xx is delivered, anything else an error."""
     body = payload(entry)
-    timestamp = int((now or timezone.now()).timestamp())
+    timestamp = int(time.time())  # the wall clock, whatever clock schedules the attempts: receivers check it
     delivery_id = str(uuid.uuid4())
     headers = {
         "Content-Type": "application/json",
@@ -138,7 +140,7 @@ def _record_failure(hook: Webhook, entry: JournalEntry, attempt: Attempt, now: d
     logger.warning("webhook #%s: serial %s not delivered (%s failures): %s", hook.pk, entry.id, failures, attempt.error)
 
 
-def deliver_hook(hook_id: int, *, now: datetime | None = None) -> int:
+def deliver_hook(hook_id: int, *, now: datetime | None = None, stop: threading.Event | None = None) -> int:
     """One pass for one hook: the events it is owed (up to ``BATCH_SIZE``), until one fails.
 
     Returns how many were delivered; 0 when the hook is not due or another worker holds it.
@@ -156,17 +158,19 @@ def deliver_hook(hook_id: int, *, now: datetime | None = None) -> int:
         )
         if hook is None:
             return 0
-        return _deliver(hook, now)
+        return _deliver(hook, now, stop)
 
 
-def _deliver(hook: Webhook, now: datetime) -> int:
+def _deliver(hook: Webhook, now: datetime, stop: threading.Event | None) -> int:
     # Read first: on PostgreSQL serials become visible in commit order, so every entry up
     # to this one is visible to the query below, and the hook may move past all of them.
     until = JournalEntry.objects.last_serial()
     entries = list(pending_entries(hook, until)[:BATCH_SIZE])
     delivered = 0
     for entry in entries:
-        attempt = send(hook, entry, now=now)
+        if stop is not None and stop.is_set():
+            return delivered  # what was delivered is recorded; the rest waits for the next start
+        attempt = send(hook, entry)
         if not attempt.delivered:
             _record_failure(hook, entry, attempt, now)
             return delivered
@@ -196,10 +200,15 @@ def due_hooks(now: datetime) -> list[int]:
     )
 
 
-def deliver_due(*, now: datetime | None = None) -> int:
-    """One pass over every due hook; how many events were delivered."""
+def deliver_due(*, now: datetime | None = None, stop: threading.Event | None = None) -> int:
+    """One pass over every due hook; how many events were delivered. ``stop`` set ends it early."""
     now = now or timezone.now()
-    return sum(deliver_hook(hook_id, now=now) for hook_id in due_hooks(now))
+    delivered = 0
+    for hook_id in due_hooks(now):
+        if stop is not None and stop.is_set():
+            break
+        delivered += deliver_hook(hook_id, now=now, stop=stop)
+    return delivered
 
 
 def lag(hook: Webhook, last_serial: int | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from datetime import timedelta
 
 import pytest
@@ -361,3 +362,36 @@ def test_a_receiver_that_fails_times_out_then_recovers_gets_every_event_in_order
     assert hook.failure_count == 0
     errors = list(WebhookDelivery.objects.filter(webhook=hook).order_by("id").values_list("error", flat=True))
     assert [error.split(":")[0] for error in errors] == ["HTTP 500", "ReadTimeoutError", "HTTP 500", "ReadTimeoutError"]
+
+
+# ---------------------------------------------------------------- the shape, and the command
+
+
+def test_the_body_is_the_events_feeds_own_event(client, receiver):
+    alice = UserFactory(username="alice")
+    webhook_services.add_webhook(receiver.url, user=alice)
+    project = projects.create_project("demo", user=alice)
+    releases.yank_release(releases.create_release(project, "1.0", user=alice), "bad", user=alice)
+    drain()
+    feed = client.get("/api/v1/events/?project=demo").json()["results"]
+    assert [item.event for item in receiver.delivered()] == feed
+
+
+def test_the_command_sends_what_is_due_and_a_stop_ends_a_pass_between_events(receiver):
+    import threading
+
+    from django.core.management import call_command
+
+    alice = UserFactory(username="alice")
+    hook, _ = webhook_services.add_webhook(receiver.url, user=alice)
+    project = projects.create_project("demo", user=alice)
+    releases.create_release(project, "1.0", user=alice)
+    stop = threading.Event()
+    stop.set()
+    assert delivery.deliver_due(stop=stop) == 0
+    hook.refresh_from_db()
+    assert delivery.lag(hook) == 2  # nothing skipped: the events wait for the next start
+    out = io.StringIO()
+    call_command("deliver_webhooks", "--once", stdout=out)
+    assert out.getvalue().strip() == "Delivered 2 webhook event(s)."
+    assert len(receiver.delivered()) == 2

@@ -6,7 +6,7 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from packages_app.webhooks import delivery
 
@@ -14,8 +14,8 @@ from packages_app.webhooks import delivery
 class Command(BaseCommand):
     help = (
         "Send the journal's events to the webhooks, each hook's in serial order, until stopped (SIGTERM or "
-        "SIGINT stop it after the pass under way). With --once, send what is due now and exit. Safe to restart at "
-        "any moment: an event is sent again unless its receiver answered 2xx."
+        "SIGINT stop it once the event being sent is answered). With --once, send what is due now and exit. "
+        "Safe to restart at any moment: an event is sent again unless its receiver answered 2xx."
     )
 
     def add_arguments(self, parser):
@@ -32,8 +32,9 @@ class Command(BaseCommand):
                 signal.signal(signum, lambda *_: stop.set())
         total = 0
         while not stop.is_set():
-            close_old_connections()  # a long-running worker must not keep a connection the database dropped
-            sent = delivery.deliver_due()
+            if not connection.in_atomic_block:  # (a test's transaction; never the worker's own)
+                close_old_connections()  # a long-running worker must not keep a connection the database dropped
+            sent = delivery.deliver_due(stop=stop)
             total += sent
             if sent and verbosity > 1:
                 self.stdout.write(f"Delivered {sent} event(s).")
