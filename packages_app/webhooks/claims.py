@@ -20,9 +20,15 @@ from pathlib import Path
 
 from django.db import connection
 
-# The first key of the two-key advisory locks, naming "webhook claims"; the second is the hook's id.
-# (Two-key locks never collide with the journal's one-key lock.)
-_ADVISORY_CLASS = 0x77686B  # "whk"
+# A hook's advisory lock key: "whk" in the high 32 bits, the hook's id in the low ones (a bigint,
+# whatever the id's size; the journal's lock key has other high bits, so they never meet).
+_ADVISORY_CLASS = 0x77686B
+
+
+def advisory_key(hook_id: int) -> int:
+    return (_ADVISORY_CLASS << 32) | (hook_id & 0xFFFFFFFF)
+
+
 _memory_locks: dict[int, threading.Lock] = {}
 _memory_guard = threading.Lock()
 
@@ -46,14 +52,14 @@ def claimed(hook_id: int) -> Iterator[bool]:
 @contextmanager
 def _advisory(hook_id: int) -> Iterator[bool]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_ADVISORY_CLASS, hook_id])
+        cursor.execute("SELECT pg_try_advisory_lock(%s::bigint)", [advisory_key(hook_id)])
         held = bool(cursor.fetchone()[0])
     try:
         yield held
     finally:
         if held:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_ADVISORY_CLASS, hook_id])
+                cursor.execute("SELECT pg_advisory_unlock(%s::bigint)", [advisory_key(hook_id)])
 
 
 @contextmanager
