@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -395,3 +397,22 @@ def test_the_command_sends_what_is_due_and_a_stop_ends_a_pass_between_events(rec
     call_command("deliver_webhooks", "--once", stdout=out)
     assert out.getvalue().strip() == "Delivered 2 webhook event(s)."
     assert len(receiver.delivered()) == 2
+
+
+def test_the_docs_receiver_snippet_verifies_a_real_delivery(receiver):
+    """docs/webhooks.md's Python verify(), run as written, on what the worker really sent."""
+    text = (Path(__file__).parents[2] / "docs/webhooks.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 - our own documentation's code
+    doc_verify = namespace["verify"]
+    alice = UserFactory(username="alice")
+    hook, secret = webhook_services.add_webhook(receiver.url, user=alice)
+    projects.create_project("demo", user=alice)
+    drain()
+    (got,) = receiver.delivered()
+    signature, timestamp = got.headers["x-index-signature"], got.headers["x-index-timestamp"]
+    assert doc_verify(secret, got.body, signature, timestamp)
+    assert not doc_verify(secret, got.body + b" ", signature, timestamp)
+    assert not doc_verify("whsec_other", got.body, signature, timestamp)
+    assert not doc_verify(secret, got.body, signature, str(int(timestamp) - 301))
