@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import urllib3
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -124,9 +125,13 @@ def send(hook: Webhook, entry: JournalEntry) -> Attempt:
 
 def _record_failure(hook: Webhook, entry: JournalEntry, attempt: Attempt, now: datetime) -> None:
     failures = hook.failure_count + 1
-    Webhook.objects.filter(pk=hook.pk).update(
+    # From when it failed, not from when a long pass began (a test's clock may be ahead of both).
+    now = max(now, timezone.now())
+    recorded = Webhook.objects.filter(pk=hook.pk).update(
         failure_count=failures, next_attempt_at=now + backoff(failures), last_error=attempt.error
     )
+    if not recorded:
+        return  # removed meanwhile: nothing to record it on
     WebhookDelivery.objects.create(
         webhook=hook,
         serial=entry.id,
@@ -207,7 +212,12 @@ def deliver_due(*, now: datetime | None = None, stop: threading.Event | None = N
     for hook_id in due_hooks(now):
         if stop is not None and stop.is_set():
             break
-        delivered += deliver_hook(hook_id, now=now, stop=stop)
+        try:
+            delivered += deliver_hook(hook_id, now=now, stop=stop)
+        except DatabaseError:
+            raise  # the database is gone for every hook: the worker stops, and its supervisor restarts it
+        except Exception:  # noqa: BLE001 - one hook's fault must not stop the others' deliveries
+            logger.exception("webhook #%s: its pass failed; the others go on", hook_id)
     return delivered
 
 

@@ -416,3 +416,24 @@ def test_the_docs_receiver_snippet_verifies_a_real_delivery(receiver):
     assert not doc_verify(secret, got.body + b" ", signature, timestamp)
     assert not doc_verify("whsec_other", got.body, signature, timestamp)
     assert not doc_verify(secret, got.body, signature, str(int(timestamp) - 301))
+
+
+def test_one_hooks_fault_does_not_stop_the_others(receiver, monkeypatch, caplog):
+    alice = UserFactory(username="alice")
+    broken, _ = webhook_services.add_webhook(receiver.url + "?broken", user=alice)
+    healthy, _ = webhook_services.add_webhook(receiver.url, user=alice)
+    projects.create_project("demo", user=alice)
+    real_send = delivery.send
+
+    def send(hook, entry):
+        if hook.pk == broken.pk:
+            raise RuntimeError("a bug")
+        return real_send(hook, entry)
+
+    monkeypatch.setattr(delivery, "send", send)
+    assert delivery.deliver_due() == 1
+    assert [item.headers["x-index-webhook"] for item in receiver.delivered()] == [str(healthy.pk)]
+    assert f"webhook #{broken.pk}: its pass failed" in caplog.text
+    before = broken.last_delivered_serial
+    broken.refresh_from_db()
+    assert broken.last_delivered_serial == before  # nothing skipped: it is sent once the fault is gone
