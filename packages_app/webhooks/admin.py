@@ -208,6 +208,12 @@ class WebhookAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         webhook_services.remove_webhook(obj, user=request.user)
 
+    def get_deleted_objects(self, objs, request):
+        # Its failed attempts go with it (listed on the confirmation page): no permission of
+        # their own is needed for that, as nobody deletes attempts on their own.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     @admin.action(permissions=["change"], description="Retry selected webhooks now")
     def retry_now(self, request, queryset):
         count = webhook_services.retry_now(list(queryset))

@@ -126,3 +126,16 @@ def test_index_wide_hooks_need_their_own_permission(client):
     hook = Webhook.objects.get()
     assert (hook.project_name, hook.created_by) == ("", staff)
     assert "hooks.example.com/all" in client.get(LIST).content.decode()
+
+
+def test_staff_delete_a_hook_of_theirs_with_its_failed_attempts(client):
+    owner = staff_with("view_webhook", "delete_webhook")
+    project = projects.create_project("mine")
+    roles.grant_role(project, owner, "Owner")
+    hook, _ = webhook_services.add_webhook("https://hooks.example.com/in", project=project, user=owner)
+    WebhookDelivery.objects.create(webhook=hook, serial=1, delivery_id="d1", error="HTTP 500")
+    client.force_login(owner)
+    assert client.get(f"{LIST}{hook.pk}/delete/").status_code == 200
+    assert client.post(f"{LIST}{hook.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Webhook.objects.exists()
+    assert not WebhookDelivery.objects.exists()
