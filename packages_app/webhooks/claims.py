@@ -5,8 +5,8 @@ the hook's lock first and skips a hook another holds. The lock belongs to the wo
 process, never to a row, so a killed worker leaves nothing to wait out: on PostgreSQL a
 session advisory lock (released when its connection closes, which a dying process's does),
 shared by every node; on SQLite, which one machine serves, a file lock beside the database
-(released by the kernel when the process dies). An in-memory database (tests) lives in one
-process, so a lock in memory is enough there.
+(released by the kernel when the process dies). A lock in the process's memory comes first,
+for its own threads.
 """
 
 from __future__ import annotations
@@ -35,7 +35,22 @@ _memory_guard = threading.Lock()
 
 @contextmanager
 def claimed(hook_id: int) -> Iterator[bool]:
-    """Yields True when this process now holds the hook (released on leaving), False when another does."""
+    """Yields True when this process now holds the hook (released on leaving), False when another does.
+
+    The process's own lock comes first: PostgreSQL's session locks are re-entrant, so without
+    it two threads on one connection (or a test holding a claim) could both take the hook.
+    """
+    with _memory_lock(hook_id) as held:
+        if not held:
+            yield False
+            return
+        with _shared_lock(hook_id) as shared:
+            yield shared
+
+
+@contextmanager
+def _shared_lock(hook_id: int) -> Iterator[bool]:
+    """The lock other processes see: on the database server, or beside the SQLite file."""
     if connection.vendor == "postgresql":
         with _advisory(hook_id) as held:
             yield held
@@ -45,8 +60,7 @@ def claimed(hook_id: int) -> Iterator[bool]:
         with _file_lock(Path(f"{database}.webhook-{hook_id}.lock")) as held:
             yield held
         return
-    with _memory_lock(hook_id) as held:
-        yield held
+    yield True  # an in-memory database lives in this process alone: its own lock was enough
 
 
 @contextmanager

@@ -437,3 +437,15 @@ def test_one_hooks_fault_does_not_stop_the_others(receiver, monkeypatch, caplog)
     before = broken.last_delivered_serial
     broken.refresh_from_db()
     assert broken.last_delivered_serial == before  # nothing skipped: it is sent once the fault is gone
+
+
+def test_the_lock_other_processes_see_is_exclusive():
+    """On SQLite a file lock beside the database (one per open file: as another process's would be)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite" or not Path(str(connection.settings_dict["NAME"])).is_file():
+        pytest.skip("PostgreSQL's session locks are per connection; a second process is the subprocess test's")
+    with claims._shared_lock(7) as first, claims._shared_lock(7) as second:
+        assert (first, second) == (True, False)
+    with claims._shared_lock(7) as again:
+        assert again
