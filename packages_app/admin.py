@@ -617,7 +617,8 @@ class FilenameRegistryAdmin(RecordAdmin):
 
 
 # Registered in their own modules (the admin's autodiscovery looks here): the upstream
-# proxy's models, the PEP 752 namespace grants, the trusted publishers and retention policies
-# (team quotas: packages_app.quotas_admin, imported above).
+# proxy's models, the PEP 752 namespace grants, the trusted publishers, retention policies and
+# webhooks (team quotas: packages_app.quotas_admin, imported above).
 from packages_app import namespaces_admin, publishers_admin, retention_admin  # noqa: E402, F401
 from packages_app.upstream import admin as upstream_admin  # noqa: E402, F401
+from packages_app.webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -605,3 +605,65 @@ class DownloadCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_id} on {self.day}: {self.count}"
+
+
+class Webhook(models.Model):
+    """A receiver of signed POSTs, one per journal event of its project (or of the whole index).
+
+    The journal is the queue (docs/webhooks.md): the worker (``manage.py deliver_webhooks``)
+    sends the events after ``last_delivered_serial`` in serial order and moves it only after
+    a 2xx, so every state it needs is here and a restart loses nothing. ``secret`` signs the
+    deliveries; it is kept as given (signing needs it) and shown once, when the hook is made.
+    """
+
+    url = models.URLField(max_length=2000, help_text="Where the events are POSTed (https, or http on a private net).")
+    secret = models.CharField(max_length=100, editable=False)
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhooks",
+        help_text="Only this project's events; empty for every project's (index-wide).",
+    )
+    # The project's PEP 503 name, what the journal is filtered by: a deleted project's hook
+    # still gets the deletion, and never becomes index-wide when its project row goes.
+    project_name = models.CharField(max_length=255, blank=True, default="", editable=False)
+    kinds = models.JSONField(
+        default=list, blank=True, help_text="Only these journal actions (docs/api.md); empty for all of them."
+    )
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    last_delivered_serial = models.BigIntegerField(default=0)
+    failure_count = models.PositiveIntegerField(default=0, help_text="Failed attempts since the last delivery.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        permissions = [("add_index_wide_webhook", "Can add a webhook for every project")]
+
+    def __str__(self) -> str:
+        return f"webhook #{self.pk} ({self.project_name or 'index-wide'})"
+
+
+class WebhookDelivery(models.Model):
+    """One failed delivery attempt of a webhook, for the admin (the newest are kept)."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    serial = models.BigIntegerField()
+    delivery_id = models.CharField(max_length=64)
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField()
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.webhook} serial {self.serial}: {self.error[:60]}"

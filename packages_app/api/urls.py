@@ -5,7 +5,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from packages_app.api import downloads, publishers, retention, views
+from packages_app.api import downloads, publishers, retention, views, webhooks
 
 app_name = "api"
 
@@ -34,6 +34,10 @@ urlpatterns = [
     path("projects/<str:name>/releases/<str:version>/unyank/", views.UnyankRelease.as_view(), name="unyank"),
     path("projects/<str:name>/publishers/", publishers.ProjectPublishers.as_view(), name="publishers"),
     path("projects/<str:name>/publishers/<int:pk>/", publishers.ProjectPublisher.as_view(), name="publisher"),
+    path("projects/<str:name>/webhooks/", webhooks.ProjectWebhooks.as_view(), name="webhooks"),
+    path("projects/<str:name>/webhooks/<int:pk>/", webhooks.ProjectWebhook.as_view(), name="webhook"),
+    path("webhooks/", webhooks.IndexWebhooks.as_view(), name="index-webhooks"),
+    path("webhooks/<int:pk>/", webhooks.IndexWebhook.as_view(), name="index-webhook"),
     path("pending-publishers/", publishers.PendingPublishers.as_view(), name="pending-publishers"),
     path("pending-publishers/<int:pk>/", publishers.PendingPublisher.as_view(), name="pending-publisher"),
     path("projects/<str:name>/retention/", retention.ProjectPolicies.as_view(), name="retention"),

@@ -52,6 +52,10 @@ EXPECTED_PATHS = {
     "/api/v1/retention/",
     "/api/v1/retention/{id}/",
     "/api/v1/projects/{name}/downloads/",
+    "/api/v1/projects/{name}/webhooks/",
+    "/api/v1/projects/{name}/webhooks/{id}/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhooks/{id}/",
 }
 
 
@@ -120,6 +124,8 @@ def test_schema_describes_every_endpoint(index_server, published):
         "/api/v1/projects/{name}/retention/",
         "/api/v1/projects/{name}/releases/{version}/keep/",
         "/api/v1/retention/",
+        "/api/v1/projects/{name}/webhooks/",
+        "/api/v1/webhooks/",
     }
     releases = schema["paths"]["/api/v1/projects/{name}/releases/"]["get"]
     parameters = {parameter["name"] for parameter in releases["parameters"]}

@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from harness.dists import build_wheel
 from packages_app.models import JournalEntry, Project, Release
-from packages_app.services import files, journal, projects, releases, roles, tokens
+from packages_app.services import files, journal, projects, quotas, releases, retention, roles, tokens, webhooks
 from packages_app.services import namespaces as namespace_services
 from packages_app.trusted_publishing import service as trusted_publishing
 from packages_app.trusted_publishing.claims import GITHUB_ISSUER
@@ -161,6 +161,11 @@ def test_actions_come_from_the_documented_vocabulary(client, history, tmp_path):
     claims = {"repository": "acme/app", "repository_owner_id": "1", "workflow": "release.yml"}
     publisher = trusted_publishing.add_publisher("github", GITHUB_ISSUER, claims, project=project, user=alice)
     trusted_publishing.remove_publisher(publisher, user=alice)
+    hook, _secret = webhooks.add_webhook("https://hooks.example.com/", project=project, user=alice)
+    webhooks.remove_webhook(hook, user=alice)
+    policy = retention.add_policy(project, keep_newest=5, user=alice)
+    retention.remove_policy(policy, user=alice)
+    quotas.set_project_quota(project, 10**9, user=alice)
     seen = {entry.kind for entry in JournalEntry.objects.all()}
     assert seen <= journal.ACTIONS
     assert seen >= journal.ACTIONS - {journal.FILE_RESTORED, journal.PROJECT_DELETED}

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from packages_app.models import (
     ApiToken,
@@ -30,9 +32,11 @@ from packages_app.models import (
     Release,
     Role,
     UpstreamProject,
+    Webhook,
 )
 from packages_app.services import journal, namespaces, projects, releases, retention, roles
 from packages_app.services import tokens as token_services
+from packages_app.services import webhooks as webhook_services
 from packages_app.storage import package_storage
 from tests.factories import FileFactory, UserFactory
 
@@ -117,6 +121,17 @@ def cached_upstream_scene(staff) -> tuple[int, Callable[[], object]]:
     return project.pk, lambda: (CachedUpstreamFile.objects.count(), package_storage().exists(path))
 
 
+def webhook_scene(active: bool, waiting: bool = False):
+    def scene(staff) -> tuple[int, Callable[[], object]]:
+        # The staff user's own index-wide hook: non-superusers see theirs and their projects'.
+        hook, _ = webhook_services.add_webhook("https://hooks.example.com/in", user=staff)
+        later = timezone.now() + timedelta(hours=1) if waiting else None
+        Webhook.objects.filter(pk=hook.pk).update(active=active, next_attempt_at=later)
+        return hook.pk, lambda: Webhook.objects.values_list("active", "next_attempt_at").get(pk=hook.pk)
+
+    return scene
+
+
 @dataclass(frozen=True)
 class Action:
     model: str
@@ -138,6 +153,10 @@ ACTIONS = [
     Action("apitoken", "revoke", "change", token_scene),
     Action("namespacegrant", "revoke_namespaces", "change", namespace_scene),
     Action("upstreamproject", "remove_cached_files", "delete", cached_upstream_scene, journaled=False),
+    # Pausing and retrying webhooks is the worker's state, not a change to the index.
+    Action("webhook", "retry_now", "change", webhook_scene(active=True, waiting=True), journaled=False),
+    Action("webhook", "pause", "change", webhook_scene(active=True), journaled=False),
+    Action("webhook", "resume", "change", webhook_scene(active=False), journaled=False),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Webhooks: journal events POSTed, signed, to receivers by ``manage.py deliver_webhooks``."""
