@@ -8,6 +8,8 @@ Whether anonymous visitors may read at all (``READ_ACCESS``) is decided before t
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -24,6 +26,19 @@ from packages_app.web import install, metadata, readmes, search
 RECENT_PROJECTS = 10
 SEARCH_PAGE_SIZE = 20
 RELEASES_PAGE_SIZE = 50
+
+
+def not_found_page(view):
+    """A 404 of the web UI is a page of the web UI (not the site-wide one), naming nothing it hides."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return render(request, "web/not_found.html", status=404)
+
+    return wrapped
 
 
 def visible_projects(request: HttpRequest):
@@ -62,6 +77,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@not_found_page
 def project_page(request: HttpRequest, name: str) -> HttpResponse:
     project = find_project(request, name, visible_projects(request).with_details())
     if name != project.normalized_name:
@@ -82,6 +98,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_GET
+@not_found_page
 def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
     project = find_project(request, name)
     release = project.releases.by_version(version).first()

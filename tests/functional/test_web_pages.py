@@ -261,3 +261,11 @@ def test_the_release_history_is_paginated(client, big):
     first = text_of(client.get("/project/big/"))
     assert "Page 1 of 3" in first
     assert first.count("<tr") == 51  # the header and 50 releases
+
+
+def test_a_missing_or_hidden_project_is_the_same_404_page(client, scene):
+    hidden, missing = client.get("/project/secret-pkg/"), client.get("/project/no-such-thing/")
+    assert hidden.status_code == missing.status_code == 404
+    # Alike but for the path (the sign-in link comes back to it).
+    assert hidden.content.replace(b"secret-pkg", b"X") == missing.content.replace(b"no-such-thing", b"X")
+    assert b"<h1>Not found</h1>" in hidden.content
