@@ -8,8 +8,6 @@ Whether anonymous visitors may read at all (``READ_ACCESS``) is decided before t
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,38 +16,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from packages_app import links, read_access
-from packages_app.models import File, Project, Role
+from packages_app import links
+from packages_app.models import File, Role
 from packages_app.querysets import count_of
-from packages_app.web import install, metadata, readmes, search
+from packages_app.web import install, metadata, readmes, search, yanks
+from packages_app.web.lookups import find_project, not_found_page, visible_projects
 
 RECENT_PROJECTS = 10
 SEARCH_PAGE_SIZE = 20
 RELEASES_PAGE_SIZE = 50
-
-
-def not_found_page(view):
-    """A 404 of the web UI is a page of the web UI (not the site-wide one), naming nothing it hides."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            return render(request, "web/not_found.html", status=404)
-
-    return wrapped
-
-
-def visible_projects(request: HttpRequest):
-    return Project.objects.visible_to(read_access.viewer(request))
-
-
-def find_project(request: HttpRequest, name: str, queryset=None) -> Project:
-    project = (queryset if queryset is not None else visible_projects(request)).by_name(name).first()
-    if project is None:
-        raise Http404(f"No project named {name!r}.")
-    return project
 
 
 def _setup(request: HttpRequest) -> dict:
@@ -107,6 +82,7 @@ def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
     if name != project.normalized_name or version != release.version:
         return redirect("web:release", project.normalized_name, release.version, permanent=True)
     files = release.files.select_related("uploaded_by").order_by("filename") if project.offers_files else []
+    manager = yanks.may_manage(request, project)
     context = {
         "project": project,
         "release": release,
@@ -115,6 +91,8 @@ def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
         "shown": metadata.readable(release),
         "readme": readmes.render_readme(release.description, release.description_content_type),
         "commands": install.install_commands(install.index_url(request), project.name, release.version),
+        "may_manage": manager,
+        "yank_form": yanks.YankForm() if manager else None,
         **_setup(request),
     }
     return render(request, "web/release.html", context)

@@ -241,10 +241,10 @@ def big(db):
     return project
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["/", "/search/?q=big", "/project/big/", "/project/big/?page=2", "/project/big/{version}/", "/account/projects/"],
-)
+BIG_PAGES = ["/", "/search/?q=big", "/project/big/", "/project/big/?page=2", "/project/big/{version}/"]
+
+
+@pytest.mark.parametrize("url", [*BIG_PAGES, "/account/projects/", "/account/tokens/"])
 def test_pages_take_few_queries_on_a_big_project(big, url):
     url = url.format(version=big.releases.newest_first()[60].version)
     owner = big.roles.first().user

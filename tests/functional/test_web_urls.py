@@ -9,7 +9,7 @@ from packages_app.web import urls as web_urls
 
 
 def web_paths() -> list[str]:
-    samples = {"name": "demo", "version": "1.0"}
+    samples = {"name": "demo", "version": "1.0", "key_id": "abc"}
     paths = []
     for pattern in web_urls.urlpatterns:
         arguments = {key: samples[key] for key in pattern.pattern.converters}
