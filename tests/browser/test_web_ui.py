@@ -5,14 +5,18 @@ restricted project. Every page is checked for Content-Security-Policy reports to
 
 from __future__ import annotations
 
+import base64
+import json
+import shlex
 from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.common.by import By
 
+from harness.dists import build_wheel
 from tests.browser.pages import WebBrowser
 from tests.browser.test_content_security_policy import csp_reports
-from tests.e2e.helpers import IndexServer, started_index_server
+from tests.e2e.helpers import IndexServer, installed_version, started_index_server
 
 PASSWORD = "browser web correct horse"
 
@@ -52,6 +56,15 @@ def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
             server.ensure_user(username, PASSWORD)
         server.shell(SCENE)
         yield server
+
+
+@pytest.fixture(scope="module")
+def md_wheel(index_server, clients, tmp_path_factory) -> None:
+    """md-readme 1.1 as a wheel, uploaded with twine and a token made on the command line."""
+    token = index_server.manage("create_token", "dev", "--name", "browser setup").strip()
+    wheel = build_wheel(tmp_path_factory.mktemp("md-wheel"), "md-readme", "1.1")
+    result = clients.twine("upload", wheel, username="__token__", password=token)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture
@@ -121,7 +134,7 @@ def test_an_rst_readme_renders_and_the_history_shows_the_yank(web, screenshot):
     screenshot(web.driver, "web-release")
 
 
-def test_the_copy_button_copies_the_install_command(web, index_server):
+def test_the_copy_button_copies_the_install_command(web, index_server, md_wheel):
     signed_in(web, "dev", "/project/md-readme/")
     command = web.driver.find_element(By.ID, "cmd-pip").text
     assert command == f"pip install --index-url {index_server.url}/simple/ md-readme"
@@ -155,3 +168,71 @@ def test_my_projects(web):
     assert web.path == "/account/projects/"
     rows = [row.text for row in web.driver.find_elements(By.CSS_SELECTOR, "table.mine tbody tr")]
     assert rows == ["hidden-barometer restricted Owner Active", "md-readme Owner Active"]
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+def make_token(web: WebBrowser, name: str, *, read_only: bool) -> str:
+    """Make a token on the tokens page; its secret, read from the page that shows it once."""
+    web.open("/account/tokens/")
+    web.driver.find_element(By.ID, "id_name").send_keys(name)
+    box = web.driver.find_element(By.ID, "id_read_only")
+    if box.is_selected() != read_only:
+        box.click()
+    web.submit(web.driver.find_element(By.CSS_SELECTOR, "main form.stacked button[type=submit]"))
+    assert web.driver.find_element(By.TAG_NAME, "h1").text == "Token created"
+    return web.driver.find_element(By.ID, "new-token").get_attribute("value")
+
+
+def test_a_developer_uploads_installs_the_copied_command_yanks_and_revokes(web, clients, dist_dir, screenshot):
+    """Tokens made in the browser upload (twine: md-readme 1.1 again, the identical file, is a
+    success) and install (pip with the page's own command and a netrc entry); a yank with a
+    reason made on the release page shows on the simple page."""
+    server = web.server
+    signed_in(web, "dev", "/account/tokens/")
+    upload_token = make_token(web, "ci", read_only=False)
+    read_token = make_token(web, "laptop", read_only=True)
+    web.driver.execute_script("document.getElementById('new-token').value = 'pyidx_<hidden>'")
+    screenshot(web.driver, "web-token-created")
+    result = clients.twine(
+        "upload", build_wheel(dist_dir, "md-readme", "1.1"), username="__token__", password=upload_token
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    refused = clients.twine(
+        "upload", build_wheel(dist_dir, "md-readme", "1.2"), username="__token__", password=read_token
+    )
+    assert refused.returncode != 0
+    assert "read-only" in refused.stdout + refused.stderr
+
+    netrc = clients.home / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login __token__ password {read_token}\n")
+    netrc.chmod(0o600)
+    web.open("/project/md-readme/")
+    command = web.driver.find_element(By.ID, "cmd-pip").text
+    result = clients.pip(*shlex.split(command)[1:])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert installed_version(clients, clients.python, "md-readme") == "1.1"
+
+    web.open("/project/md-readme/1.1/")
+    web.driver.find_element(By.ID, "id_reason").send_keys("bad build")
+    web.submit(web.driver.find_element(By.CSS_SELECTOR, "#manage button[type=submit]"))
+    assert "md-readme 1.1 is yanked." in web.text()
+    assert "This release is yanked (PEP 592: installers skip it unless it is pinned exactly): bad build" in web.text()
+    screenshot(web.driver, "web-release-yanked")
+    headers = {"Accept": "application/vnd.pypi.simple.v1+json", **basic("__token__", read_token)}
+    page = json.loads(server.get("/simple/md-readme/", headers=headers).body)
+    assert [file["yanked"] for file in page["files"]] == ["bad build"]
+
+    web.open("/account/tokens/")
+    screenshot(web.driver, "web-tokens")
+    web.submit(web.driver.find_element(By.XPATH, "//tr[td[1][.='laptop']]//button"))
+    assert "stops working at once" in web.text()
+    assert server.get("/simple/md-readme/", headers=headers).status == 401
+
+
+def test_others_cannot_yank(web):
+    signed_in(web, "outsider", "/project/md-readme/1.0/")
+    assert web.driver.find_elements(By.ID, "manage") == []
