@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Iterator
 
 import pytest
+from axe_selenium_python import Axe
 from selenium.webdriver.common.by import By
 
 from harness.dists import build_wheel
@@ -236,3 +237,56 @@ def test_a_developer_uploads_installs_the_copied_command_yanks_and_revokes(web, 
 def test_others_cannot_yank(web):
     signed_in(web, "outsider", "/project/md-readme/1.0/")
     assert web.driver.find_elements(By.ID, "manage") == []
+
+
+# What axe-core checks: the WCAG 2 A and AA rules (the bundled axe-core predates its 2.1 tags).
+# A page passes with no "serious" or "critical" finding.
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def run_axe(web: WebBrowser) -> dict:
+    """axe.run() on the page, its failure reported rather than waited on."""
+    web.driver.set_script_timeout(60)
+    outcome = web.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, arguments[0]).then(r => done({results: r}), e => done({error: String(e)}));",
+        AXE_OPTIONS,
+    )
+    assert "error" not in outcome, outcome["error"]
+    return outcome["results"]
+
+
+@pytest.mark.parametrize(
+    ("user", "path"),
+    [
+        (None, "/account/login/?next=/"),
+        ("dev", "/"),
+        ("dev", "/search/?q=barometers"),
+        ("dev", "/project/rst-readme/"),
+        ("dev", "/project/rst-readme/1.0/"),
+        ("dev", "/project/md-readme/1.1/"),
+        ("dev", "/account/tokens/"),
+        ("dev", "/account/projects/"),
+        ("outsider", "/project/hidden-barometer/"),
+    ],
+)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_have_no_serious_accessibility_issue(web, md_wheel, user, path, scheme):
+    """axe-core, in the browser, on each page, in the light and the dark colours."""
+    web.driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+    )
+    try:
+        if user is None:
+            web.open(path)
+        else:
+            signed_in(web, user, path)
+        assert web.path == path
+        axe = Axe(web.driver)
+        axe.inject()
+        results = run_axe(web)
+    finally:
+        web.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    blocking = [violation for violation in results["violations"] if violation["impact"] in BLOCKING_IMPACTS]
+    assert blocking == [], axe.report(blocking)
