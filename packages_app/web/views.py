@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from packages_app import links
 from packages_app.models import File, Role
@@ -37,13 +37,13 @@ def _setup(request: HttpRequest) -> dict:
     }
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     recent = search.with_summary(visible_projects(request)).order_by("-last_serial")[:RECENT_PROJECTS]
     return render(request, "web/home.html", {"recent": recent, **_setup(request)})
 
 
-@require_GET
+@require_safe
 def search_page(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()
     found = search.search_projects(visible_projects(request), text)
@@ -51,7 +51,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/search.html", {"q": text, "page": page, "full_text": search.uses_full_text()})
 
 
-@require_GET
+@require_safe
 @not_found_page
 def project_page(request: HttpRequest, name: str) -> HttpResponse:
     project = find_project(request, name, visible_projects(request).with_details())
@@ -72,7 +72,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "web/project.html", context)
 
 
-@require_GET
+@require_safe
 @not_found_page
 def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
     project = find_project(request, name)
@@ -99,7 +99,7 @@ def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def my_projects(request: HttpRequest) -> HttpResponse:
     """The projects the signed-in user holds a role on, their own or through a team."""
     held = Role.objects.held_by(request.user).select_related("project", "team").order_by("project__normalized_name")

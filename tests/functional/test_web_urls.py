@@ -41,3 +41,9 @@ def test_the_root_is_the_landing_page_not_a_redirect(client, db):
     assert b"Recently updated" in response.content
     assert client.get("/admin/").status_code == 302  # the admin is where it was
     assert client.get("/simple/").status_code == 200
+
+
+def test_pages_answer_head_and_refuse_other_methods(client, db):
+    assert client.head("/").status_code == 200
+    assert client.head("/search/?q=x").status_code == 200
+    assert client.post("/").status_code == 405
