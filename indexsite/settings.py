@@ -374,6 +374,9 @@ AXES_USERNAME_CALLABLE = "packages_app.throttling.client_name"
 AXES_CLIENT_IP_CALLABLE = "packages_app.throttling.client_ip"
 AXES_LOCKOUT_CALLABLE = "packages_app.throttling.lockout_response"
 AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows to show
+# The web UI's sign-in page (packages_app/web); the admin keeps its own.
+LOGIN_URL = "web:sign-in"
+LOGIN_REDIRECT_URL = "web:home"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

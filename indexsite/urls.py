@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from packages_app.trusted_publishing import views as trusted_publishing
 from packages_app.upload.views import legacy_upload, legacy_upload_without_slash
@@ -18,5 +17,6 @@ urlpatterns = [
     path("api/v1/", include("packages_app.api.urls")),
     path("", include("legacy_api.urls")),
     path("", include("packages_app.simple.urls")),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The web UI for people (packages_app/web/): the landing page at /, search, project pages, sign-in.
+    path("", include("packages_app.web.urls")),
 ]

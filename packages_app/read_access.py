@@ -3,18 +3,20 @@
 Every request but the admin's (its own sign-in), the upload endpoint's (it checks its own
 credentials) and the static files gets ``request.viewer`` (``access.Viewer``), from an
 ``Authorization`` header (HTTP Basic with ``__token__`` and a token, or a user name and
-password; or a Bearer token) or, for a user signed in to the admin, the session. With
+password; or a Bearer token) or, for a user signed in (web UI or admin), the session. With
 ``READ_ACCESS=authenticated`` an anonymous request gets 401 with a Basic challenge, which
-pip, uv and poetry answer from their keyring, netrc or configured credentials. Wrong
+pip, uv and poetry answer from their keyring, netrc or configured credentials; on the web
+UI's pages (``packages_app.web``) it is sent to the sign-in page instead. Wrong
 credentials are a 401 whatever the setting: a client is told, not silently served less.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-from packages_app import access, credentials
+from packages_app import access, credentials, web
 from packages_app.api.problems import problem_response
 from packages_app.authentication import Identity, InvalidCredentials
 from packages_app.simple.responses import plain_text
@@ -23,7 +25,7 @@ from packages_app.throttling import TooManyFailures
 REALM = 'Basic realm="package index"'
 # The metadata API's clients send Bearer tokens (its documented scheme).
 API_REALM = 'Bearer realm="package index"'
-# Paths with credentials of their own, or nothing to hide (the root redirects to the admin).
+# Paths with credentials of their own, or nothing to hide.
 _NOT_READS = ("/admin/", "/legacy", "/static/", "/_/oidc/", "/.well-known/pytp")
 NEEDS_CREDENTIALS = (
     "This index is private: send credentials. For pip and uv, an index URL such as "
@@ -41,7 +43,7 @@ class ReadAccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == "/" or request.path.startswith(_NOT_READS):
+        if request.path.startswith(_NOT_READS):
             return self.get_response(request)
         header = request.META.get("HTTP_AUTHORIZATION", "")
         try:
@@ -55,7 +57,11 @@ class ReadAccessMiddleware:
             response["Retry-After"] = str(error.retry_after)
             return response
         if not request.viewer.authenticated and settings.READ_ACCESS == "authenticated":
-            return _challenge(request, NEEDS_CREDENTIALS)
+            if not web.is_web_page(request.path):
+                return _challenge(request, NEEDS_CREDENTIALS)
+            if request.path != web.SIGN_IN_PATH:
+                # A person in a browser gets the sign-in page, not the Basic prompt installers answer.
+                return redirect_to_login(request.get_full_path(), web.SIGN_IN_PATH)
         return self.get_response(request)
 
 

@@ -144,3 +144,54 @@ class AdminBrowser:
             field.send_keys(reason)
         Select(actions.find_element(By.NAME, "action")).select_by_value(action)
         self.submit(actions.find_element(By.CSS_SELECTOR, "button[name=index]"))
+
+
+class WebBrowser:
+    """A developer in the web UI (packages_app/web) of ``server``: signs in, searches, reads pages."""
+
+    def __init__(self, driver: webdriver.Chrome, server: IndexServer) -> None:
+        self.driver = driver
+        self.server = server
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.server.url + path)
+
+    @property
+    def path(self) -> str:
+        return self.driver.current_url.removeprefix(self.server.url)
+
+    def text(self, selector: str = "main") -> str:
+        return self.driver.find_element(By.CSS_SELECTOR, selector).text
+
+    def wait(self, condition, message: str = ""):
+        return WebDriverWait(self.driver, WAIT_SECONDS).until(condition, message)
+
+    def submit(self, element: WebElement) -> None:
+        """Click (or press Enter in) ``element`` and wait until the next page has loaded."""
+        old_page = self.driver.find_element(By.TAG_NAME, "html")
+        if element.tag_name == "input":
+            element.send_keys(Keys.ENTER)
+        else:
+            element.click()
+        self.wait(_gone(old_page), "no new page")
+        self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def sign_out(self) -> None:
+        self.driver.delete_all_cookies()
+
+    def sign_in(self, username: str, password: str) -> None:
+        """Fill the sign-in form on the page the browser is on (``/account/login/...``)."""
+        assert self.path.startswith("/account/login/"), self.path
+        for field_id, value in (("id_username", username), ("id_password", password)):
+            field = self.driver.find_element(By.ID, field_id)
+            field.clear()  # a refused attempt's form comes back with the name filled in
+            field.send_keys(value)
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+
+    def search(self, text: str) -> list[str]:
+        """Search from the header's box; the names of the projects found."""
+        box = self.driver.find_element(By.ID, "site-search")
+        box.clear()
+        box.send_keys(text)
+        self.submit(box)
+        return [link.text for link in self.driver.find_elements(By.CSS_SELECTOR, "ul.projects a.name")]

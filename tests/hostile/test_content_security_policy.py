@@ -1,4 +1,4 @@
-"""A Content-Security-Policy on the pages a person's browser opens (the admin, the API docs),
+"""A Content-Security-Policy on the pages a person's browser opens (the web UI, the admin, the API docs),
 and none on what machines read (simple pages, files, JSON), which it would only slow down.
 That the pages still work under the policy, with no violation, is checked in a real
 Chromium: tests/browser/test_content_security_policy.py."""
@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from indexsite.content_security_policy import POLICED_PATH_PREFIXES
+from indexsite.content_security_policy import POLICED_PATH_PREFIXES, POLICED_PATHS
+from packages_app import web
 from packages_app.api.urls import REDOC_POLICY
 from packages_app.models import File
 from tests.functional.upload_client import publish
@@ -30,8 +31,14 @@ def directives(response) -> dict[str, list[str]]:
     return parsed
 
 
-def test_the_policed_prefixes_are_the_admins_and_the_docs():
-    assert set(POLICED_PATH_PREFIXES) == {reverse("admin:index"), reverse("api:docs"), reverse("api:redoc")}
+def test_the_policed_prefixes_are_the_admins_the_docs_and_the_web_uis():
+    assert set(POLICED_PATH_PREFIXES) == {
+        reverse("admin:index"),
+        reverse("api:docs"),
+        reverse("api:redoc"),
+        *web.PAGE_PREFIXES,  # checked against the URLconf by tests/functional/test_web_urls.py
+    }
+    assert (reverse("web:home"),) == POLICED_PATHS
 
 
 @pytest.mark.parametrize("page", ["admin login", "admin index", "admin changelist", "swagger", "redoc"])
