@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from packages_app.web import tokens, views, yanks
+from packages_app.web import manage, tokens, views, yanks
 
 app_name = "web"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search_page, name="search"),
     path("project/<str:name>/", views.project_page, name="project"),
+    path("project/<str:name>/manage/", manage.manage_project, name="manage"),
     path("project/<str:name>/<str:version>/", views.release_page, name="release"),
     path("project/<str:name>/<str:version>/yank/", yanks.yank, name="yank"),
     path("project/<str:name>/<str:version>/unyank/", yanks.unyank, name="unyank"),

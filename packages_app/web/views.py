@@ -67,6 +67,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
         "links": metadata.project_links(latest) if latest else [],
         "page": page,
         "commands": install.install_commands(install.index_url(request), project.name),
+        "may_manage": yanks.may_manage(request, project),
         **_setup(request),
     }
     return render(request, "web/project.html", context)

@@ -234,6 +234,31 @@ def test_a_developer_uploads_installs_the_copied_command_yanks_and_revokes(web, 
     assert server.get("/simple/md-readme/", headers=headers).status == 401
 
 
+def test_an_owner_adds_a_maintainer(web, screenshot):
+    signed_in(web, "dev", "/project/md-readme/")
+    web.submit(web.driver.find_element(By.LINK_TEXT, "Manage roles, status and visibility"))
+    assert web.path == "/project/md-readme/manage/"
+    holder = web.driver.find_element(By.ID, "id_holder")
+    holder.send_keys("outsider")
+    web.driver.find_element(By.ID, "id_role").send_keys("Maintainer")
+    web.submit(web.driver.find_element(By.CSS_SELECTOR, "#add-role button[type=submit]"))
+    assert "outsider is now Maintainer of md-readme." in web.text()
+    screenshot(web.driver, "web-manage-roles")
+    web.open("/project/md-readme/")
+    assert "outsider Maintainer" in web.text(".roles")
+    # A Maintainer uploads but does not manage: no way in for them.
+    web.sign_out()
+    signed_in(web, "outsider", "/project/md-readme/manage/")
+    assert "isn't an owner of project 'md-readme'" in web.text()
+    web.sign_out()
+    signed_in(web, "dev", "/project/md-readme/manage/")
+    row = next(
+        row for row in web.driver.find_elements(By.CSS_SELECTOR, "#roles tbody tr") if row.text.startswith("outsider")
+    )
+    web.submit(row.find_element(By.TAG_NAME, "button"))
+    assert "outsider no longer has a role on md-readme." in web.text()
+
+
 def test_others_cannot_yank(web):
     signed_in(web, "outsider", "/project/md-readme/1.0/")
     assert web.driver.find_elements(By.ID, "manage") == []
@@ -268,6 +293,7 @@ def run_axe(web: WebBrowser) -> dict:
         ("dev", "/project/md-readme/1.1/"),
         ("dev", "/account/tokens/"),
         ("dev", "/account/projects/"),
+        ("dev", "/project/md-readme/manage/"),
         ("outsider", "/project/hidden-barometer/"),
     ],
 )
