@@ -8,16 +8,18 @@ Whether anonymous visitors may read at all (``READ_ACCESS``) is decided before t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import OuterRef
+from django.db.models import OuterRef, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
-from packages_app import links
-from packages_app.models import File, Role
+from packages_app import links, quotas
+from packages_app.models import DownloadCount, File, Role
 from packages_app.querysets import count_of
 from packages_app.web import install, metadata, readmes, search, yanks
 from packages_app.web.lookups import find_project, not_found_page, visible_projects
@@ -60,6 +62,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
     latest = project.releases.latest()
     history = project.releases.newest_first().annotate(file_count=count_of(File.objects.all(), release=OuterRef("pk")))
     page = Paginator(history, RELEASES_PAGE_SIZE).get_page(request.GET.get("page"))
+    manager = yanks.may_manage(request, project)
     context = {
         "project": project,
         "latest": latest,
@@ -67,10 +70,22 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
         "links": metadata.project_links(latest) if latest else [],
         "page": page,
         "commands": install.install_commands(install.index_url(request), project.name),
-        "may_manage": yanks.may_manage(request, project),
+        "may_manage": manager,
+        "downloads": _recent_downloads(project),
+        # What the project holds against its quota is its Owners' business.
+        "storage": quotas.project_usage(project) if manager else None,
         **_setup(request),
     }
     return render(request, "web/project.html", context)
+
+
+DOWNLOAD_DAYS = 30
+
+
+def _recent_downloads(project) -> int:
+    since = datetime.now(UTC).date() - timedelta(days=DOWNLOAD_DAYS - 1)
+    counts = DownloadCount.objects.filter(project=project, day__gte=since)
+    return counts.aggregate(total=Sum("count"))["total"] or 0
 
 
 @require_safe

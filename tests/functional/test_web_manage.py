@@ -3,10 +3,12 @@ with the API's rules and through the same services."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
 
-from packages_app.models import JournalEntry, Project, Role, RoleName
+from packages_app.models import DownloadCount, File, JournalEntry, Project, Role, RoleName
 from packages_app.services import journal, roles
 from tests.factories import UserFactory
 from tests.functional.web import make_scene
@@ -86,3 +88,16 @@ def test_a_restricted_project_is_not_found_and_anonymous_visitors_sign_in(scene,
     response = client.get(MANAGE)
     assert response.status_code == 302
     assert "/account/login/" in response["Location"]
+
+
+def test_the_project_page_shows_downloads_to_readers_and_storage_to_owners(scene):
+    file = File.objects.filter(release__project=scene.demo).first()
+    today = datetime.now(UTC).date()
+    DownloadCount.objects.create(file=file, release=file.release, project=scene.demo, day=today, count=7)
+    owner_page = as_user(scene.olivia).get("/project/demo/").content.decode()
+    assert "7 downloads in the last 30 days" in owner_page
+    assert "Storage used:" in owner_page
+    assert "of 10 GB" in owner_page
+    reader_page = as_user(scene.nick).get("/project/demo/").content.decode()
+    assert "7 downloads in the last 30 days" in reader_page
+    assert "Storage used:" not in reader_page
