@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
-from packages_app import links, quotas
+from packages_app import links, namespaces, quotas
 from packages_app.models import DownloadCount, File, Role
 from packages_app.querysets import count_of
 from packages_app.web import install, metadata, readmes, search, yanks
@@ -61,7 +61,9 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
         return redirect("web:project", project.normalized_name, permanent=True)
     latest = project.releases.latest()
     history = project.releases.newest_first().annotate(file_count=count_of(File.objects.all(), release=OuterRef("pk")))
-    page = Paginator(history, RELEASES_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(history, RELEASES_PAGE_SIZE)
+    paginator.count = project.release_count  # type: ignore[attr-defined]  # with_details() counted them
+    page = paginator.get_page(request.GET.get("page"))
     manager = yanks.may_manage(request, project)
     context = {
         "project": project,
@@ -72,6 +74,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
         "commands": install.install_commands(install.index_url(request), project.name),
         "may_manage": manager,
         "downloads": _recent_downloads(project),
+        "namespaces": covering_namespaces(project),
         # What the project holds against its quota is its Owners' business.
         "storage": quotas.project_usage(project) if manager else None,
         **_setup(request),
@@ -80,6 +83,12 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
 
 
 DOWNLOAD_DAYS = 30
+
+
+def covering_namespaces(project) -> list:
+    """The PEP 752 namespaces the project is in, outermost first, with their holders (one query)."""
+    grants = namespaces.active().filter(namespace__in=namespaces.prefixes(project.normalized_name))
+    return sorted(grants.select_related("user", "team"), key=lambda grant: len(grant.namespace))
 
 
 def _recent_downloads(project) -> int:

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from packages_app.models import DownloadCount, File, JournalEntry, Project, Role, RoleName
-from packages_app.services import journal, roles
+from packages_app.services import journal, namespaces, roles
 from tests.factories import UserFactory
 from tests.functional.web import make_scene
 
@@ -101,3 +101,12 @@ def test_the_project_page_shows_downloads_to_readers_and_storage_to_owners(scene
     reader_page = as_user(scene.nick).get("/project/demo/").content.decode()
     assert "7 downloads in the last 30 days" in reader_page
     assert "Storage used:" not in reader_page
+
+
+def test_the_project_page_says_where_the_project_comes_from(scene):
+    page = as_user(scene.nick).get("/project/demo/").content.decode()
+    assert "Uploaded to this index." in page
+    namespaces.grant_namespace("demo", scene.olivia)
+    page = as_user(scene.nick).get("/project/demo/").content.decode()
+    assert "<strong>demo</strong> (held by olivia)" in page
+    assert "(PEP 752)" in page
