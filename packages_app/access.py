@@ -134,20 +134,33 @@ def _publisher_upload_refusal(identity: Identity, project: Project | None, name:
 
 
 def manage_refusal(identity: Identity, project: Project) -> str | None:
-    """Why this caller may not manage the project (yank, set its status); None when they may.
+    """Why this caller may not manage the project (roles, status, visibility, publishers,
+    retention, webhooks); None when they may.
 
-    As on PyPI, managing is for Owners; Maintainers may only upload.
+    As on PyPI, managing is for Owners; Maintainers upload, and yank (``yank_refusal``).
     """
+    return _role_refusal(identity, project, (RoleName.OWNER,), "manage", "an owner")
+
+
+def yank_refusal(identity: Identity, project: Project) -> str | None:
+    """Why this caller may not yank or unyank the project's releases; None when they may.
+
+    Owners and Maintainers: whoever may publish a release may take it back from installers.
+    """
+    return _role_refusal(identity, project, UPLOADING_ROLES, "yank releases of", "an owner or maintainer")
+
+
+def _role_refusal(identity: Identity, project: Project, allowed, verb: str, holder: str) -> str | None:
     refusal = read_only_refusal(identity, project.name)
     if refusal is not None:
         return refusal
     if identity.publisher is not None:
-        return f"A token minted by trusted publishing only uploads; it cannot manage project '{project.name}'."
+        return f"A token minted by trusted publishing only uploads; it cannot {verb} project '{project.name}'."
     if not identity.token_allows(project):
-        return f"The given token isn't allowed to manage project '{project.name}'."
-    if identity.user.is_superuser or role_on(identity, project) == RoleName.OWNER:
+        return f"The given token isn't allowed to {verb} project '{project.name}'."
+    if identity.user.is_superuser or role_on(identity, project) in allowed:
         return None
-    return f"The user '{identity.username}' isn't an owner of project '{project.name}'."
+    return f"The user '{identity.username}' isn't {holder} of project '{project.name}'."
 
 
 def is_staff(identity: Identity) -> bool:

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from packages_app import namespaces, naming, read_access, upstream
-from packages_app.access import is_staff, manage_refusal, status_refusal, upload_refusal
+from packages_app.access import is_staff, manage_refusal, status_refusal, upload_refusal, yank_refusal
 from packages_app.api import serializers
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
 from packages_app.api.pagination import (
@@ -370,7 +370,7 @@ class _ReleaseAction(ApiMixin, generics.GenericAPIView):
     @extend_schema(responses=serializers.ReleaseSerializer)
     def post(self, request, name: str, version: str):
         project = find_project(request, name)
-        _refuse(manage_refusal(request.auth, project))
+        _refuse(yank_refusal(request.auth, project))
         release = find_release(project, version)
         given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -379,7 +379,7 @@ class _ReleaseAction(ApiMixin, generics.GenericAPIView):
 
 
 class YankRelease(_ReleaseAction):
-    """Yank a release (PEP 592) with a reason (owners only)."""
+    """Yank a release (PEP 592) with a reason (Owners and Maintainers)."""
 
     serializer_class = serializers.YankSerializer
 
@@ -388,7 +388,7 @@ class YankRelease(_ReleaseAction):
 
 
 class UnyankRelease(_ReleaseAction):
-    """Undo a yank (owners only)."""
+    """Undo a yank (Owners and Maintainers)."""
 
     serializer_class = serializers.YankSerializer
 

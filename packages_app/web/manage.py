@@ -45,6 +45,12 @@ class AddRoleForm(forms.Form):
         return user
 
 
+def may_manage(request: HttpRequest, project) -> bool:
+    """Whether the signed-in user may manage this project (one query): its Owners, superusers."""
+    user = request.user
+    return bool(user.is_authenticated) and manage_refusal(Identity(user=user), project) is None
+
+
 def _holder(text: str):
     if text.startswith("team:"):
         return Group.objects.filter(name=text.removeprefix("team:")).first()

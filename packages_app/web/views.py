@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 from packages_app import links, namespaces, quotas
 from packages_app.models import DownloadCount, File, Role
 from packages_app.querysets import count_of
-from packages_app.web import install, metadata, readmes, search, yanks
+from packages_app.web import install, manage, metadata, readmes, search, yanks
 from packages_app.web.lookups import find_project, not_found_page, visible_projects
 
 RECENT_PROJECTS = 10
@@ -64,7 +64,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
     paginator = Paginator(history, RELEASES_PAGE_SIZE)
     paginator.count = project.release_count  # type: ignore[attr-defined]  # with_details() counted them
     page = paginator.get_page(request.GET.get("page"))
-    manager = yanks.may_manage(request, project)
+    manager = manage.may_manage(request, project)
     context = {
         "project": project,
         "latest": latest,
@@ -107,7 +107,7 @@ def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
     if name != project.normalized_name or version != release.version:
         return redirect("web:release", project.normalized_name, release.version, permanent=True)
     files = release.files.select_related("uploaded_by").order_by("filename") if project.offers_files else []
-    manager = yanks.may_manage(request, project)
+    manager = yanks.may_yank(request, project)
     context = {
         "project": project,
         "release": release,

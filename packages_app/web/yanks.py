@@ -1,7 +1,7 @@
 """Yanking and unyanking a release from its page (PEP 592), for those the API lets do it.
 
-The same rule as ``POST /api/v1/projects/<name>/releases/<version>/yank/``: ``manage_refusal``
-(the project's Owners, and superusers), and the same service, which journals the change and
+The same rule as ``POST /api/v1/projects/<name>/releases/<version>/yank/``: ``yank_refusal``
+(the project's Owners and Maintainers, and superusers), and the same service, which journals the change and
 moves the serial, so the simple pages show the yank at once. The project must be one the
 viewer may see (else 404, as everywhere); a viewer who sees it but may not manage it gets 403
 with the reason.
@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from packages_app.access import manage_refusal
+from packages_app.access import yank_refusal
 from packages_app.authentication import Identity
 from packages_app.models import Project, Release
 from packages_app.services import releases
@@ -34,10 +34,10 @@ class YankForm(forms.Form):
     )
 
 
-def may_manage(request: HttpRequest, project: Project) -> bool:
+def may_yank(request: HttpRequest, project: Project) -> bool:
     """Whether the signed-in user may yank this project's releases (one query)."""
     user = request.user
-    return bool(user.is_authenticated) and manage_refusal(Identity(user=user), project) is None
+    return bool(user.is_authenticated) and yank_refusal(Identity(user=user), project) is None
 
 
 def _find_release(request: HttpRequest, name: str, version: str) -> tuple[Project, Release]:
@@ -49,7 +49,7 @@ def _find_release(request: HttpRequest, name: str, version: str) -> tuple[Projec
 
 
 def _refused(request: HttpRequest, project: Project, release: Release) -> HttpResponse | None:
-    refusal = manage_refusal(Identity(user=request.user), project)
+    refusal = yank_refusal(Identity(user=request.user), project)
     if refusal is None:
         return None
     return render(request, "web/refused.html", {"refusal": refusal, "project": project, "release": release}, status=403)

@@ -281,11 +281,13 @@ MANAGE_CASES = [
     ("owner-token-for-other", 403),
     ("anonymous", 401),
 ]
+# Whoever may publish a release may take it back: Maintainers yank too (issue #23).
+YANK_CASES = [(caller, 200 if caller == "maintainer" else status) for caller, status in MANAGE_CASES]
 
 
-@pytest.mark.parametrize(("caller", "status"), MANAGE_CASES)
+@pytest.mark.parametrize(("caller", "status"), YANK_CASES)
 def test_yank_permissions(client, widget, caller, status):
-    """Only Owners (and superusers) yank; the yank shows in the API, the journal and the simple page."""
+    """Owners, Maintainers and superusers yank; the yank shows in the API, the journal and the simple page."""
     auth = CALLERS[caller]()
     before = Journal(widget)
     response = post(client, f"{API}/projects/widget/releases/1.0/yank/", {"reason": "broken <build>"}, auth)
@@ -305,9 +307,9 @@ def test_yank_permissions(client, widget, caller, status):
     assert simple_page(client)["files"][0]["yanked"] == "broken <build>"
 
 
-@pytest.mark.parametrize(("caller", "status"), MANAGE_CASES)
+@pytest.mark.parametrize(("caller", "status"), YANK_CASES)
 def test_unyank_permissions(client, widget, caller, status):
-    """Only Owners (and superusers) undo a yank; the simple page follows."""
+    """Owners, Maintainers and superusers undo a yank; the simple page follows."""
     releases.yank_release(widget.releases.get(), "oops")
     widget.refresh_from_db()
     auth = CALLERS[caller]()

@@ -54,8 +54,8 @@ def test_an_owner_yanks_with_a_reason_and_installers_see_it(scene):
     assert not release().yanked
 
 
-@pytest.mark.parametrize("role", ["Maintainer", "Reader", None])
-def test_only_owners_yank_as_through_the_api(scene, role):
+@pytest.mark.parametrize("role", ["Reader", None])
+def test_only_owners_and_maintainers_yank_as_through_the_api(scene, role):
     mallory = UserFactory(username="mallory")
     if role:
         roles.grant_role(scene.demo, mallory, role)
@@ -63,8 +63,22 @@ def test_only_owners_yank_as_through_the_api(scene, role):
     assert "/yank/" not in client.get("/project/demo/1.0/").content.decode()
     response = client.post(YANK, {"reason": "mine now"})
     assert response.status_code == 403
-    assert "The user &#x27;mallory&#x27; isn&#x27;t an owner of project &#x27;Demo&#x27;." in response.content.decode()
+    expected = "The user &#x27;mallory&#x27; isn&#x27;t an owner or maintainer of project &#x27;Demo&#x27;."
+    assert expected in response.content.decode()
     assert not release().yanked
+
+
+def test_a_maintainer_yanks_and_unyanks_but_does_not_manage(scene):
+    max_ = UserFactory(username="max")
+    roles.grant_role(scene.demo, max_, "Maintainer")
+    client = as_user(max_)
+    assert 'action="/project/demo/1.0/yank/"' in client.get("/project/demo/1.0/").content.decode()
+    assert client.post(YANK, {"reason": "bad wheel"}).status_code == 302
+    assert release().yanked_reason == "bad wheel"
+    assert client.post("/project/demo/1.0/unyank/").status_code == 302
+    assert not release().yanked
+    assert "/manage/" not in client.get("/project/demo/").content.decode()
+    assert client.get("/project/demo/manage/").status_code == 403
 
 
 def test_a_restricted_project_cannot_be_yanked_by_a_non_member(scene):
