@@ -3,7 +3,7 @@
 Counted as requests are served (``prometheus_client``): requests by route, method and status
 and their latency by route; page-store answers (kept on disk, copied from Redis, built);
 uploads and their bytes. Read at each scrape from the database: the journal's serial, the
-bytes the index's files hold, projects and files.
+bytes the index's files hold, projects and files, and how far the webhooks are behind.
 
 Under gunicorn each worker is its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set (the
 index's ``gunicorn.conf.py`` does it when ``METRICS_TOKEN`` is set) each writes its counts to
@@ -22,7 +22,7 @@ import os
 import time
 
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -66,7 +66,7 @@ class IndexCollector:
     """What the database says at scrape time (one query each)."""
 
     def collect(self):
-        from packages_app.models import File, JournalEntry, Project
+        from packages_app.models import File, JournalEntry, Project, Webhook
 
         serial = JournalEntry.objects.aggregate(serial=Max("id"))["serial"] or 0
         files = File.objects.aggregate(size=Sum("size"))
@@ -74,6 +74,16 @@ class IndexCollector:
         yield GaugeMetricFamily("pyindex_storage_bytes", "Bytes the index's files hold.", value=files["size"] or 0)
         yield GaugeMetricFamily("pyindex_projects", "Projects on the index.", value=Project.objects.count())
         yield GaugeMetricFamily("pyindex_files", "Files on the index.", value=File.objects.count())
+        hooks = Webhook.objects.filter(active=True).aggregate(
+            oldest=Min("last_delivered_serial"), failing=Count("pk", filter=Q(failure_count__gt=0))
+        )
+        lag = serial - hooks["oldest"] if hooks["oldest"] is not None else 0
+        yield GaugeMetricFamily(
+            "pyindex_webhook_lag", "Journal entries the furthest-behind active webhook has yet to get.", value=lag
+        )
+        yield GaugeMetricFamily(
+            "pyindex_webhooks_failing", "Active webhooks whose last attempt failed.", value=hooks["failing"]
+        )
 
 
 def exposition() -> bytes:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from packages_app.models import File, JournalEntry
-from packages_app.services import tokens
+from packages_app.models import File, JournalEntry, Webhook
+from packages_app.services import projects, tokens
 from tests.factories import UserFactory
 from tests.functional.upload_client import basic_auth, publish
 
@@ -72,6 +72,19 @@ def test_counts_follow_requests_uploads_and_the_page_store(client, db, metrics_o
     assert value(after, "pyindex_journal_serial") == JournalEntry.objects.last_serial()
     assert value(after, "pyindex_storage_bytes") == sum(File.objects.values_list("size", flat=True))
     assert value(after, "pyindex_files") == 1
+    assert value(after, "pyindex_webhook_lag") == 0  # no webhooks
+
+
+def test_webhook_lag_and_failures(client, db, metrics_on):
+    hook = {"url": "https://hooks.example.invalid/", "secret": "s", "created_by": UserFactory(username="hooker")}
+    projects.create_project("journaled")  # a serial to be behind
+    serial = JournalEntry.objects.last_serial()
+    assert serial > 0
+    Webhook.objects.create(**hook, last_delivered_serial=0)
+    Webhook.objects.create(**hook, last_delivered_serial=serial, failure_count=2)
+    samples = scrape(client)
+    assert value(samples, "pyindex_webhook_lag") == serial
+    assert value(samples, "pyindex_webhooks_failing") == 1
 
 
 def test_made_up_methods_do_not_make_new_labels(client, db, metrics_on):
