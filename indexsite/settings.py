@@ -269,6 +269,8 @@ MIDDLEWARE = [
     "packages_app.url_guard.NulInUrlMiddleware",
     # A query stopped by DATABASE_STATEMENT_TIMEOUT_MS is a 503 with Retry-After, not a 500.
     "packages_app.statement_timeout.StatementTimeoutMiddleware",
+    # A body that breaks off while a view reads it is a 400, not a 500 (broken_bodies.py).
+    "packages_app.broken_bodies.BrokenBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's and the API docs' pages only; see indexsite/content_security_policy.py.
     "indexsite.content_security_policy.PeoplePagesCSPMiddleware",
