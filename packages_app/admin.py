@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -32,6 +32,7 @@ from packages_app.models import (
     Role,
 )
 from packages_app.services import files as file_services
+from packages_app.services import journal
 from packages_app.services import projects as project_services
 from packages_app.services import quotas as quota_services
 from packages_app.services import releases as release_services
@@ -591,15 +592,73 @@ class RecordAdmin(admin.ModelAdmin):
         return False
 
 
+class JournalKindFilter(admin.SimpleListFilter):
+    """What happened: the journal's action kinds, listed without a query."""
+
+    title = "action"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in sorted(journal.ACTIONS)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class JournalPublisherFilter(admin.SimpleListFilter):
+    """Changes made by a trusted publisher (a CI workload), or by none."""
+
+    title = "trusted publisher"
+    parameter_name = "publisher"
+
+    def lookups(self, request, model_admin):
+        publishers = (
+            JournalEntry.objects.exclude(publisher="").values_list("publisher", flat=True).distinct().order_by()
+        )
+        return [("-", "None (a user)"), *((name, name) for name in sorted(publishers))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "-":
+            return queryset.filter(publisher="")
+        return queryset.filter(publisher=self.value()) if self.value() else queryset
+
+
+def admin_datetime(value) -> str:
+    """Every date the admin shows, in one format with its time zone: 2026-12-06 07:00:00 UTC."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RecordAdmin):
-    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
+    list_display = ["id", "date", "name", "version", "action", "yank_reason", "actor"]
     list_select_related = ["submitted_by"]
-    search_fields = ["name", "action", "filename"]
+    list_filter = [JournalKindFilter, ("submitted_by", admin.RelatedOnlyFieldListFilter), JournalPublisherFilter]
+    date_hierarchy = "submitted_date"
+    search_fields = ["=normalized_name", "name", "action", "filename"]
+    search_help_text = "A project's name (exactly, any spelling), or words of its action or filename."
     ordering = ["-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A project's name in any spelling finds its entries, through journal_project_idx.
+        term = search_term.strip()
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if term and naming.normalize_name(term) != term:
+            results |= queryset.filter(normalized_name=naming.normalize_name(term))
+        return results, may_have_duplicates
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Links to one project's journal: ?normalized_name=...
+        return lookup == "normalized_name" or super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
+        # The yanked release's reason, in the same query (no query per row).
+        reason = Release.objects.filter(
+            project__normalized_name=OuterRef("normalized_name"), version=OuterRef("version")
+        ).values("yanked_reason")[:1]
+        queryset = queryset.annotate(release_yanked_reason=Subquery(reason))
         if request.user.is_superuser:
             return queryset
         return queryset.exclude(token_services.journal_entries_about_tokens())
@@ -607,6 +666,22 @@ class JournalEntryAdmin(RecordAdmin):
     def get_exclude(self, request, obj=None):
         # Which token made a change is told to superusers only, as everywhere else.
         return [] if request.user.is_superuser else ["token_key_id", "token_name"]
+
+    @admin.display(description="Date", ordering="submitted_date")
+    def date(self, obj):
+        return admin_datetime(obj.submitted_date)
+
+    @admin.display(description="Yank reason")
+    def yank_reason(self, obj):
+        if obj.kind != journal.RELEASE_YANKED:
+            return ""
+        return getattr(obj, "release_yanked_reason", None) or "—"
+
+    @admin.display(description="By", ordering="submitted_by__username")
+    def actor(self, obj):
+        if obj.publisher:
+            return f"trusted publisher {obj.publisher}"
+        return obj.submitted_by.get_username() if obj.submitted_by else "—"
 
 
 @admin.register(FilenameRegistry)
