@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +47,13 @@ from packages_app.upload.metadata import validate_raw
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
+
+
+def admin_datetime(value) -> str:
+    """Every date the admin shows, in one format with its time zone: 2026-12-06 07:00:00 UTC."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _confirmed_delete(modeladmin, request, queryset, kind: str, delete) -> TemplateResponse | None:
@@ -321,11 +329,11 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         files = list(obj.files.select_related("uploaded_by").order_by("filename")[: FILES_SHOWN + 1])
         rows = format_html_join(
             "",
-            '<div><a href="{}">{}</a> — {} bytes, uploaded {} by {}<br>'
+            '<div><a href="{}">{}</a> — {}, uploaded {} by {}<br>'
             "<small>sha256 {} · blake2b-256 {} · md5 {}</small></div>",
             (
-                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size,
-                 f.upload_time.isoformat(timespec="seconds"), _uploader(f),
+                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, filesizeformat(f.size),
+                 admin_datetime(f.upload_time), _uploader(f),
                  f.sha256_digest, f.blake2_256_digest, f.md5_digest)
                 for f in files[:FILES_SHOWN]
             ),
@@ -376,7 +384,7 @@ def _uploader(file: File) -> str:
 @admin.register(File)
 class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = file_services.delete_file
-    list_display = ["filename", "release", "packagetype", "size", "upload_time"]
+    list_display = ["filename", "release", "packagetype", "human_size", "upload_date"]
     list_filter = ["packagetype"]
     list_select_related = ["release__project"]
     search_fields = ["filename", "sha256_digest"]
@@ -386,10 +394,59 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_confirmation_template = DELETE_FILES_CONFIRMATION
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in File._meta.fields]
+        fields = [field.name for field in File._meta.fields]
+        # Which token made the upload is told to superusers only, as in the journal.
+        credential = ["uploaded_with_token"] if request.user.is_superuser else []
+        return ["human_size", "uploaded", *credential, *fields]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="Upload time", ordering="upload_time")
+    def upload_date(self, obj):
+        return admin_datetime(obj.upload_time)
+
+    @staticmethod
+    def _added_entry(obj: File) -> JournalEntry | None:
+        """The journal entry of the upload (one query, through journal_project_idx), kept on the file."""
+        if not hasattr(obj, "_added_entry"):
+            obj._added_entry = (
+                JournalEntry.objects.filter(
+                    normalized_name=obj.release.project.normalized_name,
+                    filename=obj.filename,
+                    kind__in=[journal.FILE_ADDED, journal.FILE_RESTORED],
+                )
+                .select_related("submitted_by")
+                .order_by("-id")
+                .first()
+            )
+        return obj._added_entry
+
+    @admin.display(description="Size", ordering="size")
+    def human_size(self, obj):
+        return filesizeformat(obj.size)
+
+    @admin.display(description="Uploaded")
+    def uploaded(self, obj):
+        entry = self._added_entry(obj)
+        by = _uploader(obj)
+        if entry is not None and entry.publisher and not obj.uploaded_by_publisher:
+            by = f"trusted publisher {entry.publisher}"
+        when = admin_datetime(obj.upload_time)
+        if entry is None:
+            return f"{when} by {by}"
+        link = _changelist_url(JournalEntry, normalized_name=entry.normalized_name) + f"&q={entry.filename}"
+        return format_html('{} by {} (<a href="{}">journal entry #{}</a>)', when, by, link, entry.pk)
+
+    @admin.display(description="With token")
+    def uploaded_with_token(self, obj):
+        entry = self._added_entry(obj)
+        if entry is None or not entry.token_key_id:
+            return "— (no API token recorded: the upload came before tokens were journaled, or without one)"
+        return f"{entry.token_name or '(unnamed)'} (key id {entry.token_key_id})"
 
     def lookup_allowed(self, lookup, value, request=None):
         # The project page links to "all files of this project".
@@ -621,13 +678,6 @@ class JournalPublisherFilter(admin.SimpleListFilter):
         if self.value() == "-":
             return queryset.filter(publisher="")
         return queryset.filter(publisher=self.value()) if self.value() else queryset
-
-
-def admin_datetime(value) -> str:
-    """Every date the admin shows, in one format with its time zone: 2026-12-06 07:00:00 UTC."""
-    if value is None:
-        return "—"
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 @admin.register(JournalEntry)
