@@ -526,6 +526,25 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             self.message_user(request, f"Revoked {revoked} role(s).", messages.SUCCESS)
 
 
+def token_snippets(request, plaintext: str) -> dict[str, str]:
+    """Ready-to-paste settings for a new token: twine's .pypirc, uv's environment, an index URL.
+
+    The index's address is PUBLIC_BASE_URL, or else the host the admin was reached at.
+    """
+    base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    upload_url = base + reverse("legacy-upload")
+    simple_url = base + reverse("simple-index")
+    scheme, _, rest = simple_url.partition("://")
+    return {
+        "pypirc": (
+            "[distutils]\nindex-servers =\n    private\n\n"
+            f"[private]\nrepository = {upload_url}\nusername = __token__\npassword = {plaintext}\n"
+        ),
+        "uv": f"export UV_PUBLISH_URL={upload_url}\nexport UV_PUBLISH_TOKEN={plaintext}\n",
+        "index_url": f"{scheme}://__token__:{plaintext}@{rest}",
+    }
+
+
 class TokenAddForm(forms.ModelForm):
     expires_in_days = forms.IntegerField(required=False, min_value=1, help_text="Leave empty for no expiry.")
 
@@ -558,6 +577,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = TokenAddForm
         return super().get_form(request, obj, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        # Most tokens are the requester's own; a superuser may still name another user.
+        return {"user": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -621,6 +644,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             # The saved row: a non-superuser's token is theirs, whoever the form named.
             "token": ApiToken.objects.select_related("user").get(pk=obj.pk),
             "plaintext": plaintext,
+            "snippets": token_snippets(request, plaintext),
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/packages_app/token_created.html", context)
