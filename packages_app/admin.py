@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -49,6 +50,11 @@ FILES_SHOWN = 50
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 release', '2 releases': counts in the admin's words."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def admin_datetime(value) -> str:
     """Every date the admin shows, in one format with its time zone: 2026-12-06 07:00:00 UTC."""
     if value is None:
@@ -71,7 +77,7 @@ def _confirmed_delete(modeladmin, request, queryset, kind: str, delete) -> Templ
     for item in queryset:
         delete(item, user=request.user)
         count += 1
-    modeladmin.message_user(request, f"Deleted {count} {kind}.", messages.SUCCESS)
+    modeladmin.message_user(request, f"Deleted {plural(count, kind.removesuffix('(s)'))}.", messages.SUCCESS)
     return None
 
 
@@ -87,7 +93,7 @@ def _changelist_url(model, **filters) -> str:
 
 def _report(modeladmin, request, done: int, errors: list[str], verb: str) -> None:
     if done:
-        modeladmin.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"{verb} {plural(done, 'item')}.", messages.SUCCESS)
     for error in errors:
         modeladmin.message_user(request, error, messages.ERROR)
 
@@ -116,7 +122,7 @@ def _set_status_action(status: str):
         reason = request.POST.get("reason", "")
         for project in queryset:
             project_services.set_status(project, status, reason, user=request.user)
-        modeladmin.message_user(request, f"Set {queryset.count()} project(s) to {status}.", messages.SUCCESS)
+        modeladmin.message_user(request, f"Set {plural(queryset.count(), 'project')} to {status}.", messages.SUCCESS)
 
     action.__name__ = f"set_status_{status}"
     return action
@@ -142,7 +148,9 @@ class ProjectAddForm(forms.ModelForm):
 @admin.register(Project)
 class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = project_services.delete_project
-    list_display = ["name", "normalized_name", "status", "visibility", "last_serial", "created"]
+    list_display = [
+        "name", "status", "visibility", "release_count", "latest_version", "total_size", "last_upload", "created",
+    ]  # fmt: skip
     list_filter = ["status", "visibility"]
     search_fields = ["normalized_name", "name"]
     show_full_result_count = False
@@ -191,6 +199,39 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         if "quota" in form.changed_data:
             quota_services.set_project_quota(obj, form.cleaned_data["quota"], user=request.user)
 
+    def get_queryset(self, request):
+        # The list's figures, one correlated subquery each: a single query however many projects.
+        releases = Release.objects.filter(project=OuterRef("pk")).order_by()
+        files = File.objects.filter(release__project=OuterRef("pk")).order_by()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                releases_total=Coalesce(Subquery(releases.values("project").annotate(n=Count("pk")).values("n")), 0),
+                newest_version=Subquery(releases.order_by("-sort_key").values("version")[:1]),
+                files_size=Coalesce(
+                    Subquery(files.values("release__project").annotate(total=Sum("size")).values("total")), 0
+                ),
+                last_upload_time=Subquery(files.order_by("-upload_time").values("upload_time")[:1]),
+            )
+        )
+
+    @admin.display(description="Releases", ordering="releases_total")
+    def release_count(self, obj):
+        return plural(obj.releases_total, "release")
+
+    @admin.display(description="Latest version", ordering="newest_version")
+    def latest_version(self, obj):
+        return obj.newest_version or "—"
+
+    @admin.display(description="Size", ordering="files_size")
+    def total_size(self, obj):
+        return filesizeformat(obj.files_size)
+
+    @admin.display(description="Last upload", ordering="last_upload_time")
+    def last_upload(self, obj):
+        return admin_datetime(obj.last_upload_time)
+
     @admin.display(description="Downloads")
     def downloads(self, obj):
         counts = DownloadCount.objects.filter(project=obj)
@@ -208,11 +249,11 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         releases = obj.releases.count()
         files = File.objects.filter(release__project=obj).count()
         return format_html(
-            '<a href="{}">{} releases</a>, <a href="{}">{} files</a>',
+            '<a href="{}">{}</a>, <a href="{}">{}</a>',
             _changelist_url(Release, project__id__exact=obj.pk),
-            releases,
+            plural(releases, "release"),
             _changelist_url(File, release__project__id__exact=obj.pk),
-            files,
+            plural(files, "file"),
         )
 
     @admin.display(description=f"Newest {LATEST_RELEASES_SHOWN} releases")
@@ -221,12 +262,12 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         return (
             format_html_join(
                 "",
-                '<div><a href="{}">{}</a> — {} file(s){}</div>',
+                '<div><a href="{}">{}</a> — {}{}</div>',
                 (
                     (
                         reverse("admin:packages_app_release_change", args=[r.pk]),
                         r.version,
-                        r.file_count,
+                        plural(r.file_count, "file"),
                         " (yanked)" if r.yanked else "",
                     )
                     for r in rows
@@ -348,25 +389,25 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         reason = request.POST.get("reason", "")
         for release in queryset:
             release_services.yank_release(release, reason, user=request.user)
-        self.message_user(request, f"Yanked {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Yanked {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(permissions=["change"], description="Unyank")
     def unyank(self, request, queryset):
         for release in queryset:
             release_services.unyank_release(release, user=request.user)
-        self.message_user(request, f"Unyanked {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Unyanked {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(permissions=["change"], description="Pin: retention policies never delete them")
     def pin(self, request, queryset):
         for release in queryset:
             retention_services.set_keep(release, True, user=request.user)
-        self.message_user(request, f"Pinned {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Pinned {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(permissions=["change"], description="Unpin (retention policies apply again)")
     def unpin(self, request, queryset):
         for release in queryset:
             retention_services.set_keep(release, False, user=request.user)
-        self.message_user(request, f"Unpinned {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Unpinned {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(
         permissions=["delete"], description="Delete releases and their files (their filenames can never be reused)"
@@ -523,7 +564,7 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             else:
                 revoked += 1
         if revoked:
-            self.message_user(request, f"Revoked {revoked} role(s).", messages.SUCCESS)
+            self.message_user(request, f"Revoked {plural(revoked, 'role')}.", messages.SUCCESS)
 
 
 def token_snippets(request, plaintext: str) -> dict[str, str]:
@@ -655,7 +696,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             token_services.revoke_token(token, user=request.user)
-        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
+        self.message_user(request, f"Revoked {plural(queryset.count(), 'token')}.", messages.SUCCESS)
 
 
 class RecordAdmin(admin.ModelAdmin):
