@@ -132,8 +132,11 @@ def test_create_token_in_the_admin_and_upload_with_twine(admin, clients, dist_di
     # Never a real secret in a screenshot that may end up in docs/.
     driver.execute_script(
         "const field = document.getElementById('new-token');"
-        "field.value = arguments[0]; field.setAttribute('value', arguments[0]);",
+        "field.value = arguments[0]; field.setAttribute('value', arguments[0]);"
+        "for (const snippet of document.querySelectorAll('.token-snippet'))"
+        "  snippet.textContent = snippet.textContent.replaceAll(arguments[1], arguments[0]);",
         MASKED_TOKEN,
+        token,
     )
     assert token not in driver.page_source
     assert token.split("_", 2)[2] not in driver.page_source
