@@ -149,7 +149,7 @@ class ProjectAddForm(forms.ModelForm):
 class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = project_services.delete_project
     list_display = [
-        "name", "status", "visibility", "release_count", "latest_version", "total_size", "last_upload", "created",
+        "name", "status", "visibility", "release_count", "latest_version", "total_size", "last_upload", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "visibility"]
     search_fields = ["normalized_name", "name"]
@@ -231,6 +231,10 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     @admin.display(description="Last upload", ordering="last_upload_time")
     def last_upload(self, obj):
         return admin_datetime(obj.last_upload_time)
+
+    @admin.display(description="Created", ordering="created")
+    def created_at(self, obj):
+        return admin_datetime(obj.created)
 
     @admin.display(description="Downloads")
     def downloads(self, obj):
@@ -602,7 +606,8 @@ class TokenAddForm(forms.ModelForm):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "key_id", "user", "read_only", "limited_to_projects", "created", "expires", "last_used", "revoked",
+        "name", "key_id", "user", "read_only", "limited_to_projects", "created_at", "expires_at", "last_used_at",
+        "revoked_at",
     ]  # fmt: skip
     list_select_related = ["user"]
     search_fields = ["name", "key_id", "user__username"]
@@ -691,6 +696,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/packages_app/token_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+    @admin.display(description="Created", ordering="created")
+    def created_at(self, obj):
+        return admin_datetime(obj.created)
+
+    @admin.display(description="Expires", ordering="expires")
+    def expires_at(self, obj):
+        return admin_datetime(obj.expires)
+
+    @admin.display(description="Last used", ordering="last_used")
+    def last_used_at(self, obj):
+        return admin_datetime(obj.last_used)
+
+    @admin.display(description="Revoked", ordering="revoked")
+    def revoked_at(self, obj):
+        return admin_datetime(obj.revoked)
 
     @admin.action(permissions=["change"], description="Revoke selected tokens")
     def revoke(self, request, queryset):

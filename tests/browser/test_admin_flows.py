@@ -157,7 +157,7 @@ def test_create_token_in_the_admin_and_upload_with_twine(admin, clients, dist_di
     admin.search("apitoken", key_id)
     assert admin.row_links() == ["release laptop"]
     row = driver.find_element(By.CSS_SELECTOR, "#result_list tbody tr")
-    assert row.find_element(By.CSS_SELECTOR, "td.field-last_used").text != "-"  # the upload used it
+    assert row.find_element(By.CSS_SELECTOR, "td.field-last_used_at").text != "—"  # the upload used it
     admin.submit(row.find_element(By.LINK_TEXT, "release laptop"))
     assert key_id in admin.body_text()
     assert token not in driver.page_source

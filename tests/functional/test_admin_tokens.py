@@ -48,3 +48,10 @@ def test_snippets_use_public_base_url(admin_client, admin_user):
     assert "repository = https://packages.corp.example/legacy/" in page
     assert f"https://__token__:{token}@packages.corp.example/simple/" in page
     assert "index.example" not in page.split("<body", 1)[1].split('id="token-snippets"', 1)[1]
+
+
+def test_token_list_dates_carry_the_time_zone(admin_client, admin_user):
+    admin_client.post(reverse(ADD), {"user": admin_user.pk, "name": "dated", "expires_in_days": "3"})
+    page = admin_client.get(reverse("admin:packages_app_apitoken_changelist")).content.decode()
+    assert page.count(" UTC</td>") >= 2  # created and expires
+    assert "API tokens" in page

@@ -74,7 +74,7 @@ def test_project_list_can_be_sorted_by_size(admin_client, db):
 
 
 ProjectAdminColumns = ["action_checkbox", "name", "status", "visibility", "release_count", "latest_version",
-                       "total_size", "last_upload", "created"]  # fmt: skip
+                       "total_size", "last_upload", "created_at"]  # fmt: skip
 
 
 @pytest.mark.parametrize("order", ["", "-4", "-6", "-7"])
