@@ -803,6 +803,21 @@ class JournalEntryAdmin(RecordAdmin):
         # Which token made a change is told to superusers only, as everywhere else.
         return [] if request.user.is_superuser else ["token_key_id", "token_name"]
 
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return [*columns, "token"] if request.user.is_superuser else columns
+
+    def get_search_fields(self, request):
+        # A superuser finds what one token did by its key id.
+        fields = super().get_search_fields(request)
+        return [*fields, "=token_key_id"] if request.user.is_superuser else fields
+
+    @admin.display(description="API token")
+    def token(self, obj):
+        if not obj.token_key_id:
+            return ""
+        return f"{obj.token_name or '(unnamed)'} ({obj.token_key_id})"
+
     @admin.display(description="Date", ordering="submitted_date")
     def date(self, obj):
         return admin_datetime(obj.submitted_date)

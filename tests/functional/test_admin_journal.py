@@ -4,6 +4,7 @@ publisher, date and project; yank reasons; dates with their time zone; bounded q
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from packages_app.models import JournalEntry
@@ -99,10 +100,23 @@ def test_journal_list_queries_do_not_grow_with_entries(admin_client, history, dj
 
 def test_token_columns_stay_hidden_from_staff(client, history):
     staff = UserFactory(username="staff", is_staff=True)
-    from django.contrib.auth.models import Permission
-
     staff.user_permissions.add(Permission.objects.get(codename="view_journalentry"))
     client.force_login(staff)
     entry = JournalEntry.objects.filter(kind="file-added").get()
     page = client.get(reverse("admin:packages_app_journalentry_change", args=[entry.pk])).content.decode()
     assert "token_key_id" not in page
+
+
+def test_superusers_see_and_search_the_token(admin_client, history, client):
+    JournalEntry.objects.filter(kind="release-yanked").update(token_key_id="0123456789abcdef", token_name="laptop")
+    response = admin_client.get(reverse(JOURNAL), {"q": "0123456789abcdef"})
+    assert [e.kind for e in _rows(response)] == ["release-yanked"]
+    assert "laptop (0123456789abcdef)" in response.content.decode()
+
+    staff = UserFactory(username="viewer", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_journalentry"))
+    client.force_login(staff)
+    page = client.get(reverse(JOURNAL)).content.decode()
+    assert "0123456789abcdef" not in page
+    assert "laptop" not in page
+    assert _rows(client.get(reverse(JOURNAL), {"q": "0123456789abcdef"})) == []
