@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
@@ -32,6 +33,7 @@ from packages_app.models import (
     ProjectStatus,
     Release,
     Role,
+    TrustedPublisher,
 )
 from packages_app.services import files as file_services
 from packages_app.services import journal
@@ -755,9 +757,9 @@ class JournalPublisherFilter(admin.SimpleListFilter):
     parameter_name = "publisher"
 
     def lookups(self, request, model_admin):
-        publishers = (
-            JournalEntry.objects.exclude(publisher="").values_list("publisher", flat=True).distinct().order_by()
-        )
+        # From the publishers table, not a DISTINCT over the whole journal; a removed
+        # publisher's entries are still found with ?publisher=<its description>.
+        publishers = {publisher.description for publisher in TrustedPublisher.objects.select_related("project")}
         return [("-", "None (a user)"), *((name, name) for name in sorted(publishers))]
 
     def queryset(self, request, queryset):
@@ -766,12 +768,30 @@ class JournalPublisherFilter(admin.SimpleListFilter):
         return queryset.filter(publisher=self.value()) if self.value() else queryset
 
 
+class JournalUserFilter(admin.SimpleListFilter):
+    """Changes made by one user: the users table (bounded), not a DISTINCT over the journal."""
+
+    title = "user"
+    parameter_name = "submitted_by__id__exact"
+    shown = 100
+
+    def lookups(self, request, model_admin):
+        users = get_user_model().objects.order_by("username").values_list("pk", "username")[: self.shown]
+        return [(str(pk), username) for pk, username in users]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(submitted_by_id=self.value()) if self.value() else queryset
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RecordAdmin):
     list_display = ["id", "date", "name", "version", "action", "yank_reason", "actor"]
     list_select_related = ["submitted_by"]
-    list_filter = [JournalKindFilter, ("submitted_by", admin.RelatedOnlyFieldListFilter), JournalPublisherFilter]
-    date_hierarchy = "submitted_date"
+    # Django's date filter (today, past 7 days, this month, this year; any range with
+    # ?submitted_date__gte=&submitted_date__lt=) rather than date_hierarchy, whose year
+    # links cost a DISTINCT over the whole journal on every page.
+    list_filter = [JournalKindFilter, ("submitted_date", admin.DateFieldListFilter), JournalUserFilter,
+                   JournalPublisherFilter]  # fmt: skip
     search_fields = ["=normalized_name", "name", "action", "filename"]
     search_help_text = "A project's name (exactly, any spelling), or words of its action or filename."
     ordering = ["-id"]
