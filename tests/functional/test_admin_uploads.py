@@ -74,3 +74,10 @@ def test_sizes_are_human_readable(admin_client, uploaded):
 def test_file_page_queries_are_bounded(admin_client, uploaded, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         _file_page(admin_client, uploaded)
+
+
+def test_dashboard_names_a_trusted_publishers_upload(admin_client, uploaded):
+    File.objects.update(uploaded_by=None, uploaded_by_publisher="GitHub acme/audit release.yml")
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "trusted publisher GitHub acme/audit release.yml" in page
+    assert " UTC</td>" in page
