@@ -12,8 +12,11 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Count, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -30,8 +33,10 @@ from packages_app.models import (
     ProjectStatus,
     Release,
     Role,
+    TrustedPublisher,
 )
 from packages_app.services import files as file_services
+from packages_app.services import journal
 from packages_app.services import projects as project_services
 from packages_app.services import quotas as quota_services
 from packages_app.services import releases as release_services
@@ -45,6 +50,18 @@ from packages_app.upload.metadata import validate_raw
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
 DELETE_FILES_CONFIRMATION = "admin/packages_app/delete_files_confirmation.html"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 release', '2 releases': counts in the admin's words."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def admin_datetime(value) -> str:
+    """Every date the admin shows, in one format with its time zone: 2026-12-06 07:00:00 UTC."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _confirmed_delete(modeladmin, request, queryset, kind: str, delete) -> TemplateResponse | None:
@@ -62,7 +79,7 @@ def _confirmed_delete(modeladmin, request, queryset, kind: str, delete) -> Templ
     for item in queryset:
         delete(item, user=request.user)
         count += 1
-    modeladmin.message_user(request, f"Deleted {count} {kind}.", messages.SUCCESS)
+    modeladmin.message_user(request, f"Deleted {plural(count, kind.removesuffix('(s)'))}.", messages.SUCCESS)
     return None
 
 
@@ -78,7 +95,7 @@ def _changelist_url(model, **filters) -> str:
 
 def _report(modeladmin, request, done: int, errors: list[str], verb: str) -> None:
     if done:
-        modeladmin.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"{verb} {plural(done, 'item')}.", messages.SUCCESS)
     for error in errors:
         modeladmin.message_user(request, error, messages.ERROR)
 
@@ -107,7 +124,7 @@ def _set_status_action(status: str):
         reason = request.POST.get("reason", "")
         for project in queryset:
             project_services.set_status(project, status, reason, user=request.user)
-        modeladmin.message_user(request, f"Set {queryset.count()} project(s) to {status}.", messages.SUCCESS)
+        modeladmin.message_user(request, f"Set {plural(queryset.count(), 'project')} to {status}.", messages.SUCCESS)
 
     action.__name__ = f"set_status_{status}"
     return action
@@ -133,7 +150,9 @@ class ProjectAddForm(forms.ModelForm):
 @admin.register(Project)
 class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = project_services.delete_project
-    list_display = ["name", "normalized_name", "status", "visibility", "last_serial", "created"]
+    list_display = [
+        "name", "status", "visibility", "release_count", "latest_version", "total_size", "last_upload", "created_at",
+    ]  # fmt: skip
     list_filter = ["status", "visibility"]
     search_fields = ["normalized_name", "name"]
     show_full_result_count = False
@@ -182,6 +201,43 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         if "quota" in form.changed_data:
             quota_services.set_project_quota(obj, form.cleaned_data["quota"], user=request.user)
 
+    def get_queryset(self, request):
+        # The list's figures, one correlated subquery each: a single query however many projects.
+        releases = Release.objects.filter(project=OuterRef("pk")).order_by()
+        files = File.objects.filter(release__project=OuterRef("pk")).order_by()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                releases_total=Coalesce(Subquery(releases.values("project").annotate(n=Count("pk")).values("n")), 0),
+                newest_version=Subquery(releases.order_by("-sort_key").values("version")[:1]),
+                files_size=Coalesce(
+                    Subquery(files.values("release__project").annotate(total=Sum("size")).values("total")), 0
+                ),
+                last_upload_time=Subquery(files.order_by("-upload_time").values("upload_time")[:1]),
+            )
+        )
+
+    @admin.display(description="Releases", ordering="releases_total")
+    def release_count(self, obj):
+        return plural(obj.releases_total, "release")
+
+    @admin.display(description="Latest version", ordering="newest_version")
+    def latest_version(self, obj):
+        return obj.newest_version or "—"
+
+    @admin.display(description="Size", ordering="files_size")
+    def total_size(self, obj):
+        return filesizeformat(obj.files_size)
+
+    @admin.display(description="Last upload", ordering="last_upload_time")
+    def last_upload(self, obj):
+        return admin_datetime(obj.last_upload_time)
+
+    @admin.display(description="Created", ordering="created")
+    def created_at(self, obj):
+        return admin_datetime(obj.created)
+
     @admin.display(description="Downloads")
     def downloads(self, obj):
         counts = DownloadCount.objects.filter(project=obj)
@@ -199,11 +255,11 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         releases = obj.releases.count()
         files = File.objects.filter(release__project=obj).count()
         return format_html(
-            '<a href="{}">{} releases</a>, <a href="{}">{} files</a>',
+            '<a href="{}">{}</a>, <a href="{}">{}</a>',
             _changelist_url(Release, project__id__exact=obj.pk),
-            releases,
+            plural(releases, "release"),
             _changelist_url(File, release__project__id__exact=obj.pk),
-            files,
+            plural(files, "file"),
         )
 
     @admin.display(description=f"Newest {LATEST_RELEASES_SHOWN} releases")
@@ -212,12 +268,12 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         return (
             format_html_join(
                 "",
-                '<div><a href="{}">{}</a> — {} file(s){}</div>',
+                '<div><a href="{}">{}</a> — {}{}</div>',
                 (
                     (
                         reverse("admin:packages_app_release_change", args=[r.pk]),
                         r.version,
-                        r.file_count,
+                        plural(r.file_count, "file"),
                         " (yanked)" if r.yanked else "",
                     )
                     for r in rows
@@ -320,11 +376,11 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         files = list(obj.files.select_related("uploaded_by").order_by("filename")[: FILES_SHOWN + 1])
         rows = format_html_join(
             "",
-            '<div><a href="{}">{}</a> — {} bytes, uploaded {} by {}<br>'
+            '<div><a href="{}">{}</a> — {}, uploaded {} by {}<br>'
             "<small>sha256 {} · blake2b-256 {} · md5 {}</small></div>",
             (
-                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, f.size,
-                 f.upload_time.isoformat(timespec="seconds"), _uploader(f),
+                (reverse("admin:packages_app_file_change", args=[f.pk]), f.filename, filesizeformat(f.size),
+                 admin_datetime(f.upload_time), _uploader(f),
                  f.sha256_digest, f.blake2_256_digest, f.md5_digest)
                 for f in files[:FILES_SHOWN]
             ),
@@ -339,25 +395,25 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
         reason = request.POST.get("reason", "")
         for release in queryset:
             release_services.yank_release(release, reason, user=request.user)
-        self.message_user(request, f"Yanked {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Yanked {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(permissions=["change"], description="Unyank")
     def unyank(self, request, queryset):
         for release in queryset:
             release_services.unyank_release(release, user=request.user)
-        self.message_user(request, f"Unyanked {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Unyanked {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(permissions=["change"], description="Pin: retention policies never delete them")
     def pin(self, request, queryset):
         for release in queryset:
             retention_services.set_keep(release, True, user=request.user)
-        self.message_user(request, f"Pinned {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Pinned {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(permissions=["change"], description="Unpin (retention policies apply again)")
     def unpin(self, request, queryset):
         for release in queryset:
             retention_services.set_keep(release, False, user=request.user)
-        self.message_user(request, f"Unpinned {queryset.count()} release(s).", messages.SUCCESS)
+        self.message_user(request, f"Unpinned {plural(queryset.count(), 'release')}.", messages.SUCCESS)
 
     @admin.action(
         permissions=["delete"], description="Delete releases and their files (their filenames can never be reused)"
@@ -375,7 +431,7 @@ def _uploader(file: File) -> str:
 @admin.register(File)
 class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = file_services.delete_file
-    list_display = ["filename", "release", "packagetype", "size", "upload_time"]
+    list_display = ["filename", "release", "packagetype", "human_size", "upload_date"]
     list_filter = ["packagetype"]
     list_select_related = ["release__project"]
     search_fields = ["filename", "sha256_digest"]
@@ -385,10 +441,59 @@ class FileAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_confirmation_template = DELETE_FILES_CONFIRMATION
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in File._meta.fields]
+        fields = [field.name for field in File._meta.fields]
+        # Which token made the upload is told to superusers only, as in the journal.
+        credential = ["uploaded_with_token"] if request.user.is_superuser else []
+        return ["human_size", "uploaded", *credential, *fields]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="Upload time", ordering="upload_time")
+    def upload_date(self, obj):
+        return admin_datetime(obj.upload_time)
+
+    @staticmethod
+    def _added_entry(obj: File) -> JournalEntry | None:
+        """The journal entry of the upload (one query, through journal_project_idx), kept on the file."""
+        if not hasattr(obj, "_added_entry"):
+            obj._added_entry = (
+                JournalEntry.objects.filter(
+                    normalized_name=obj.release.project.normalized_name,
+                    filename=obj.filename,
+                    kind__in=[journal.FILE_ADDED, journal.FILE_RESTORED],
+                )
+                .select_related("submitted_by")
+                .order_by("-id")
+                .first()
+            )
+        return obj._added_entry
+
+    @admin.display(description="Size", ordering="size")
+    def human_size(self, obj):
+        return filesizeformat(obj.size)
+
+    @admin.display(description="Uploaded")
+    def uploaded(self, obj):
+        entry = self._added_entry(obj)
+        by = _uploader(obj)
+        if entry is not None and entry.publisher and not obj.uploaded_by_publisher:
+            by = f"trusted publisher {entry.publisher}"
+        when = admin_datetime(obj.upload_time)
+        if entry is None:
+            return f"{when} by {by}"
+        link = _changelist_url(JournalEntry, normalized_name=entry.normalized_name) + f"&q={entry.filename}"
+        return format_html('{} by {} (<a href="{}">journal entry #{}</a>)', when, by, link, entry.pk)
+
+    @admin.display(description="With token")
+    def uploaded_with_token(self, obj):
+        entry = self._added_entry(obj)
+        if entry is None or not entry.token_key_id:
+            return "— (no API token recorded: the upload came before tokens were journaled, or without one)"
+        return f"{entry.token_name or '(unnamed)'} (key id {entry.token_key_id})"
 
     def lookup_allowed(self, lookup, value, request=None):
         # The project page links to "all files of this project".
@@ -465,7 +570,26 @@ class RoleAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             else:
                 revoked += 1
         if revoked:
-            self.message_user(request, f"Revoked {revoked} role(s).", messages.SUCCESS)
+            self.message_user(request, f"Revoked {plural(revoked, 'role')}.", messages.SUCCESS)
+
+
+def token_snippets(request, plaintext: str) -> dict[str, str]:
+    """Ready-to-paste settings for a new token: twine's .pypirc, uv's environment, an index URL.
+
+    The index's address is PUBLIC_BASE_URL, or else the host the admin was reached at.
+    """
+    base = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    upload_url = base + reverse("legacy-upload")
+    simple_url = base + reverse("simple-index")
+    scheme, _, rest = simple_url.partition("://")
+    return {
+        "pypirc": (
+            "[distutils]\nindex-servers =\n    private\n\n"
+            f"[private]\nrepository = {upload_url}\nusername = __token__\npassword = {plaintext}\n"
+        ),
+        "uv": f"export UV_PUBLISH_URL={upload_url}\nexport UV_PUBLISH_TOKEN={plaintext}\n",
+        "index_url": f"{scheme}://__token__:{plaintext}@{rest}",
+    }
 
 
 class TokenAddForm(forms.ModelForm):
@@ -484,7 +608,8 @@ class TokenAddForm(forms.ModelForm):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "key_id", "user", "read_only", "limited_to_projects", "created", "expires", "last_used", "revoked",
+        "name", "key_id", "user", "read_only", "limited_to_projects", "created_at", "expires_at", "last_used_at",
+        "revoked_at",
     ]  # fmt: skip
     list_select_related = ["user"]
     search_fields = ["name", "key_id", "user__username"]
@@ -500,6 +625,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = TokenAddForm
         return super().get_form(request, obj, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        # Most tokens are the requester's own; a superuser may still name another user.
+        return {"user": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -563,17 +692,34 @@ class ApiTokenAdmin(admin.ModelAdmin):
             # The saved row: a non-superuser's token is theirs, whoever the form named.
             "token": ApiToken.objects.select_related("user").get(pk=obj.pk),
             "plaintext": plaintext,
+            "snippets": token_snippets(request, plaintext),
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/packages_app/token_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
+    @admin.display(description="Created", ordering="created")
+    def created_at(self, obj):
+        return admin_datetime(obj.created)
+
+    @admin.display(description="Expires", ordering="expires")
+    def expires_at(self, obj):
+        return admin_datetime(obj.expires)
+
+    @admin.display(description="Last used", ordering="last_used")
+    def last_used_at(self, obj):
+        return admin_datetime(obj.last_used)
+
+    @admin.display(description="Revoked", ordering="revoked")
+    def revoked_at(self, obj):
+        return admin_datetime(obj.revoked)
+
     @admin.action(permissions=["change"], description="Revoke selected tokens")
     def revoke(self, request, queryset):
         for token in queryset:
             token_services.revoke_token(token, user=request.user)
-        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)
+        self.message_user(request, f"Revoked {plural(queryset.count(), 'token')}.", messages.SUCCESS)
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -591,15 +737,84 @@ class RecordAdmin(admin.ModelAdmin):
         return False
 
 
+class JournalKindFilter(admin.SimpleListFilter):
+    """What happened: the journal's action kinds, listed without a query."""
+
+    title = "action"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in sorted(journal.ACTIONS)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+class JournalPublisherFilter(admin.SimpleListFilter):
+    """Changes made by a trusted publisher (a CI workload), or by none."""
+
+    title = "trusted publisher"
+    parameter_name = "publisher"
+
+    def lookups(self, request, model_admin):
+        # From the publishers table, not a DISTINCT over the whole journal; a removed
+        # publisher's entries are still found with ?publisher=<its description>.
+        publishers = {publisher.description for publisher in TrustedPublisher.objects.select_related("project")}
+        return [("-", "None (a user)"), *((name, name) for name in sorted(publishers))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "-":
+            return queryset.filter(publisher="")
+        return queryset.filter(publisher=self.value()) if self.value() else queryset
+
+
+class JournalUserFilter(admin.SimpleListFilter):
+    """Changes made by one user: the users table (bounded), not a DISTINCT over the journal."""
+
+    title = "user"
+    parameter_name = "submitted_by__id__exact"
+    shown = 100
+
+    def lookups(self, request, model_admin):
+        users = get_user_model().objects.order_by("username").values_list("pk", "username")[: self.shown]
+        return [(str(pk), username) for pk, username in users]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(submitted_by_id=self.value()) if self.value() else queryset
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RecordAdmin):
-    list_display = ["id", "submitted_date", "name", "version", "action", "submitted_by"]
+    list_display = ["id", "date", "name", "version", "action", "yank_reason", "actor"]
     list_select_related = ["submitted_by"]
-    search_fields = ["name", "action", "filename"]
+    # Django's date filter (today, past 7 days, this month, this year; any range with
+    # ?submitted_date__gte=&submitted_date__lt=) rather than date_hierarchy, whose year
+    # links cost a DISTINCT over the whole journal on every page.
+    list_filter = [JournalKindFilter, ("submitted_date", admin.DateFieldListFilter), JournalUserFilter,
+                   JournalPublisherFilter]  # fmt: skip
+    search_fields = ["=normalized_name", "name", "action", "filename"]
+    search_help_text = "A project's name (exactly, any spelling), or words of its action or filename."
     ordering = ["-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A project's name in any spelling finds its entries, through journal_project_idx.
+        term = search_term.strip()
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if term and naming.normalize_name(term) != term:
+            results |= queryset.filter(normalized_name=naming.normalize_name(term))
+        return results, may_have_duplicates
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Links to one project's journal: ?normalized_name=...
+        return lookup == "normalized_name" or super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
+        # The yanked release's reason, in the same query (no query per row).
+        reason = Release.objects.filter(
+            project__normalized_name=OuterRef("normalized_name"), version=OuterRef("version")
+        ).values("yanked_reason")[:1]
+        queryset = queryset.annotate(release_yanked_reason=Subquery(reason))
         if request.user.is_superuser:
             return queryset
         return queryset.exclude(token_services.journal_entries_about_tokens())
@@ -607,6 +822,37 @@ class JournalEntryAdmin(RecordAdmin):
     def get_exclude(self, request, obj=None):
         # Which token made a change is told to superusers only, as everywhere else.
         return [] if request.user.is_superuser else ["token_key_id", "token_name"]
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return [*columns, "token"] if request.user.is_superuser else columns
+
+    def get_search_fields(self, request):
+        # A superuser finds what one token did by its key id.
+        fields = super().get_search_fields(request)
+        return [*fields, "=token_key_id"] if request.user.is_superuser else fields
+
+    @admin.display(description="API token")
+    def token(self, obj):
+        if not obj.token_key_id:
+            return ""
+        return f"{obj.token_name or '(unnamed)'} ({obj.token_key_id})"
+
+    @admin.display(description="Date", ordering="submitted_date")
+    def date(self, obj):
+        return admin_datetime(obj.submitted_date)
+
+    @admin.display(description="Yank reason")
+    def yank_reason(self, obj):
+        if obj.kind != journal.RELEASE_YANKED:
+            return ""
+        return getattr(obj, "release_yanked_reason", None) or "—"
+
+    @admin.display(description="By", ordering="submitted_by__username")
+    def actor(self, obj):
+        if obj.publisher:
+            return f"trusted publisher {obj.publisher}"
+        return obj.submitted_by.get_username() if obj.submitted_by else "—"
 
 
 @admin.register(FilenameRegistry)

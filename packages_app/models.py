@@ -344,6 +344,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
         constraints = [
             models.CheckConstraint(condition=~Q(secret_hash=""), name="token_has_hash"),
             # Exactly one holder: a user, or a trusted publisher.

@@ -132,8 +132,11 @@ def test_create_token_in_the_admin_and_upload_with_twine(admin, clients, dist_di
     # Never a real secret in a screenshot that may end up in docs/.
     driver.execute_script(
         "const field = document.getElementById('new-token');"
-        "field.value = arguments[0]; field.setAttribute('value', arguments[0]);",
+        "field.value = arguments[0]; field.setAttribute('value', arguments[0]);"
+        "for (const snippet of document.querySelectorAll('.token-snippet'))"
+        "  snippet.textContent = snippet.textContent.replaceAll(arguments[1], arguments[0]);",
         MASKED_TOKEN,
+        token,
     )
     assert token not in driver.page_source
     assert token.split("_", 2)[2] not in driver.page_source
@@ -154,7 +157,7 @@ def test_create_token_in_the_admin_and_upload_with_twine(admin, clients, dist_di
     admin.search("apitoken", key_id)
     assert admin.row_links() == ["release laptop"]
     row = driver.find_element(By.CSS_SELECTOR, "#result_list tbody tr")
-    assert row.find_element(By.CSS_SELECTOR, "td.field-last_used").text != "-"  # the upload used it
+    assert row.find_element(By.CSS_SELECTOR, "td.field-last_used_at").text != "—"  # the upload used it
     admin.submit(row.find_element(By.LINK_TEXT, "release laptop"))
     assert key_id in admin.body_text()
     assert token not in driver.page_source
@@ -164,9 +167,9 @@ def test_create_token_in_the_admin_and_upload_with_twine(admin, clients, dist_di
     admin.search("project", "acme-widgets")
     admin.submit(driver.find_element(By.LINK_TEXT, "acme-widgets"))
     text = admin.body_text()
-    assert "1 releases" in text
+    assert "1 release," in text
     assert "2 files" in text
-    assert "1.0 — 2 file(s)" in text
+    assert "1.0 — 2 files" in text
     assert f"Owner: {ADMIN_USERNAME}" in text
     screenshot(driver, "project-change")
     admin.submit(driver.find_element(By.LINK_TEXT, "1.0"))
@@ -189,7 +192,7 @@ def test_reloading_the_token_page_makes_no_second_token(admin):
     admin.driver.refresh()
     admin.wait(lambda d: d.execute_script("return document.readyState") == "complete")
     assert admin.path == "/admin/packages_app/apitoken/add/"
-    assert admin.driver.find_element(By.CSS_SELECTOR, "#content h1").text == "Add api token"
+    assert admin.driver.find_element(By.CSS_SELECTOR, "#content h1").text == "Add API token"
     assert secret not in admin.driver.page_source
     admin.search("apitoken", "reload check")
     assert admin.row_links() == ["reload check"]
@@ -203,7 +206,7 @@ def test_yank_a_release_with_a_reason(admin, clients, dist_dir, index_server, se
     admin.search("release", "acme-yank")
     assert sorted(admin.row_links()) == ["acme-yank 1.0", "acme-yank 2.0"]
     admin.run_action("yank", ["acme-yank 1.0"], reason=reason)
-    assert admin.messages("success") == ["Yanked 1 release(s)."]
+    assert admin.messages("success") == ["Yanked 1 release."]
     admin.open(admin.changelist_path("release") + "?q=acme-yank&yanked__exact=1")
     assert admin.row_links() == ["acme-yank 1.0"]
     admin.submit(admin.driver.find_element(By.LINK_TEXT, "acme-yank 1.0"))
@@ -236,7 +239,7 @@ def test_add_a_release_without_files(admin, index_server):
 
     admin.search("project", "acme-planned")
     admin.submit(driver.find_element(By.LINK_TEXT, "acme-planned"))
-    assert "0.1 — 0 file(s)" in admin.body_text()
+    assert "0.1 — 0 files" in admin.body_text()
     admin.submit(driver.find_element(By.LINK_TEXT, "0.1"))
     text = admin.body_text()
     assert "No files." in text
@@ -269,7 +272,7 @@ def test_delete_a_file_and_fail_to_upload_its_name_again(admin, clients, dist_di
     assert sdist.name not in text
     assert simple_json(index_server, "acme-delete")["files"] != []  # nothing deleted before the answer
     admin.submit(driver.find_element(By.CSS_SELECTOR, "#content form [type=submit]"))
-    assert admin.messages("success") == ["Deleted 1 file(s)."]
+    assert admin.messages("success") == ["Deleted 1 file."]
     assert admin.row_links() == [sdist.name]
 
     # The sdist through its page's Delete link and the confirmation page.
@@ -309,7 +312,7 @@ def test_quarantine_a_project(admin, clients, dist_dir, index_server, setup_toke
 
     admin.search("project", "acme-quarantine")
     admin.run_action("set_status_quarantined", ["acme-quarantine"], reason="malware reported")
-    assert admin.messages("success") == ["Set 1 project(s) to quarantined."]
+    assert admin.messages("success") == ["Set 1 project to quarantined."]
     row = admin.driver.find_element(By.CSS_SELECTOR, "#result_list tbody tr")
     assert row.find_element(By.CSS_SELECTOR, "td.field-status").text == "Quarantined"
 

@@ -335,7 +335,7 @@ def test_the_last_owner_stays_whatever_the_admin_tries(admin_client, owned_proje
     assert Role.objects.get(pk=amy.pk).role_name == "Owner"
     if how == "revoke action":  # the others selected with it go
         assert not Role.objects.filter(pk=bob.pk).exists()
-        assert "Revoked 1 role(s)." in shown
+        assert "Revoked 1 role." in shown
     else:
         assert JournalEntry.objects.count() == entries
 
