@@ -100,7 +100,7 @@ def _check_name_agrees(filename: str, packagetype: str, validated: metadata.Vali
         raise bad_request(f"The filename '{filename}' does not start with the project name '{validated.name}'.")
 
 
-def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False) -> ImportResult:
+def import_file(path: Path, *, owner=None, importer=None, upload_time_from_mtime: bool = False) -> ImportResult:
     packagetype = package_type(path.name)
     try:
         filenames.check_safe(path.name)
@@ -130,6 +130,7 @@ def import_file(path: Path, *, owner=None, upload_time_from_mtime: bool = False)
                     blake2_256=digests.blake2_256,
                 ),
                 identity=None,
+                importer=importer,
                 owner=owner,
                 user_agent="import_dists",
                 upload_time=upload_time,

@@ -60,6 +60,7 @@ class Publication:
     metadata: ValidatedMetadata
     dist: Distribution
     identity: Identity | None  # None: the operator's import, which needs no upload right
+    importer: object | None = None  # an import's user, recorded as its uploader (import_dists --by)
     owner: object | None = None  # made Owner of a project this creates; defaults to the identity's user
     user_agent: str = ""
     comment: str = ""
@@ -74,7 +75,7 @@ class Outcome:
 
 
 def _record(pub: Publication, stored: file_services.StoredFile, core_metadata: bytes | None) -> Outcome:
-    user = pub.identity.user if pub.identity else None
+    user = pub.identity.user if pub.identity else pub.importer
     publisher = pub.identity.publisher if pub.identity else None
     new = upload_services.NewFile(
         name=pub.metadata.name,

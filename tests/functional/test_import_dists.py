@@ -104,3 +104,26 @@ def test_missing_folder_and_owner_are_errors(db, tmp_path):
         run_import(str(tmp_path / "nope"))
     with pytest.raises(CommandError, match="No user named 'ghost'"):
         run_import(str(tmp_path), "--owner", "ghost")
+
+
+def test_an_import_records_who_imported(db, export):
+    """--by names the importer (journal actor and uploader); --owner alone is also the importer."""
+    UserFactory(username="ops")
+    mover = UserFactory(username="mover")
+    run_import(str(export), "--owner", "ops", "--by", "mover")
+    added = JournalEntry.objects.filter(kind="file-added")
+    assert added.count() == 5
+    assert set(added.values_list("submitted_by__username", flat=True)) == {"mover"}
+    assert set(File.objects.values_list("uploaded_by", flat=True)) == {mover.pk}
+    assert set(Role.objects.values_list("user__username", flat=True)) == {"ops"}  # Owner stays --owner
+    with pytest.raises(CommandError, match="No user named 'ghost'"):
+        run_import(str(export), "--by", "ghost")
+
+
+def test_an_import_without_a_user_is_an_operators(db, export):
+    run_import(str(export))
+    assert set(JournalEntry.objects.filter(kind="file-added").values_list("submitted_by", flat=True)) == {None}
+    ops = UserFactory(username="ops2")
+    build_wheel(export, "later", "1.0")
+    run_import(str(export), "--owner", "ops2")
+    assert File.objects.get(filename="later-1.0-py3-none-any.whl").uploaded_by == ops
