@@ -405,6 +405,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LANGUAGE_CODE = "en-us"
+# One date format for people everywhere (indexsite/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["indexsite.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
