@@ -17,6 +17,7 @@ from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +47,8 @@ from packages_app.services import tokens as token_services
 from packages_app.services.errors import ServiceError
 from packages_app.upload.errors import UploadError
 from packages_app.upload.metadata import validate_raw
+from packages_app.web import metadata as web_metadata
+from packages_app.web import readmes
 
 LATEST_RELEASES_SHOWN = 20
 FILES_SHOWN = 50
@@ -343,8 +346,9 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ReleaseAddForm.Meta.fields
+        # The metadata as a person reads it (empty fields left out), not its 25 raw columns.
         return ["project", "version", "canonical_version", "created", "created_by", "yanked", "yanked_reason",
-                "keep", "file_listing", *sorted(release_services.METADATA_FIELDS)]  # fmt: skip
+                "keep", "file_listing", "metadata", "readme"]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         # On a release's page only the yank can be changed (saved through the yank services);
@@ -370,6 +374,16 @@ class ReleaseAdmin(ServiceDeleteMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("project", "created_by")
+
+    @admin.display(description="Metadata")
+    def metadata(self, obj):
+        return render_to_string(
+            "admin/packages_app/release_metadata.html", {"release": obj, "shown": web_metadata.readable(obj)}
+        )
+
+    @admin.display(description="Description")
+    def readme(self, obj):
+        return readmes.render_readme(obj.description, obj.description_content_type) or "None."
 
     @admin.display(description="Files")
     def file_listing(self, obj):
