@@ -24,14 +24,12 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 
-if "INDEX_DATA_DIR" not in os.environ and "DATABASE_URL" not in os.environ:
-    os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="retention-bench-")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
+import _throwaway  # noqa: E402
+
+_throwaway.prepare("retention-bench")
 
 import _django  # noqa: E402, F401  (sets Django up: it comes before every import of Django or the index)
 

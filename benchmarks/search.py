@@ -16,15 +16,11 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 
-if "INDEX_DATA_DIR" not in os.environ and "DATABASE_URL" not in os.environ:
-    os.environ["INDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="search-bench-")
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
-os.environ.setdefault("READ_ACCESS", "public")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+import _throwaway  # noqa: E402
+
+_throwaway.prepare("search-bench", READ_ACCESS="public", ALLOWED_HOSTS="testserver")
 
 import _django  # noqa: E402, F401  (sets Django up: it comes before every import of Django or the index)
 

@@ -15,19 +15,12 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from packages_app import naming
-from packages_app.models import Project, PublisherKind, Role, RoleName, TrustedPublisher
+from packages_app.models import PublisherKind, TrustedPublisher
+from packages_app.owners_admin import FormForRequestUser, owned_projects
 from packages_app.services.errors import ServiceError
 from packages_app.trusted_publishing import claims as claim_rules
 from packages_app.trusted_publishing import service
 from packages_app.trusted_publishing.verify import allowed_issuers
-
-
-def owned_projects(user):
-    """The projects ``user`` may manage publishers of: all for a superuser, else those it Owns."""
-    if user.is_superuser:
-        return Project.objects.all()
-    owned = Role.objects.held_by(user).filter(role_name=RoleName.OWNER).values("project")
-    return Project.objects.filter(pk__in=owned)
 
 
 class PublisherAddForm(forms.ModelForm):
@@ -99,7 +92,7 @@ class PublisherAddForm(forms.ModelForm):
 
 
 @admin.register(TrustedPublisher)
-class TrustedPublisherAdmin(admin.ModelAdmin):
+class TrustedPublisherAdmin(FormForRequestUser, admin.ModelAdmin):
     form = PublisherAddForm
     list_display = ["description", "project_name", "kind", "issuer", "created"]
     list_filter = ["kind"]
@@ -114,15 +107,6 @@ class TrustedPublisherAdmin(admin.ModelAdmin):
         return publishers.filter(project__in=owned_projects(request.user)) | publishers.filter(
             project__isnull=True, pending_owner=request.user
         )
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-
-        class WithUser(form):  # type: ignore[valid-type, misc]
-            def __init__(self, *args, **inner):
-                super().__init__(*args, user=request.user, **inner)
-
-        return WithUser
 
     def get_fields(self, request, obj=None):
         if obj is not None:

@@ -14,7 +14,7 @@ from django.template.defaultfilters import filesizeformat
 
 from packages_app import retention
 from packages_app.models import RetentionPolicy
-from packages_app.publishers_admin import owned_projects
+from packages_app.owners_admin import FormForRequestUser, owned_projects
 from packages_app.services import retention as retention_services
 
 PREVIEW_SHOWN = 20
@@ -43,7 +43,7 @@ class RetentionPolicyForm(forms.ModelForm):
 
 
 @admin.register(RetentionPolicy)
-class RetentionPolicyAdmin(admin.ModelAdmin):
+class RetentionPolicyAdmin(FormForRequestUser, admin.ModelAdmin):
     form = RetentionPolicyForm
     list_display = ["__str__", "project", "created", "created_by"]
     list_select_related = ["project", "created_by"]
@@ -55,15 +55,6 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return policies
         return policies.filter(project__in=owned_projects(request.user)) | policies.filter(project__isnull=True)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-
-        class WithUser(form):  # type: ignore[valid-type, misc]
-            def __init__(self, *args, **inner):
-                super().__init__(*args, user=request.user, **inner)
-
-        return WithUser
 
     def get_fields(self, request, obj=None):
         return RetentionPolicyForm.Meta.fields if obj is None else self.readonly_fields

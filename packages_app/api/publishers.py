@@ -15,10 +15,11 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDeni
 from rest_framework.response import Response
 
 from packages_app import naming
-from packages_app.access import manage_refusal, upload_refusal
+from packages_app.access import upload_refusal
+from packages_app.api import owners
 from packages_app.api.authentication import WritesNeedAnApiToken
-from packages_app.api.views import ApiMixin, find_project
-from packages_app.models import Project, PublisherKind, TrustedPublisher
+from packages_app.api.views import ApiMixin
+from packages_app.models import PublisherKind, TrustedPublisher
 from packages_app.trusted_publishing import claims as claim_rules
 from packages_app.trusted_publishing import service
 
@@ -69,17 +70,8 @@ class NewPendingPublisherSerializer(NewPublisherSerializer):
         return value
 
 
-class OwnersOnly(ApiMixin):
-    permission_classes = [WritesNeedAnApiToken]
-
-    def owned_project(self, request, name: str) -> Project:
-        if request.auth is None:
-            raise NotAuthenticated("A project's trusted publishers are for its Owners: sign in with an API token.")
-        project = find_project(request, name)
-        refusal = manage_refusal(request.auth, project)
-        if refusal is not None:
-            raise PermissionDenied(refusal)
-        return project
+class OwnersOnly(owners.OwnersOnly):
+    owned_things = "trusted publishers"
 
 
 class ProjectPublishers(OwnersOnly, generics.GenericAPIView):

@@ -11,8 +11,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from packages_app.access import is_staff
+from packages_app.api import owners
 from packages_app.api.authentication import WritesNeedAnApiToken
-from packages_app.api.publishers import OwnersOnly
 from packages_app.api.views import ApiMixin, find_release
 from packages_app.models import RetentionPolicy
 from packages_app.services import retention as retention_services
@@ -75,6 +75,10 @@ def _add(project, data: dict, user) -> RetentionPolicy:
         user=user,
     )
     return RetentionPolicy.objects.select_related("project").get(pk=policy.pk)
+
+
+class OwnersOnly(owners.OwnersOnly):
+    owned_things = "retention policies"
 
 
 class ProjectPolicies(OwnersOnly, generics.GenericAPIView):

@@ -13,10 +13,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from packages_app.access import manage_refusal
+from packages_app.api import owners
 from packages_app.api.authentication import WritesNeedAnApiToken
 from packages_app.api.serializers import UtcDateTimeField
-from packages_app.api.views import ApiMixin, find_project
+from packages_app.api.views import ApiMixin
 from packages_app.models import JournalEntry, Project, Webhook
 from packages_app.services import webhooks as webhook_services
 from packages_app.services.errors import ServiceError
@@ -95,17 +95,8 @@ def _added(request, project: Project | None) -> Response:
     return Response(CreatedWebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
 
 
-class _OwnersOnly(ApiMixin):
-    permission_classes = [WritesNeedAnApiToken]
-
-    def owned_project(self, request, name: str) -> Project:
-        if request.auth is None:
-            raise NotAuthenticated("A project's webhooks are for its Owners: sign in with an API token.")
-        project = find_project(request, name)
-        refusal = manage_refusal(request.auth, project)
-        if refusal is not None:
-            raise PermissionDenied(refusal)
-        return project
+class _OwnersOnly(owners.OwnersOnly):
+    owned_things = "webhooks"
 
     def hook(self, request, name: str, pk: int) -> Webhook:
         project = self.owned_project(request, name)

@@ -18,18 +18,12 @@ from django.db.models.functions import Coalesce, Greatest
 from django.template.response import TemplateResponse
 from django.utils.text import Truncator
 
-from packages_app.models import JournalEntry, Project, Role, RoleName, Webhook, WebhookDelivery
+from packages_app.models import JournalEntry, Webhook, WebhookDelivery
+from packages_app.owners_admin import FormForRequestUser, owned_projects
 from packages_app.services import webhooks as webhook_services
 from packages_app.services.errors import ServiceError
 
 INDEX_WIDE_PERMISSION = "packages_app.add_index_wide_webhook"
-
-
-def owned_projects(user):
-    """The projects ``user`` may add webhooks for: all for a superuser, else those it Owns."""
-    if user.is_superuser:
-        return Project.objects.all()
-    return Project.objects.filter(pk__in=Role.objects.held_by(user).filter(role_name=RoleName.OWNER).values("project"))
 
 
 def visible_hooks(user, hooks):
@@ -91,7 +85,7 @@ def _lag():
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(FormForRequestUser, admin.ModelAdmin):
     form = WebhookAddForm
     list_display = [
         "id",
@@ -130,17 +124,6 @@ class WebhookAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         hooks = super().get_queryset(request).annotate(lag=_lag())
         return visible_hooks(request.user, hooks)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None:
-            return form
-
-        class WithUser(form):  # type: ignore[valid-type, misc]
-            def __init__(self, *args, **inner):
-                super().__init__(*args, user=request.user, **inner)
-
-        return WithUser
 
     def get_fields(self, request, obj=None):
         return ["url", "project", "kinds"] if obj is None else self.readonly_fields
