@@ -18,51 +18,56 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
-from packages_app import links, namespaces, quotas
+from packages_app import links, namespaces, naming, quotas, upstream
 from packages_app.models import DownloadCount, File, Role
 from packages_app.querysets import count_of
-from packages_app.web import install, manage, metadata, readmes, search, yanks
-from packages_app.web.lookups import find_project, not_found_page, visible_projects
+from packages_app.web import install, manage, metadata, proxied, readmes, search, yanks
+from packages_app.web.lookups import not_found_page, visible_projects
 
 RECENT_PROJECTS = 10
 SEARCH_PAGE_SIZE = 20
 RELEASES_PAGE_SIZE = 50
 
 
-def _setup(request: HttpRequest) -> dict:
-    """What every page that tells how to install needs: the index URL and whether reads need a token."""
-    return {
-        "index_url": install.index_url(request),
-        "index_host": install.index_host(request),
-        "source_name": install.SOURCE_NAME,
-        "reads_need_credentials": install.reads_need_credentials(),
-    }
-
-
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     recent = search.with_summary(visible_projects(request)).order_by("-last_serial")[:RECENT_PROJECTS]
-    return render(request, "web/home.html", {"recent": recent, **_setup(request)})
+    return render(request, "web/home.html", {"recent": recent, **install.page_context(request)})
 
 
 @require_safe
 def search_page(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()
     found = search.search_projects(visible_projects(request), text)
-    page = Paginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/search.html", {"q": text, "page": page, "full_text": search.uses_full_text()})
+    page = search.SearchPaginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = search.with_summaries(page.object_list)
+    context = {"q": text, "page": page, "full_text": search.uses_full_text()}
+    context["upstream_name"] = _upstream_name(text, page)
+    return render(request, "web/search.html", context)
+
+
+def _upstream_name(text: str, page) -> str:
+    """The name to look up upstream from a search: the text, when it is a project name that no
+    project shown here holds (the search covers this index's projects only)."""
+    if not upstream.enabled() or not naming.is_valid_project_name(text):
+        return ""
+    name = naming.normalize_name(text)
+    exact = page.number == 1 and page.object_list and page.object_list[0].normalized_name == name
+    return "" if exact else name
 
 
 @require_safe
 @not_found_page
 def project_page(request: HttpRequest, name: str) -> HttpResponse:
-    project = find_project(request, name, visible_projects(request).with_details())
+    project = visible_projects(request).with_details().by_name(name).first()
+    if project is None:
+        return proxied.project_page(request, name)
     if name != project.normalized_name:
         return redirect("web:project", project.normalized_name, permanent=True)
     latest = project.releases.latest()
     history = project.releases.newest_first().annotate(file_count=count_of(File.objects.all(), release=OuterRef("pk")))
     paginator = Paginator(history, RELEASES_PAGE_SIZE)
-    paginator.count = project.release_count  # type: ignore[attr-defined]  # with_details() counted them
+    paginator.count = project.release_count  # with_details() counted them
     page = paginator.get_page(request.GET.get("page"))
     manager = manage.may_manage(request, project)
     context = {
@@ -77,7 +82,7 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
         "namespaces": covering_namespaces(project),
         # What the project holds against its quota is its Owners' business.
         "storage": quotas.project_usage(project) if manager else None,
-        **_setup(request),
+        **install.page_context(request),
     }
     return render(request, "web/project.html", context)
 
@@ -100,7 +105,9 @@ def _recent_downloads(project) -> int:
 @require_safe
 @not_found_page
 def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    project = find_project(request, name)
+    project = visible_projects(request).by_name(name).first()
+    if project is None:
+        return proxied.release_page(request, name, version)
     release = project.releases.by_version(version).first()
     if release is None:
         raise Http404(f"{project.name} has no release {version!r}.")
@@ -118,7 +125,7 @@ def release_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
         "commands": install.install_commands(install.index_url(request), project.name, release.version),
         "may_manage": manager,
         "yank_form": yanks.YankForm() if manager else None,
-        **_setup(request),
+        **install.page_context(request),
     }
     return render(request, "web/release.html", context)
 

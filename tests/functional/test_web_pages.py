@@ -91,6 +91,25 @@ def test_search_is_paginated(client, db):
     assert "tool-00" not in third
 
 
+def test_search_stops_counting_at_its_cap(client, db, monkeypatch):
+    from packages_app.web import search
+
+    monkeypatch.setattr(search, "MAX_COUNTED", 25)
+    for number in range(30):
+        ReleaseFactory(project=ProjectFactory(name=f"tool-{number:02}"), summary=f"Tool number {number}")
+    first = text_of(client.get("/search/?q=tool"))
+    assert "More than 25 projects found" in first
+    assert "the first 25 are shown" in first
+    assert "Page 1 of 2" in first
+    assert "Tool number 0" in first  # the page's own summaries are read
+    last = text_of(client.get("/search/?q=tool&page=9"))  # past the cap: the last page
+    assert "Page 2 of 2" in last
+    assert "tool-24" in last
+    assert "tool-25" not in last
+    exact = text_of(client.get("/search/?q=tool-07"))
+    assert "1 project found" in exact
+
+
 def test_the_project_page(client, scene):
     projects.set_status(scene.demo, ProjectStatus.DEPRECATED, "use demo2")
     page = text_of(client.get("/project/demo/"))
