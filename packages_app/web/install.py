@@ -52,5 +52,15 @@ def install_commands(index: str, name: str, version: str | None = None) -> list[
     ]
 
 
+def page_context(request: HttpRequest) -> dict:
+    """What every page that tells how to install needs: the index URL and whether reads need a token."""
+    return {
+        "index_url": index_url(request),
+        "index_host": index_host(request),
+        "source_name": SOURCE_NAME,
+        "reads_need_credentials": reads_need_credentials(),
+    }
+
+
 def reads_need_credentials() -> bool:
     return settings.READ_ACCESS == "authenticated"

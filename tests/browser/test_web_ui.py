@@ -164,11 +164,12 @@ def test_a_non_member_never_sees_a_restricted_project(web):
     assert web.server.get("/project/hidden-barometer/").status == 302  # anonymous: to sign in first
 
 
-def test_my_projects(web):
+def test_my_projects(web, screenshot):
     signed_in(web, "dev", "/account/projects/")
     assert web.path == "/account/projects/"
     rows = [row.text for row in web.driver.find_elements(By.CSS_SELECTOR, "table.mine tbody tr")]
     assert rows == ["hidden-barometer restricted Owner Active", "md-readme Owner Active"]
+    screenshot(web.driver, "web-my-projects")
 
 
 def basic(username: str, password: str) -> dict[str, str]:
