@@ -152,7 +152,7 @@ def test_the_copy_button_copies_the_install_command(web, index_server, md_wheel)
     assert copied == command
 
 
-def test_a_non_member_never_sees_a_restricted_project(web):
+def test_a_non_member_never_sees_a_restricted_project(web, screenshot):
     signed_in(web, "outsider")
     assert "hidden-barometer" not in web.text()
     assert web.search("barometers") == ["md-readme", "rst-readme"]
@@ -161,6 +161,7 @@ def test_a_non_member_never_sees_a_restricted_project(web):
         web.open(path)
         assert web.driver.find_element(By.TAG_NAME, "h1").text == "Not found", path
         assert "barometer" not in web.text().lower(), path
+    screenshot(web.driver, "web-not-found")
     assert web.server.get("/project/hidden-barometer/").status == 302  # anonymous: to sign in first
 
 
