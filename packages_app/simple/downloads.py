@@ -23,8 +23,8 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
-from packages_app import download_counts, read_access
-from packages_app.models import File, ProjectStatus, Visibility
+from packages_app import download_counts, hot_reads, read_access
+from packages_app.models import ProjectStatus, Visibility
 from packages_app.simple.responses import not_found, plain_text
 from packages_app.storage import (
     IMMUTABLE,
@@ -72,24 +72,12 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
 @require_safe
 def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     wants_metadata = path.endswith(METADATA_SUFFIX)
-    row = (
-        File.objects.filter(path=path.removesuffix(METADATA_SUFFIX) if wants_metadata else path)
-        .values_list(
-            "size",
-            "sha256_digest",
-            "metadata_sha256",
-            "upload_time",
-            "release__project__status",
-            "release__project_id",
-            "release__project__visibility",
-            "pk",
-            "release_id",
-        )
-        .first()
-    )
+    row = hot_reads.file_for_download(path.removesuffix(METADATA_SUFFIX) if wants_metadata else path)
     if row is None:
         return not_found()
-    size, sha256, metadata_sha256, upload_time, status, project_id, visibility, file_id, release_id = row
+    size, sha256, metadata_sha256, upload_time = row.size, row.sha256, row.metadata_sha256, row.upload_time
+    status, project_id, visibility = row.project_status, row.project_id, row.project_visibility
+    file_id, release_id = row.file_id, row.release_id
     if status == ProjectStatus.QUARANTINED or (wants_metadata and not metadata_sha256):
         return not_found()
     restricted = visibility == Visibility.RESTRICTED

@@ -20,9 +20,9 @@ from django.urls import reverse
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from packages_app import read_access, upstream
+from packages_app import hot_reads, read_access, upstream
 from packages_app.links import url_layout
-from packages_app.models import JournalEntry, Project
+from packages_app.models import JournalEntry
 from packages_app.naming import normalize_name
 from packages_app.pages import store
 from packages_app.pages.serve import serve_page
@@ -176,13 +176,7 @@ class ProjectDetailView(SimpleView):
     def get(self, request, name: str, when: str | None = None):
         normalized = normalize_name(name)
         view = timetravel.view_for(self.horizon, when).for_project(normalized)
-        project = (
-            Project.objects.only(
-                "name", "normalized_name", "last_serial", "status", "status_reason", "created", "visibility"
-            )
-            .by_name(normalized)
-            .first()
-        )
+        project = hot_reads.project_for_page(normalized)
         if project is None:
             return self.upstream_page(request, name, normalized, view, when)
         if not read_access.viewer(request).may_read(project):
