@@ -276,11 +276,10 @@ def after_change_table(results: dict) -> list[str]:
                 _ms(_median([run["upload_ms"] for run in runs])),
             ]
         lines.append(f"| {labels.get(key, key)} | " + " | ".join(cells) + " |")
-    ours_workers = results["servers"].get("ours", {}).get("workers", "?")
     lines += [
         "",
-        f"Each of our {ours_workers} gunicorn workers keeps its own page memory (no `REDIS_URL` here), so the "
-        "first request that reaches a worker after a change builds the page there; the figure is one such build.",
+        "Ours builds a change once per node (the page store: the other workers wait for that build and read "
+        "its file); the figure is that build, with its gzip form.",
         "",
     ]
     return lines
@@ -325,8 +324,9 @@ def uploads_section(results: dict) -> list[str]:
             f"(a few KiB, valid), as twine sends them (ours at `/legacy/` with an API token, the peers "
             f"anonymously), so the project grows from nothing to {versions} versions during the run. Once by "
             f"one client, once by {clients} clients at a time (each uploading whole versions, wheel then sdist, "
-            "into a second new project). No time limit: every server uploads every file. ms per upload: median "
-            "over the first and the last tenth of the files.",
+            "into a second new project). No time budget: every server uploads every file (a bound of "
+            f"{settings.get('upload_time_limit', 900):g} s per run stops only a runaway, and says so). ms per "
+            "upload: median over the first and the last tenth of the files.",
             "",
             "| server | one client: files/s | ms per upload, first → last tenth | "
             f"{clients} clients: files/s | ms per upload, first → last tenth | errors |",
