@@ -89,7 +89,15 @@ def _errors(load: dict) -> str:
 
 
 def _queries(counted: dict | None) -> str:
-    return f"{counted['warm']} / {counted['cold']}" if counted else "–"
+    """Warm / build; a count that differed between the rounds shows as its range, "1–2"."""
+    if not counted:
+        return "–"
+
+    def one(kind: str) -> str:
+        runs = counted.get(f"{kind}_runs") or [counted[kind]]
+        return f"{min(runs)}–{max(runs)}" if min(runs) != max(runs) else str(runs[0])
+
+    return f"{one('warm')} / {one('cold')}"
 
 
 def _median(values: list[float]) -> float | None:
@@ -188,8 +196,9 @@ def endpoint_table(results: dict) -> list[str]:
         "",
         f"Peak RSS of gunicorn (master and workers, sampled every 100 ms) over these runs: "
         f"{ours.get('peak_rss_kib', 0) / 1024:.0f} MiB. Queries: counted in process with "
-        "`CaptureQueriesContext` on the same database: a warm request, and one that builds the page (page "
-        "memory emptied first, as after a change).",
+        "`CaptureQueriesContext` on the same database, the servers stopped: a warm request, and one that "
+        "builds the page (stored pages forgotten first, as after a change), twice each (a range: the rounds "
+        "differed).",
         "",
     ]
     return lines

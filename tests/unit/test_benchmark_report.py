@@ -170,6 +170,13 @@ def test_an_old_results_file_with_one_upload_figure_still_renders(report):
     assert_no_placeholder(text)
 
 
+def test_a_query_count_that_differed_between_rounds_shows_as_a_range(report):
+    data = results()
+    data["queries"]["simple-big-html"] = {"warm": 1, "cold": 4, "warm_runs": [1, 2], "cold_runs": [4, 4]}
+    rows = [line for line in report.render(data).splitlines() if line.startswith("| simple-big-html |")]
+    assert rows[0].endswith("| 1–2 / 4 |")  # the endpoint table's row
+
+
 # ---------------------------------------------------------------- what the runs record
 
 
