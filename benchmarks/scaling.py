@@ -30,6 +30,7 @@ class ScaleSettings:
     repeats: int  # changes
     budget: float | None  # seconds per warm run (slow peers)
     slow_seconds: float = 2.0  # a request slower than this: one change only
+    body_sizes: bool = True  # two more warm requests per part, for its plain and gzip sizes (ours)
 
 
 def measure_size(
@@ -57,9 +58,12 @@ def measure_size(
         at_least = 1 if first > settings.slow_seconds else 2
         cpu_before = server.cpu_seconds() if server else 0.0
         latency = sequential(port, request, settings.requests, budget=settings.budget, at_least=at_least)
-        result[name] = {"warm_p50": latency.p50, "warm_samples": latency.samples, "bytes": len(reply.body)}
+        result[name] = {"warm_p50": latency.p50, "warm_samples": latency.samples}
         if server is not None:
             result[name]["warm_cpu_ms"] = (server.cpu_seconds() - cpu_before) / latency.samples * 1000
+        if settings.body_sizes:
+            # From warm answers: the first one after a build need not be the form a client gets later.
+            result[name].update(body_sizes(port, request))
     repeats = 1 if slowest > settings.slow_seconds else settings.repeats
     changes = []
     for _ in range(repeats):
@@ -74,6 +78,15 @@ def measure_size(
         f"legacy warm {result['legacy']['warm_p50']:.1f} ms, after a change {result['legacy']['cold_median']:.1f} ms"
     )
     return result
+
+
+def body_sizes(port: int, request: Request) -> dict[str, int | None]:
+    """The plain body's size and the gzip body's (None when the server did not compress)."""
+    headers = {name: value for name, value in request.headers.items() if name != "Accept-Encoding"}
+    plain = expect(port, Request(request.path, headers, request.method, request.body, request.status), timeout=900)
+    zipped = expect(port, Request(request.path, {**headers, **GZIP}, request.method, request.body), timeout=900)
+    gzipped = zipped.headers.get("content-encoding") == "gzip"
+    return {"bytes_plain": len(plain.body), "bytes_gzip": len(zipped.body) if gzipped else None}
 
 
 def page_request(path: str) -> Request:

@@ -94,30 +94,100 @@ def upload(target: Target, dist: Path, name: str, version: str, timeout: float =
         connection.close()
 
 
+Dist = tuple[Path, str, str]  # (file, project name, version)
+
+
 @dataclass
-class Throughput:
+class UploadRun:
+    """Every file of a new project's versions uploaded, one client or several at a time."""
+
+    clients: int
     files: int
     seconds: float
-    latency_p50_ms: float
+    # (files the project held when the upload started, ms to the answer), in start order.
+    per_upload: list[tuple[int, float]]
+    errors: int = 0
+    capped: bool = False  # stopped at the time limit before every file was uploaded
+    error_samples: list[str] = field(default_factory=list)
 
     @property
     def files_per_second(self) -> float:
         return self.files / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "files_per_second": self.files_per_second}
+        times = sorted(ms for _, ms in self.per_upload)
+        return {
+            **self.__dict__,
+            "files_per_second": self.files_per_second,
+            "latency_p50_ms": times[len(times) // 2] if times else None,
+        }
 
 
-def throughput(target: Target, dists: list[tuple[Path, str, str]], budget: float) -> Throughput:
-    """Upload ``(file, name, version)`` one after another, as twine does, until done or ``budget`` seconds."""
-    times = []
+MAX_ERRORS = 10
+
+
+def growing_project(target: Target, versions: list[list[Dist]], clients: int, time_limit: float) -> UploadRun:
+    """Upload every version of a project that does not exist yet, each version's files in order as
+    twine sends them (wheel, then sdist), so that the project grows from nothing while it is timed.
+
+    With ``clients`` > 1, that many threads each take the next version not yet taken; the first
+    version goes alone, so that the project is made once (several clients making it at the same
+    moment is another measurement). Stops after ``time_limit`` seconds or ``MAX_ERRORS`` errors.
+    """
+    lock = threading.Lock()
+    pending = list(versions)
+    run = UploadRun(clients, 0, 0.0, [])
+    stored = 0
     started = time.monotonic()
-    for path, name, version in dists:
-        times.append(upload(target, path, name, version))
-        if time.monotonic() - started > budget and len(times) >= 5:
-            break
-    times.sort()
-    return Throughput(len(times), time.monotonic() - started, times[len(times) // 2] * 1000)
+
+    def one_version(dists: list[Dist]) -> None:
+        nonlocal stored
+        for path, name, version in dists:
+            with lock:
+                before = stored
+            try:
+                seconds = upload(target, path, name, version)
+            except (BenchmarkError, OSError, http.client.HTTPException) as exc:
+                with lock:
+                    run.errors += 1
+                    if len(run.error_samples) < 3:
+                        run.error_samples.append(str(exc)[:200])
+                continue
+            with lock:
+                stored += 1
+                run.per_upload.append((before, seconds * 1000))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not pending or run.errors >= MAX_ERRORS:
+                    return
+                if time.monotonic() - started > time_limit:
+                    run.capped = True
+                    return
+                dists = pending.pop(0)
+            one_version(dists)
+
+    if pending:
+        one_version(pending.pop(0))
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run.seconds = time.monotonic() - started
+    run.files = stored
+    if run.errors >= MAX_ERRORS:
+        raise BenchmarkError(f"{run.errors} uploads failed, e.g. {run.error_samples[0]}")
+    return run
+
+
+def by_version(dists: list[Dist]) -> list[list[Dist]]:
+    """Files grouped by version, in order (a wheel and its sdist)."""
+    grouped: dict[tuple[str, str], list[Dist]] = {}
+    for dist in dists:
+        grouped.setdefault((dist[1], dist[2]), []).append(dist)
+    return list(grouped.values())
 
 
 # ---------------------------------------------------------------- the big upload

@@ -270,3 +270,6 @@ def test_query_counts_of_a_built_and_a_warm_page(monkeypatch, capsys):
     counts = json.loads(capsys.readouterr().out)
     assert counts["page"]["status"] == counts["changelog"]["status"] == 200
     assert counts["page"]["warm"] == 1 < counts["page"]["cold"]
+    # Counted twice over, the same: nothing else writes or builds while it counts.
+    assert counts["page"]["cold_runs"] == [counts["page"]["cold"]] * 2
+    assert counts["page"]["warm_runs"] == [1, 1]
