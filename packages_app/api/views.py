@@ -107,8 +107,11 @@ def find_release(project: Project, version: str, queryset=None) -> Release:
 
 
 def files_offered(project: Project):
-    """PEP 792: a quarantined project offers no files, here as on the simple pages."""
-    files = File.objects.select_related("release").order_by("filename")
+    """PEP 792: a quarantined project offers no files, here as on the simple pages.
+
+    For a release's prefetch: each file's ``release`` is set to that release, so it is not
+    joined again (with its README and metadata lists) for every file."""
+    files = File.objects.order_by("filename")
     return files if project.offers_files else files.none()
 
 
