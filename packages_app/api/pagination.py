@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound, ParseError
@@ -22,6 +23,25 @@ MAX_PAGE_SIZE = 1000
 
 def link_header(**links: str | None) -> str:
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
+
+
+# A stored page's start holding its links: two URLs the request line bounds (a few KiB each).
+LINKS_HEAD = 64 * 1024
+_RESULTS = b',"results":'
+
+
+def links_of(found) -> dict[str, str]:
+    """The ``Link`` header of a stored cursor page (a ``store.Found``), read off its body's start.
+
+    ``get_paginated_response`` writes ``{"next":...,"previous":...,"results":...}`` and the
+    renderer keeps that order, so the links come first: only they are decoded, not the rows.
+    """
+    head = found.head(LINKS_HEAD)
+    end = head.find(_RESULTS)
+    # (Not found: links longer than any request line allows, so the whole page is read.)
+    links = json.loads(head[:end] + b"}") if end >= 0 else json.loads(found.head())
+    header = link_header(next=links["next"], prev=links["previous"])
+    return {"Link": header} if header else {}
 
 
 class IndexCursorPagination(CursorPagination):

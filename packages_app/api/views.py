@@ -1,10 +1,11 @@
 """Views of the metadata API: thin, read-mostly, same answer for every caller.
 
 Each read fetches what its serializer needs in a fixed number of queries and
-gets an ETag (304 on revalidation) and ``Cache-Control: public``: the project and
-release resources are stored pages kept by serial (``pages.serve``), the lists get
-an ETag from their body; writes go through the same services as the admin, after a role
-check, and are never cached.
+gets an ETag (304 on revalidation) and ``Cache-Control: public``: the project, its
+release list and its releases are stored pages kept by the project's serial
+(``pages.serve``), answered with one query; the other lists get an ETag from their
+body; writes go through the same services as the admin, after a role check, and are
+never cached.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from packages_app.api.pagination import (
     ReleasePagination,
     RolePagination,
     SerialPagination,
+    links_of,
 )
 from packages_app.api.problems import problem_exception_handler
 from packages_app.links import url_layout, url_template
@@ -105,8 +107,11 @@ def find_release(project: Project, version: str, queryset=None) -> Release:
 
 
 def files_offered(project: Project):
-    """PEP 792: a quarantined project offers no files, here as on the simple pages."""
-    files = File.objects.select_related("release").order_by("filename")
+    """PEP 792: a quarantined project offers no files, here as on the simple pages.
+
+    For a release's prefetch: each file's ``release`` is set to that release, so it is not
+    joined again (with its README and metadata lists) for every file."""
+    files = File.objects.order_by("filename")
     return files if project.offers_files else files.none()
 
 
@@ -295,7 +300,37 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.project = find_project(request, kwargs["name"])
+        if request.method not in ("GET", "HEAD"):  # a read finds its project in get()
+            self.project = find_project(request, kwargs["name"])
+
+    def get(self, request, name: str):
+        # Kept by the project's serial, as the project and release resources: a repeat or a
+        # revalidation is the project's row only. The page's links are absolute URLs of this
+        # request, so the slot names them (scheme, host, path and query).
+        visible = Project.objects.visible_to(read_access.viewer(request)).by_name(name)
+        found = visible.values_list("pk", "normalized_name", "last_serial", "visibility").first()
+        if found is None:
+            raise no_project(name)
+        pk, normalized, serial, visibility = found
+        self.project = Project(pk=pk, normalized_name=normalized)  # what the page's query and links read
+        address = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
+        key = store.page_key("api-releases", pk, url_layout().tag, address, serial=serial)
+        # The first page of the name's own spelling goes to the shared store (a few per project);
+        # any other, whose URL a client makes up, to the process's bounded memory (API_CURSOR).
+        first_page = name == normalized and not request.META.get("QUERY_STRING")
+
+        def build() -> store.Page:
+            return store.make_page(JSONRenderer().render(self.list(request).data), None)
+
+        return serve_page(
+            request,
+            key,
+            build,
+            content_type="application/json",
+            policy=CachePolicy.API if first_page else CachePolicy.API_CURSOR,
+            restricted=visibility == Visibility.RESTRICTED,
+            headers=links_of,
+        )
 
     def release_order(self) -> str:
         order = self.request.query_params.get("order", "version")
@@ -306,8 +341,13 @@ class ReleaseList(ApiMixin, generics.ListCreateAPIView):
     def get_queryset(self):
         # A correlated count, not a GROUP BY: only the page's rows are counted, so
         # page 1 of a 5,000-release project costs what page 1 of a small one does.
-        queryset = Release.objects.filter(project=self.project).annotate(
-            file_count=count_of(File.objects, release=OuterRef("pk"))
+        # Only the columns a summary shows (ReleaseSummarySerializer) and the cursor reads, not
+        # the README and the metadata lists (a dozen JSON columns decoded per row).
+        shown = ("version", "created", "is_prerelease", "yanked", "yanked_reason", "requires_python", "summary")
+        queryset = (
+            Release.objects.filter(project=self.project)
+            .only(*shown, "sort_key")
+            .annotate(file_count=count_of(File.objects, release=OuterRef("pk")))
         )
         having = self.request.query_params.get("files")
         has_files = Exists(File.objects.filter(release=OuterRef("pk")))

@@ -2,7 +2,8 @@
 
 ``serve_page`` is the one way a stored page is answered: the body (its gzip form
 when the client takes it), an ETag made from the page's key (one per coding, either of
-which revalidates), so a revalidation is answered without looking at the body,
+which revalidates), so a revalidation is answered from the key alone (``not_modified``),
+before the store is read or the page built,
 ``Last-Modified`` when the page has one, ``Cache-Control`` from the view's
 :class:`CachePolicy`, and PyPI's serial header.
 """
@@ -44,6 +45,7 @@ class CachePolicy:
     SIMPLE: ClassVar[CachePolicy]
     TIME_TRAVEL: ClassVar[CachePolicy]
     API: ClassVar[CachePolicy]
+    API_CURSOR: ClassVar[CachePolicy]
     PRIVATE: ClassVar[CachePolicy]
 
     @property
@@ -72,6 +74,10 @@ CachePolicy.SIMPLE = CachePolicy("SIMPLE_MAX_AGE")
 CachePolicy.TIME_TRAVEL = CachePolicy("SIMPLE_MAX_AGE", shared_store=False)
 # Reads of the metadata API.
 CachePolicy.API = CachePolicy("API_MAX_AGE", cross_origin=False)
+# The API's list pages past the first (a cursor, a page size, a filter): any position a cursor
+# can name is a page, so, as time travel's, they are kept in the process's bounded memory only,
+# never on the shared disk or in Redis, where a reader could make countless of them.
+CachePolicy.API_CURSOR = CachePolicy("API_MAX_AGE", cross_origin=False, shared_store=False)
 # What one caller alone may see (their own tokens' details in the events feed); not stored as a page yet.
 CachePolicy.PRIVATE = CachePolicy(None, public=False, cross_origin=False)
 
@@ -86,14 +92,21 @@ def serve_page(
     serial: int | None = None,
     compress: bool = True,
     restricted: bool = False,
+    headers: Callable[[store.Found], dict[str, str]] | None = None,
 ) -> HttpResponse:
     """A 200 (or 304) for the page stored under ``key`` (``store.page_key``), built by ``build`` on a miss.
 
     ``serial``: sent as ``X-PyPI-Last-Serial``, as PyPI does on its pages. ``compress=False``:
     a page too small to gain from gzip, never compressed. Exceptions of ``build`` (a page that
     turns out not to exist) reach the caller, and nothing is stored. ``restricted``: the page
-    shows a restricted project (``CachePolicy.cache_control``).
+    shows a restricted project (``CachePolicy.cache_control``). ``headers``: what else to send
+    with a 200, made from the stored page (``store.Found.head``).
+
+    The caller has checked that the client may read the page: a 304 comes before anything else.
     """
+    unchanged = not_modified(request, key, policy=policy, compress=compress, restricted=restricted)
+    if unchanged is not None:
+        return unchanged
     found = store.get_or_build(key, build, gzip=accepts_gzip(request), shared=policy.shared_store, compress=compress)
     # A strong tag per coding (RFC 9110: the gzip body is another representation), and a
     # revalidation with either one is a match: whichever form a worker picks, any
@@ -101,9 +114,6 @@ def serve_page(
     # not revalidate with a weak tag, and falls back on If-Modified-Since, whose
     # one-second grain cannot tell two changes in the same second apart.
     etag = f'"{key.text}{GZIP_TAG_SUFFIX if found.gzipped else ""}"'
-    revalidated = _validator_of_this_page(request, key)
-    if revalidated is not None:
-        etag = revalidated
     if isinstance(found.content, bytes):
         response: HttpResponse = HttpResponse(found.content, content_type=content_type)
     else:  # a big page: its open file goes out by sendfile, never through Python's heap
@@ -118,12 +128,15 @@ def serve_page(
         last_modified = int(found.last_modified.timestamp())
         response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = policy.cache_control(restricted=restricted)
-    if compress:  # (PyPI's pages; the simple ones are negotiated by Accept too)
-        response["Vary"] = "Accept, Accept-Encoding"
+    if compress:
+        response["Vary"] = VARY
     if serial is not None:
         response["X-PyPI-Last-Serial"] = str(serial)
     if policy.cross_origin:
         add_cors_headers(response)
+    if headers is not None:
+        for name, value in headers(found).items():
+            response[name] = value
     answer = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
     if answer is not response:
         # A 304: the body is not sent. Close the file only: response.close() would also
@@ -133,6 +146,33 @@ def serve_page(
 
 
 GZIP_TAG_SUFFIX = "+gzip"
+# (PyPI's pages; the simple ones are negotiated by Accept too)
+VARY = "Accept, Accept-Encoding"
+
+
+def not_modified(
+    request: HttpRequest, key: store.PageKey, *, policy: CachePolicy, compress: bool = True, restricted: bool = False
+) -> HttpResponse | None:
+    """The 304 for an ``If-None-Match`` naming this page at this serial (either coding), else None.
+
+    Answered from the key alone: the tag names the slot and the serial, which is all the
+    page depends on, so the store is not read and nothing is built (a cleared store, or
+    another node's tag, costs nothing more). ``If-None-Match`` wins over ``If-Modified-Since``
+    (RFC 9110), so a 304 here is what ``get_conditional_response`` would answer too.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return None
+    tag = _validator_of_this_page(request, key)
+    if tag is None:
+        return None
+    # The headers Django's own 304 keeps from the 200 (``get_conditional_response``); no
+    # Last-Modified, which RFC 9110 leaves out of a 304 that has an ETag.
+    response = HttpResponse(status=304)
+    response["ETag"] = tag
+    response["Cache-Control"] = policy.cache_control(restricted=restricted)
+    if compress:
+        response["Vary"] = VARY
+    return response
 
 
 def _validator_of_this_page(request: HttpRequest, key: store.PageKey) -> str | None:

@@ -21,7 +21,8 @@ Where the bytes live:
 - Pages of the time-travel URLs (``/snapshot/<time>/``, ``/cooldown/<duration>/``) are the
   exception: a client picks the moment, and each of countless moments would be a page of
   its own. They stay in a small per-process store (``time_travel_pages``), bounded in
-  bytes and count, never on disk or in Redis.
+  bytes and count, never on disk or in Redis. So do the metadata API's list pages past
+  the first (``CachePolicy.API_CURSOR``), for the same reason: any cursor is a page.
 
 A change is built once: the first request to miss takes the slot's lock (in Redis when
 configured, else an advisory file lock every worker of the node sees), the others wait
@@ -67,6 +68,9 @@ STREAM_FROM = 256 * 1024
 # How long a build may hold its slot before others stop waiting for it.
 LOCK_SECONDS = 30
 _POLL_SECONDS = 0.01
+# zlib's window bits for a gzip stream; and how much of a big gzipped page ``Found.head`` reads at a time.
+_GZIP_WBITS = 31
+_HEAD_CHUNK = 16 * 1024
 # The mtime of a page without a Last-Modified (a cool-down's, which moves with the clock).
 _UNDATED = 1
 
@@ -134,6 +138,30 @@ class Found:
     def close(self) -> None:
         if not isinstance(self.content, bytes):
             self.content.close()
+
+    def head(self, limit: int | None = None) -> bytes:
+        """Up to ``limit`` bytes of the page's start (None: all of it), uncompressed: what a view
+        reads a header off (``api.pagination.links_of``) without decoding the whole page."""
+        if isinstance(self.content, bytes):
+            chunks: Iterator[bytes] = iter((self.content,))
+        else:
+            file = self.content
+            start = file.tell()
+            chunks = iter(lambda: file.read(_HEAD_CHUNK), b"")
+        inflate = zlib.decompressobj(wbits=_GZIP_WBITS) if self.gzipped else None
+        head = b""
+        try:
+            for chunk in chunks:
+                if inflate is not None:  # max_length 0: no bound
+                    head += inflate.decompress(chunk, 0 if limit is None else limit - len(head))
+                else:
+                    head += chunk if limit is None else chunk[: limit - len(head)]
+                if limit is not None and len(head) >= limit:
+                    break
+        finally:
+            if not isinstance(self.content, bytes):
+                self.content.seek(start)  # the response still sends the whole file
+        return head
 
 
 @dataclass(frozen=True)

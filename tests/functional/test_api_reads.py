@@ -18,7 +18,7 @@ from packaging_legacy.version import LegacyVersion
 
 from packages_app import versions
 from packages_app.models import File, JournalEntry, Project, Release
-from packages_app.services import projects, releases, roles, tokens
+from packages_app.services import journal, projects, releases, roles, tokens
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory, project_with_releases
 from tests.functional.problems import assert_problem
 from tests.functional.upload_client import publish
@@ -83,6 +83,10 @@ def pep440_order(version: str):
 
 
 def add_releases(project: Project, versions_and_times: list[tuple[str, datetime]]) -> None:
+    """Releases created at the times given, and the project's serial moved as a service moves it
+    (the API's pages are kept by that serial)."""
+    with journal.write_transaction():
+        journal.record("add releases", kind=journal.RELEASE_CREATED, project=project)
     Release.objects.bulk_create(
         Release(
             project=project,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.utils.http import http_date
 
 from packages_app.pages import store
 from packages_app.pages.serve import CachePolicy, serve_page
@@ -60,10 +61,26 @@ def test_a_revalidated_big_page_closes_its_file(rf, monkeypatch):
     built = serve_page(rf.get("/"), key, lambda: make_page(body, MOMENT), content_type="text/html", policy=policy)
     assert built.content == body  # the build answers from memory; only later reads open the file
     monkeypatch.setattr(store, "_read", spying_read)
-    request = rf.get("/", HTTP_IF_NONE_MATCH=f'"{key.text}"')
+    # (By date: a revalidation by ETag reads no page at all, below.)
+    request = rf.get("/", HTTP_IF_MODIFIED_SINCE=http_date(MOMENT.timestamp()))
     response = serve_page(request, key, pytest.fail, content_type="text/html", policy=policy)
     assert response.status_code == 304
     assert opened[0].content.closed
+
+
+@pytest.mark.parametrize("suffix", ["", "+gzip"])
+def test_an_etag_revalidation_reads_and_builds_nothing(rf, monkeypatch, suffix):
+    """The tag names the page's slot and serial: a match is answered before the store is asked
+    (a cleared store, another node's page), with the headers Django's own 304 keeps."""
+    monkeypatch.setattr(store, "get_or_build", pytest.fail)
+    key = page_key("project:5", "json", serial=8)
+    request = rf.get("/", HTTP_IF_NONE_MATCH=f'"other", W/"{key.text}{suffix}"', HTTP_ACCEPT_ENCODING="gzip")
+    response = serve_page(request, key, pytest.fail, content_type="application/json", policy=CachePolicy.API)
+    assert response.status_code == 304
+    assert response["ETag"] == f'"{key.text}{suffix}"'
+    assert response["Cache-Control"] == "max-age=0, public"
+    assert response["Vary"] == "Accept, Accept-Encoding"
+    assert response.content == b""
 
 
 # ---------------------------------------------------------------- cache policies

@@ -229,3 +229,21 @@ def test_clear_pages_deletes_every_stored_page_here_and_in_redis(shared_redis, c
     assert store.usage().files == 0
     assert store.shared_page(key) is None
     assert "Deleted 2 stored page files" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+@pytest.mark.parametrize("big", [False, True])
+def test_a_found_pages_head_is_its_start_uncompressed(tmp_path, gzipped, big):
+    """What a view reads a header off (the API's links): the plain body's first bytes, from the
+    bytes or the open file of either coding, the file left where the response starts sending."""
+    body = bytes(range(256)) * (2 * store.STREAM_FROM // 256 if big else 4)
+    data = store.gzip_bytes(body) if gzipped else body
+    path = tmp_path / "page"
+    path.write_bytes(data)
+    content = path.open("rb") if big else data
+    found = store.Found(content, len(data), gzipped, None)
+    assert found.head(1000) == body[:1000]
+    assert found.head(len(body) + 5) == found.head() == body
+    if big:
+        assert content.tell() == 0
+    found.close()
