@@ -90,6 +90,15 @@ def when_ready(server):
         print(summary, flush=True)
 
 
+def post_fork(server, worker):
+    # Before the worker starts its threads (arenas are made per thread): keeps the memory
+    # that building a big project's pages frees from staying in the worker
+    # (indexsite/allocator.py; MALLOC_TUNING=false turns it off).
+    from indexsite import allocator
+
+    allocator.tune()
+
+
 def post_worker_init(worker):
     # Move everything loaded at start-up (Django, the app) out of the collector's
     # view: building a big page makes many objects, and full collections over the
