@@ -99,6 +99,15 @@ def post_fork(server, worker):
     allocator.tune()
 
 
+def post_request(worker, req, environ, resp):
+    # After an answer that built a big page (sent by now): its build's freed memory back to
+    # the kernel, in one malloc_trim (indexsite/allocator.py; nothing unless tuned).
+    from indexsite import allocator
+    from packages_app.pages import store
+
+    allocator.trim_after(store.take_built_bytes())
+
+
 def post_worker_init(worker):
     # Move everything loaded at start-up (Django, the app) out of the collector's
     # view: building a big page makes many objects, and full collections over the
