@@ -90,6 +90,24 @@ def when_ready(server):
         print(summary, flush=True)
 
 
+def post_fork(server, worker):
+    # Before the worker starts its threads (arenas are made per thread): keeps the memory
+    # that building a big project's pages frees from staying in the worker
+    # (indexsite/allocator.py; MALLOC_TUNING=false turns it off).
+    from indexsite import allocator
+
+    allocator.tune()
+
+
+def post_request(worker, req, environ, resp):
+    # After an answer that built a big page (sent by now): its build's freed memory back to
+    # the kernel, in one malloc_trim (indexsite/allocator.py; nothing unless tuned).
+    from indexsite import allocator
+    from packages_app.pages import store
+
+    allocator.trim_after(store.take_built_bytes())
+
+
 def post_worker_init(worker):
     # Move everything loaded at start-up (Django, the app) out of the collector's
     # view: building a big page makes many objects, and full collections over the

@@ -134,6 +134,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 # what https-only serving implies: secure cookies and HSTS.
 TLS_CERT_FILE = env.str("TLS_CERT_FILE", "")
 TLS_KEY_FILE = env.str("TLS_KEY_FILE", "")
+# Read by gunicorn.conf.py in each new worker, before Django (indexsite/allocator.py): glibc's
+# allocator limited to two arenas and a fixed mmap threshold, so memory freed after building
+# a big page goes back to the kernel. Here so that a value of the wrong form stops the server.
+MALLOC_TUNING = env.bool("MALLOC_TUNING", True)
 # Simple API: how long clients may reuse a page without asking (0: they revalidate
 # every time, a cheap 304, so a new upload is seen at once; PyPI, behind a CDN, uses 600).
 SIMPLE_MAX_AGE = env.int("SIMPLE_MAX_AGE", 0)

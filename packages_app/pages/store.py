@@ -269,7 +269,23 @@ def get_or_build(
 
 
 def _built(key: PageKey, page: Page, compress: bool) -> Built:
+    _thread.built_bytes = getattr(_thread, "built_bytes", 0) + len(page.body)
     return Built(key.serial, page.body, gzip_bytes(page.body) if compress else None, page.last_modified)
+
+
+# What each thread built: gunicorn.conf.py's post_request asks after each request.
+_thread = threading.local()
+
+
+def take_built_bytes() -> int:
+    """Bytes of pages this thread has built since it last asked (0 when none).
+
+    After a request that built a big page, the server gives the memory the build freed back
+    to the kernel (``indexsite/allocator.py``).
+    """
+    built = getattr(_thread, "built_bytes", 0)
+    _thread.built_bytes = 0
+    return built
 
 
 # ---------------------------------------------------------------- files
