@@ -88,6 +88,15 @@ def acting_publisher(description: str) -> Iterator[None]:
 _JOURNAL_LOCK_KEY = 0x707969_6E6478
 
 
+# Set on the connection while a write_transaction that took the lock is open: the ones it
+# encloses, and the journal entries written in it, then take no lock of their own.
+_HOLDS_LOCK = "_journal_holds_serial_lock"
+
+
+def _holds_serial_lock() -> bool:
+    return getattr(connection, _HOLDS_LOCK, False)
+
+
 def _take_serial_lock() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -107,10 +116,24 @@ def write_transaction():
     inside, them), so taking turns costs little. SQLite already runs one
     writer at a time (transactions begin IMMEDIATE). Re-entrant: a service
     called inside another's transaction just joins it.
+
+    The lock is taken once, by the outermost write_transaction: the ones it encloses
+    (an upload's project, release and file services) know it is held and take none.
+    The flag is cleared when the block that took the lock ends, before its commit or
+    rollback, so a savepoint rolled back (which gives up a lock taken inside it) never
+    leaves a stale flag behind: the lock was taken before any savepoint the block opens.
     """
+    if _holds_serial_lock():
+        with transaction.atomic():
+            yield
+        return
     with transaction.atomic():
         _take_serial_lock()
-        yield
+        setattr(connection, _HOLDS_LOCK, True)
+        try:
+            yield
+        finally:
+            setattr(connection, _HOLDS_LOCK, False)
 
 
 def record(
@@ -128,7 +151,8 @@ def record(
         raise RuntimeError("journal.record must run inside the service's write_transaction")
     if kind not in ACTIONS:
         raise ValueError(f"{kind!r} is not in the journal's vocabulary")
-    _take_serial_lock()
+    if not _holds_serial_lock():
+        _take_serial_lock()
     name = project.name if project is not None else name
     token = _acting_token.get()
     entry = JournalEntry.objects.create(
