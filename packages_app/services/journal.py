@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import connection, transaction
+from django.db.models import F
 
 from packages_app import naming
 from packages_app.models import ApiToken, JournalEntry, Project
@@ -145,8 +146,13 @@ def record(
     version: str = "",
     filename: str = "",
     user=None,
+    size_change: int = 0,
 ) -> JournalEntry:
-    """Write one journal entry and move ``project.last_serial`` to it."""
+    """Write one journal entry and move ``project.last_serial`` to it.
+
+    ``size_change``: the bytes a file change adds to the project's files (negative: removes),
+    moved onto ``project.total_size`` in the same statement as the serial.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("journal.record must run inside the service's write_transaction")
     if kind not in ACTIONS:
@@ -168,6 +174,12 @@ def record(
         publisher=_acting_publisher.get()[:255],
     )
     if project is not None and project.pk is not None:
-        Project.objects.filter(pk=project.pk).update(last_serial=entry.id)
+        columns: dict = {"last_serial": entry.id}
+        if size_change:
+            columns["total_size"] = F("total_size") + size_change
+            project.total_size += size_change
+        Project.objects.filter(pk=project.pk).update(**columns)
         project.last_serial = entry.id
+    elif size_change:
+        raise ValueError("a size change belongs to a project")
     return entry
