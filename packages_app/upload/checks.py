@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from packages_app import access, namespaces, naming, quotas
@@ -61,17 +62,26 @@ def _duplicate(pub: Publication) -> File | None:
     # name registered by then is either a file the queries below see or a deleted one.
     # Asked last, a parallel upload committing in between looked like a deleted file.
     registered = FilenameRegistry.objects.filter(filename=dist.filename).exists()
-    clash = (
-        File.objects.filter(filename=dist.filename).first()
-        or File.objects.filter(blake2_256_digest=dist.blake2_256).first()
+    # One query for the files the name or the bytes clash with (an index each, unordered),
+    # without their rows: the whole row is read only for the identical file, which is returned.
+    clashes = list(
+        File.objects.filter(
+            Q(filename=dist.filename) | Q(blake2_256_digest=dist.blake2_256) | Q(sha256_digest=dist.sha256)
+        )
+        .order_by()
+        .values_list("pk", "filename", "sha256_digest", "blake2_256_digest")
     )
-    if clash is None:
-        clash = File.objects.filter(sha256_digest=dist.sha256).first()
-    if clash is not None:
-        identical = (clash.filename, clash.sha256_digest, clash.blake2_256_digest)
-        if identical == (dist.filename, dist.sha256, dist.blake2_256):
-            return clash
-        raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
+    if clashes:
+        for pk, *identity in clashes:
+            # Filenames are unique, so the identical file, when there, is the only one of its name.
+            if tuple(identity) == (dist.filename, dist.sha256, dist.blake2_256):
+                identical = File.objects.filter(pk=pk).first()
+                if identical is not None:
+                    return identical
+                registered = True  # deleted just now; its name stays registered
+                break
+        else:
+            raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
     if registered:
         raise bad_request(
             "This filename was previously used by a file that has since been deleted. Use a different version."
