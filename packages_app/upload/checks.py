@@ -1,7 +1,9 @@
 """Stage 4's checks: everything an upload is refused for that writes nothing.
 
-They run twice: before the bytes are stored (cheap ones first, the archive last) and
-again under the write lock (``recheck``), for what a concurrent upload could change.
+Before the bytes are stored (``check``), the cheap refusals: permission and a clash of name
+or bytes, then the archive. Under the write lock (``recheck``), once: permission and clashes
+again (a concurrent upload may have created the project or the file meanwhile), and the
+release rules and quotas, which are decided there only, on the project as it is then.
 """
 
 from __future__ import annotations
@@ -105,9 +107,10 @@ def _check_release_open(pub: Publication, project: Project, release: Release | N
         )
 
 
-def _check_release_rules(pub: Publication, project: Project | None) -> None:
+def _check_release_rules(pub: Publication, project: Project | None) -> Release | None:
+    """Refuse what the release rules and quotas refuse; the release of this version, when it exists."""
     if project is None:
-        return
+        return None
     release = release_services.find_release(project, pub.metadata.version)
     _check_release_open(pub, project, release)
     is_sdist = pub.dist.packagetype == PackageType.SDIST
@@ -116,10 +119,11 @@ def _check_release_rules(pub: Publication, project: Project | None) -> None:
     refusal = quotas.upload_refusal(project, pub.dist.size)
     if refusal is not None:
         raise bad_request(refusal)
+    return release
 
 
 def check(pub: Publication) -> tuple[File | None, bytes | None]:
-    """Every check that writes nothing.
+    """The refusals decided before the bytes are stored: permission, clashes, the archive.
 
     Returns the identical file when it is already there, else the core
     metadata to serve beside the new file.
@@ -129,19 +133,19 @@ def check(pub: Publication) -> tuple[File | None, bytes | None]:
     existing = _duplicate(pub)
     if existing is not None:
         return existing, None
-    _check_release_rules(pub, project)
     core_metadata = archives.inspect_distribution(pub.dist.path, pub.dist.filename, pub.dist.packagetype)
     # PEP 658 metadata is served for wheels only: an sdist's PKG-INFO may leave fields dynamic.
     return None, core_metadata if pub.dist.packagetype == PackageType.BDIST_WHEEL else None
 
 
-def recheck(pub: Publication, project: Project | None) -> File | None:
-    """Under the write lock: the checks a concurrent upload could have changed the answer of.
+def recheck(pub: Publication, project: Project | None) -> tuple[File | None, Release | None]:
+    """Under the write lock: permission and clashes again, the release rules and quotas once.
 
-    Returns the identical file when it is there now (then nothing is to be written).
+    Returns the identical file when it is there now (then nothing is to be written), else
+    None and the release of this version when it exists, for the write to add the file to.
     """
     _check_permission(pub, project)
     existing = _duplicate(pub)
-    if existing is None:
-        _check_release_rules(pub, project)
-    return existing
+    if existing is not None:
+        return existing, None
+    return None, _check_release_rules(pub, project)

@@ -16,7 +16,7 @@ from packages_app.services import projects, releases, roles, tokens
 from packages_app.services import quotas as quota_services
 from packages_app.services import retention as retention_services
 from tests.factories import FileFactory, ReleaseFactory, UserFactory
-from tests.functional.upload_client import basic_auth, post_upload, twine_fields
+from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 
 
 def summed(project: Project) -> int:
@@ -86,6 +86,8 @@ def test_the_quota_still_refuses_from_the_running_total(client, tmp_path, alice,
     response, _ = upload(client, tmp_path, auth, "app", "3.0")
     assert response.status_code == 400
     assert "Project size too large" in response.content.decode()
+    # Decided under the write lock, after the bytes were stored: they are removed again.
+    assert stored_files() == sorted(file_services.stored_paths(File.objects.all()))
     # Room made by deleting a file is room again.
     file_services.delete_file(File.objects.get(filename="app-1.0-py3-none-any.whl"), user=alice)
     assert upload(client, tmp_path / "later", auth, "app", "3.0")[0].status_code == 200
