@@ -19,8 +19,9 @@ per-row services on purpose (they take a lock and write a journal entry per
 call, which would take minutes), but leaving the same state the services
 leave: every release, file and filename-registry row, one journal entry per
 change (``create``, ``new release``, ``add <pyversion> file <name>``,
-``yank release``) in time order, and each project's ``last_serial`` on its
-newest entry. With ``--with-files`` the distributions themselves (tiny but
+``yank release``) in time order, each project's ``last_serial`` on its
+newest entry and its ``total_size`` the sum of its files' sizes. With
+``--with-files`` the distributions themselves (tiny but
 valid wheels and sdists, made here) and each wheel's PEP 658 ``.metadata``
 are written to package storage at their content-addressed paths; without it,
 the rows are the same (the archives are still built, for their digests) and
@@ -235,6 +236,7 @@ class Seeder:
             file.metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()
             file.metadata_blake2_256 = hashlib.blake2b(core_metadata, digest_size=32).hexdigest()
         self.files.append(file)
+        self.projects[project].total_size += file.size  # as the file services keep it
         self.changes.append(
             Change(
                 when, project, f"add {python_version} file {filename}", journal.FILE_ADDED, release.version, filename
@@ -390,7 +392,7 @@ class Seeder:
             for change, entry in zip(self.changes, entries, strict=True):
                 project = self.projects[change.project]
                 project.last_serial = max(project.last_serial, entry.pk)
-            Project.objects.bulk_update(self.projects, ["last_serial"], batch_size=BATCH_SIZE)
+            Project.objects.bulk_update(self.projects, ["last_serial", "total_size"], batch_size=BATCH_SIZE)
         return (entries[0].pk, entries[-1].pk) if entries else (0, 0)
 
 

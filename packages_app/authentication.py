@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 from django.utils import timezone
 
 from packages_app import throttling, tokens
@@ -152,8 +153,11 @@ def _verify_token(plaintext: str, uploading: bool = False) -> Identity:
         raise InvalidCredentials("Invalid API Token: its user is disabled.")
     if token.last_used is None or now - token.last_used >= LAST_USED_GRAIN:
         # At most once a minute: a write per request was a transaction on every upload and read.
-        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
-    project_ids = frozenset(token.projects.values_list("pk", flat=True))
+        # Conditional, so that requests arriving together with the same token write it once.
+        stale = Q(last_used__isnull=True) | Q(last_used__lte=now - LAST_USED_GRAIN)
+        ApiToken.objects.filter(stale, pk=token.pk).update(last_used=now)
+    # Only a limited token's projects are ever asked for (Identity.token_allows, access.viewer_of).
+    project_ids = frozenset(token.projects.values_list("pk", flat=True)) if token.limited_to_projects else frozenset()
     if token.trusted_publisher is not None:
         return Identity(
             user=AnonymousUser(), token=token, token_project_ids=project_ids, publisher=token.trusted_publisher

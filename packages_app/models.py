@@ -50,6 +50,11 @@ class Project(models.Model):
         blank=True,
         help_text="Largest total size of the project's files, in bytes; empty: the index's MAX_PROJECT_SIZE.",
     )
+    # Kept by the file services, under the journal's lock, as files come and go: the quota
+    # check reads it instead of adding up every file of the project on each upload.
+    total_size = models.BigIntegerField(
+        default=0, db_default=0, help_text="Total size of the project's files, in bytes.", editable=False
+    )
 
     objects = ProjectQuerySet.as_manager()
 

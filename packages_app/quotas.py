@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Sum
 
-from packages_app.models import File, Project, Role, RoleName, TeamQuota
+from packages_app.models import Project, Role, RoleName, TeamQuota
 from packages_app.sizes import human_size
 
 
@@ -37,8 +37,8 @@ def project_limit(project: Project) -> int:
 
 
 def project_usage(project: Project) -> Usage:
-    used = File.objects.filter(release__project=project).aggregate(total=Sum("size"))["total"] or 0
-    return Usage(f"project '{project.name}'", used, project_limit(project))
+    """From the running total the file services keep (``Project.total_size``): no sum over its files."""
+    return Usage(f"project '{project.name}'", project.total_size, project_limit(project))
 
 
 def owning_teams_quotas(project: Project) -> list[TeamQuota]:
@@ -48,7 +48,7 @@ def owning_teams_quotas(project: Project) -> list[TeamQuota]:
 
 def team_usage(quota: TeamQuota) -> Usage:
     owned = Role.objects.filter(team=quota.team, role_name=RoleName.OWNER).values("project")
-    used = File.objects.filter(release__project__in=owned).aggregate(total=Sum("size"))["total"] or 0
+    used = Project.objects.filter(pk__in=owned).aggregate(total=Sum("total_size"))["total"] or 0
     return Usage(f"team '{quota.team.name}'", used, quota.limit)
 
 

@@ -5,6 +5,7 @@ import hashlib
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import F
 
 from packages_app import naming, versions
 from packages_app.models import File, PackageType, Project, Release
@@ -61,6 +62,14 @@ class FileFactory(factory.django.DjangoModelFactory):
         lambda f: hashlib.blake2b(f.filename.encode(), digest_size=32).hexdigest()
     )
     path = factory.LazyAttribute(lambda f: f"{f.blake2_256_digest[:2]}/{f.blake2_256_digest[2:]}/{f.filename}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """The row, and its size on the project's running total, as the file services keep it."""
+        file = super()._create(model_class, *args, **kwargs)
+        Project.objects.filter(pk=file.release.project_id).update(total_size=F("total_size") + file.size)
+        file.release.project.total_size += file.size
+        return file
 
 
 def project_with_releases(name: str, release_count: int) -> Project:

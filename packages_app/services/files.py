@@ -36,16 +36,21 @@ class StoredFile:
 
 def stored_paths(files: QuerySet[File] | Iterable[File]) -> list[str]:
     """Storage paths of these files and of their PEP 658 metadata files."""
+    return stored_paths_and_size(files)[0]
+
+
+def stored_paths_and_size(files: QuerySet[File] | Iterable[File]) -> tuple[list[str], int]:
+    """Storage paths of these files and of their PEP 658 metadata files, and their total size (one query)."""
     if isinstance(files, QuerySet):
-        rows = list(files.values_list("path", "metadata_sha256"))
+        rows = list(files.values_list("path", "metadata_sha256", "size"))
     else:
-        rows = [(file.path, file.metadata_sha256) for file in files]
+        rows = [(file.path, file.metadata_sha256, file.size) for file in files]
     paths: list[str] = []
-    for path, metadata_sha256 in rows:
+    for path, metadata_sha256, _size in rows:
         paths.append(path)
         if metadata_sha256:
             paths.append(metadata_path(path))
-    return paths
+    return paths, sum(size for _path, _metadata, size in rows)
 
 
 def schedule_storage_delete(paths: list[str]) -> None:
@@ -112,6 +117,7 @@ def add_file(
                 release,
                 stored.filename,
                 user,
+                size_change=stored.size,
             )
     except IntegrityError as exc:
         # Only a clash with a real file (or a registered name) is a Conflict: any other
@@ -138,9 +144,20 @@ def record_restored_bytes(file: File, *, user=None) -> bool:
     return True
 
 
-def _journal_file_change(action: str, kind: str, release: Release, filename: str, user) -> None:
-    """One journal entry for a file: every file change is filed under its release's project and version."""
-    journal.record(action, kind=kind, project=release.project, version=release.version, filename=filename, user=user)
+def _journal_file_change(
+    action: str, kind: str, release: Release, filename: str, user, *, size_change: int = 0
+) -> None:
+    """One journal entry for a file: every file change is filed under its release's project and version
+    (whose ``total_size`` moves by ``size_change`` in the same write)."""
+    journal.record(
+        action,
+        kind=kind,
+        project=release.project,
+        version=release.version,
+        filename=filename,
+        user=user,
+        size_change=size_change,
+    )
 
 
 def _clashes(stored: StoredFile) -> bool:
@@ -159,5 +176,7 @@ def delete_file(file: File, *, user=None) -> None:
     paths = stored_paths([file])
     release = file.release
     file.delete()
-    _journal_file_change(f"remove file {file.filename}", journal.FILE_DELETED, release, file.filename, user)
+    _journal_file_change(
+        f"remove file {file.filename}", journal.FILE_DELETED, release, file.filename, user, size_change=-file.size
+    )
     schedule_storage_delete(paths)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import connection, transaction
+from django.db.models import F
 
 from packages_app import naming
 from packages_app.models import ApiToken, JournalEntry, Project
@@ -88,6 +89,15 @@ def acting_publisher(description: str) -> Iterator[None]:
 _JOURNAL_LOCK_KEY = 0x707969_6E6478
 
 
+# Set on the connection while a write_transaction that took the lock is open: the ones it
+# encloses, and the journal entries written in it, then take no lock of their own.
+_HOLDS_LOCK = "_journal_holds_serial_lock"
+
+
+def _holds_serial_lock() -> bool:
+    return getattr(connection, _HOLDS_LOCK, False)
+
+
 def _take_serial_lock() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -107,10 +117,24 @@ def write_transaction():
     inside, them), so taking turns costs little. SQLite already runs one
     writer at a time (transactions begin IMMEDIATE). Re-entrant: a service
     called inside another's transaction just joins it.
+
+    The lock is taken once, by the outermost write_transaction: the ones it encloses
+    (an upload's project, release and file services) know it is held and take none.
+    The flag is cleared when the block that took the lock ends, before its commit or
+    rollback, so a savepoint rolled back (which gives up a lock taken inside it) never
+    leaves a stale flag behind: the lock was taken before any savepoint the block opens.
     """
+    if _holds_serial_lock():
+        with transaction.atomic():
+            yield
+        return
     with transaction.atomic():
         _take_serial_lock()
-        yield
+        setattr(connection, _HOLDS_LOCK, True)
+        try:
+            yield
+        finally:
+            setattr(connection, _HOLDS_LOCK, False)
 
 
 def record(
@@ -122,13 +146,19 @@ def record(
     version: str = "",
     filename: str = "",
     user=None,
+    size_change: int = 0,
 ) -> JournalEntry:
-    """Write one journal entry and move ``project.last_serial`` to it."""
+    """Write one journal entry and move ``project.last_serial`` to it.
+
+    ``size_change``: the bytes a file change adds to the project's files (negative: removes),
+    moved onto ``project.total_size`` in the same statement as the serial.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("journal.record must run inside the service's write_transaction")
     if kind not in ACTIONS:
         raise ValueError(f"{kind!r} is not in the journal's vocabulary")
-    _take_serial_lock()
+    if not _holds_serial_lock():
+        _take_serial_lock()
     name = project.name if project is not None else name
     token = _acting_token.get()
     entry = JournalEntry.objects.create(
@@ -144,6 +174,12 @@ def record(
         publisher=_acting_publisher.get()[:255],
     )
     if project is not None and project.pk is not None:
-        Project.objects.filter(pk=project.pk).update(last_serial=entry.id)
+        columns: dict = {"last_serial": entry.id}
+        if size_change:
+            columns["total_size"] = F("total_size") + size_change
+            project.total_size += size_change
+        Project.objects.filter(pk=project.pk).update(**columns)
         project.last_serial = entry.id
+    elif size_change:
+        raise ValueError("a size change belongs to a project")
     return entry

@@ -81,12 +81,20 @@ def delete_release(release: Release, *, user=None) -> None:
 def delete_releases(project: Project, release_ids: list[int], *, user=None) -> None:
     """Delete releases of ``project`` and their files in one go, one journal entry each, oldest
     first (retention deletes hundreds at a time; one by one, the ORM's cascade dominated)."""
-    from packages_app.services.files import schedule_storage_delete, stored_paths
+    from packages_app.services.files import schedule_storage_delete, stored_paths_and_size
 
     releases = Release.objects.filter(project=project, pk__in=release_ids)
     doomed = list(releases.order_by("sort_key").values_list("version", flat=True))
-    paths = stored_paths(File.objects.filter(release__in=releases))
+    paths, size = stored_paths_and_size(File.objects.filter(release__in=releases))
     releases.delete()
-    for version in doomed:
-        journal.record("remove release", kind=journal.RELEASE_DELETED, project=project, version=version, user=user)
+    for number, version in enumerate(doomed):
+        # The files' bytes leave the project's total with the first entry, in its statement.
+        journal.record(
+            "remove release",
+            kind=journal.RELEASE_DELETED,
+            project=project,
+            version=version,
+            user=user,
+            size_change=-size if number == 0 else 0,
+        )
     schedule_storage_delete(paths)

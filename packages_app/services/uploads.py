@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from packages_app import storage
-from packages_app.models import File, Project, RoleName
+from packages_app.models import File, Project, Release, RoleName
 from packages_app.services import files as file_services
 from packages_app.services import journal
 from packages_app.services import projects as project_services
@@ -39,17 +39,21 @@ class NewFile:
 
 
 def record_upload(
-    new: NewFile, *, recheck: Callable[[Project | None], File | None], before_write: Callable[[], None]
+    new: NewFile,
+    *,
+    recheck: Callable[[Project | None], tuple[File | None, Release | None]],
+    before_write: Callable[[], None],
 ) -> tuple[File, bool]:
     """Record the upload: ``(file, created)``.
 
-    Under the write lock ``recheck`` repeats the checks a concurrent upload could have
-    changed: it raises to refuse, or returns the identical file already there, and then
-    nothing is written. ``before_write`` runs just before the first write.
+    Under the write lock ``recheck`` runs the checks that depend on the index as it is
+    then (what a concurrent upload could have changed): it raises to refuse, or returns
+    the identical file already there, and then nothing is written; else the release of
+    this version when there is one. ``before_write`` runs just before the first write.
     """
     with journal.write_transaction():
         project = Project.objects.by_name(new.name).first()
-        existing = recheck(project)
+        existing, release = recheck(project)
         if existing is not None:
             return existing, False
         before_write()
@@ -61,7 +65,6 @@ def record_upload(
                 new.on_project_created(project)
         elif project.name != new.name:
             project_services.respell(project, new.name)
-        release = release_services.find_release(project, new.version)
         if release is None:
             release = release_services.create_release(
                 project, new.version, new.release_fields, user=new.user, created=new.upload_time

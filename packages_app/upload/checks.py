@@ -1,7 +1,9 @@
 """Stage 4's checks: everything an upload is refused for that writes nothing.
 
-They run twice: before the bytes are stored (cheap ones first, the archive last) and
-again under the write lock (``recheck``), for what a concurrent upload could change.
+Before the bytes are stored (``check``), the cheap refusals: permission and a clash of name
+or bytes, then the archive. Under the write lock (``recheck``), once: permission and clashes
+again (a concurrent upload may have created the project or the file meanwhile), and the
+release rules and quotas, which are decided there only, on the project as it is then.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from packages_app import access, namespaces, naming, quotas
@@ -61,17 +64,26 @@ def _duplicate(pub: Publication) -> File | None:
     # name registered by then is either a file the queries below see or a deleted one.
     # Asked last, a parallel upload committing in between looked like a deleted file.
     registered = FilenameRegistry.objects.filter(filename=dist.filename).exists()
-    clash = (
-        File.objects.filter(filename=dist.filename).first()
-        or File.objects.filter(blake2_256_digest=dist.blake2_256).first()
+    # One query for the files the name or the bytes clash with (an index each, unordered),
+    # without their rows: the whole row is read only for the identical file, which is returned.
+    clashes = list(
+        File.objects.filter(
+            Q(filename=dist.filename) | Q(blake2_256_digest=dist.blake2_256) | Q(sha256_digest=dist.sha256)
+        )
+        .order_by()
+        .values_list("pk", "filename", "sha256_digest", "blake2_256_digest")
     )
-    if clash is None:
-        clash = File.objects.filter(sha256_digest=dist.sha256).first()
-    if clash is not None:
-        identical = (clash.filename, clash.sha256_digest, clash.blake2_256_digest)
-        if identical == (dist.filename, dist.sha256, dist.blake2_256):
-            return clash
-        raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
+    if clashes:
+        for pk, *identity in clashes:
+            # Filenames are unique, so the identical file, when there, is the only one of its name.
+            if tuple(identity) == (dist.filename, dist.sha256, dist.blake2_256):
+                identical = File.objects.filter(pk=pk).first()
+                if identical is not None:
+                    return identical
+                registered = True  # deleted just now; its name stays registered
+                break
+        else:
+            raise bad_request(f"File already exists ('{dist.filename}', with blake2_256 hash '{dist.blake2_256}').")
     if registered:
         raise bad_request(
             "This filename was previously used by a file that has since been deleted. Use a different version."
@@ -95,9 +107,10 @@ def _check_release_open(pub: Publication, project: Project, release: Release | N
         )
 
 
-def _check_release_rules(pub: Publication, project: Project | None) -> None:
+def _check_release_rules(pub: Publication, project: Project | None) -> Release | None:
+    """Refuse what the release rules and quotas refuse; the release of this version, when it exists."""
     if project is None:
-        return
+        return None
     release = release_services.find_release(project, pub.metadata.version)
     _check_release_open(pub, project, release)
     is_sdist = pub.dist.packagetype == PackageType.SDIST
@@ -106,10 +119,11 @@ def _check_release_rules(pub: Publication, project: Project | None) -> None:
     refusal = quotas.upload_refusal(project, pub.dist.size)
     if refusal is not None:
         raise bad_request(refusal)
+    return release
 
 
 def check(pub: Publication) -> tuple[File | None, bytes | None]:
-    """Every check that writes nothing.
+    """The refusals decided before the bytes are stored: permission, clashes, the archive.
 
     Returns the identical file when it is already there, else the core
     metadata to serve beside the new file.
@@ -119,19 +133,19 @@ def check(pub: Publication) -> tuple[File | None, bytes | None]:
     existing = _duplicate(pub)
     if existing is not None:
         return existing, None
-    _check_release_rules(pub, project)
     core_metadata = archives.inspect_distribution(pub.dist.path, pub.dist.filename, pub.dist.packagetype)
     # PEP 658 metadata is served for wheels only: an sdist's PKG-INFO may leave fields dynamic.
     return None, core_metadata if pub.dist.packagetype == PackageType.BDIST_WHEEL else None
 
 
-def recheck(pub: Publication, project: Project | None) -> File | None:
-    """Under the write lock: the checks a concurrent upload could have changed the answer of.
+def recheck(pub: Publication, project: Project | None) -> tuple[File | None, Release | None]:
+    """Under the write lock: permission and clashes again, the release rules and quotas once.
 
-    Returns the identical file when it is there now (then nothing is to be written).
+    Returns the identical file when it is there now (then nothing is to be written), else
+    None and the release of this version when it exists, for the write to add the file to.
     """
     _check_permission(pub, project)
     existing = _duplicate(pub)
-    if existing is None:
-        _check_release_rules(pub, project)
-    return existing
+    if existing is not None:
+        return existing, None
+    return None, _check_release_rules(pub, project)

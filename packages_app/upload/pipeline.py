@@ -1,13 +1,14 @@
 """Stage 4: put a checked distribution into the index, all or nothing.
 
 Order of work, and why:
-1. every check that needs no write (cheap ones first, the archive last);
+1. the cheap refusals (permission, a clash of name or bytes), then the archive;
 2. the bytes go to storage at their content-hash path, outside any
    transaction, so no lock is held while a big file is written;
 3. one write transaction (index writes take turns, see
-   ``journal.write_transaction``) re-checks everything that a concurrent
-   upload could have changed, makes sure the stored bytes are still there,
-   and records project, release and file with their journal entries;
+   ``journal.write_transaction``) checks permission and clashes again (a
+   concurrent upload could have changed them), the release rules and quotas
+   once, makes sure the stored bytes are still there, and records project,
+   release and file with their journal entries;
 4. if step 3 fails or finds the file was already there, the stored bytes are
    removed again, under the same lock, unless a row points at them (an
    identical upload that won the race).

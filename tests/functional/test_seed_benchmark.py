@@ -94,6 +94,10 @@ def test_small_seed_is_served_and_downloadable(client, tmp_path):
     assert newest.action == "add source file ccxt-1.0.4.tar.gz"
     assert JournalEntry.objects.filter(name="ccxt").count() == 1 + 5 + 10
     assert FilenameRegistry.objects.count() == File.objects.count() == 13
+    # Each project's running total, as the file services would have kept it.
+    for each in Project.objects.all():
+        assert each.total_size == sum(File.objects.filter(release__project=each).values_list("size", flat=True))
+    assert project.total_size > 0
 
     # Every file downloads with its digest, every wheel's .metadata too, and each
     # archive passes the same checks an upload would.

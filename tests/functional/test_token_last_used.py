@@ -41,3 +41,14 @@ def test_last_used_is_written_at_most_once_a_minute(client, db, tmp_path, time_m
     time_machine.shift(31)
     assert len(token_writes(upload(client, tmp_path, auth, "3.0"))) == 1
     assert ApiToken.objects.get(pk=token.pk).last_used > first
+
+
+def test_the_write_is_conditional(client, db, tmp_path, time_machine):
+    """The UPDATE itself asks for a stale ``last_used``: requests with the same token that all
+    read it stale at once write it once, not each."""
+    time_machine.move_to(timezone.now(), tick=False)
+    token, plaintext = tokens.create_token(UserFactory(username="alice"), name="ci")
+    writes = token_writes(upload(client, tmp_path, basic_auth("__token__", plaintext), "1.0"))
+    assert len(writes) == 1
+    where = writes[0].split("WHERE", 1)[1]
+    assert '"last_used"' in where
