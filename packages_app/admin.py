@@ -154,7 +154,7 @@ class ProjectAddForm(forms.ModelForm):
 class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     delete_service = project_services.delete_project
     list_display = [
-        "name", "status", "visibility", "release_count", "latest_version", "total_size", "last_upload", "created_at",
+        "name", "status", "visibility", "release_count", "latest_version", "stored_size", "last_upload", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "visibility"]
     search_fields = ["normalized_name", "name"]
@@ -214,9 +214,6 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
             .annotate(
                 releases_total=Coalesce(Subquery(releases.values("project").annotate(n=Count("pk")).values("n")), 0),
                 newest_version=Subquery(releases.order_by("-sort_key").values("version")[:1]),
-                files_size=Coalesce(
-                    Subquery(files.values("release__project").annotate(total=Sum("size")).values("total")), 0
-                ),
                 last_upload_time=Subquery(files.order_by("-upload_time").values("upload_time")[:1]),
             )
         )
@@ -229,9 +226,10 @@ class ProjectAdmin(ServiceDeleteMixin, admin.ModelAdmin):
     def latest_version(self, obj):
         return obj.newest_version or "—"
 
-    @admin.display(description="Size", ordering="files_size")
-    def total_size(self, obj):
-        return filesizeformat(obj.files_size)
+    # Not named total_size: the admin would show that model field's raw bytes instead of this.
+    @admin.display(description="Size", ordering="total_size")
+    def stored_size(self, obj):
+        return filesizeformat(obj.total_size)  # the running total the file services keep
 
     @admin.display(description="Last upload", ordering="last_upload_time")
     def last_upload(self, obj):

@@ -55,7 +55,7 @@ def test_project_list_shows_figures(admin_client, db):
     rows = {project.name: project for project in response.context["cl"].result_list}
     assert rows["figures"].releases_total == 3
     assert rows["figures"].newest_version == "1.10"
-    assert rows["figures"].files_size == 3 * 1024 * 1024
+    assert rows["figures"].total_size == 3 * 1024 * 1024
     page = response.content.decode()
     assert "3 releases" in page
     assert "3.0\xa0MB" in page
@@ -68,13 +68,13 @@ def test_project_list_can_be_sorted_by_size(admin_client, db):
     small, big = projects.create_project("small"), projects.create_project("big")
     FileFactory(release=releases.create_release(small, "1.0"), size=10)
     FileFactory(release=releases.create_release(big, "1.0"), size=10_000)
-    index = ProjectAdminColumns.index("total_size")
+    index = ProjectAdminColumns.index("stored_size")
     response = admin_client.get(reverse(PROJECTS), {"o": f"-{index}"})
     assert [p.name for p in response.context["cl"].result_list][:2] == ["big", "small"]
 
 
 ProjectAdminColumns = ["action_checkbox", "name", "status", "visibility", "release_count", "latest_version",
-                       "total_size", "last_upload", "created_at"]  # fmt: skip
+                       "stored_size", "last_upload", "created_at"]  # fmt: skip
 
 
 @pytest.mark.parametrize("order", ["", "-4", "-6", "-7"])
