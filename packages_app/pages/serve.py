@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_etags
 
@@ -167,7 +167,9 @@ def not_modified(
         return None
     # The headers Django's own 304 keeps from the 200 (``get_conditional_response``); no
     # Last-Modified, which RFC 9110 leaves out of a 304 that has an ETag.
-    response = HttpResponse(status=304)
+    # HttpResponseNotModified has no Content-Type: a cache merges a 304's headers into the page
+    # it kept, and a default "text/html" would make a kept JSON page read as HTML (no links).
+    response = HttpResponseNotModified()
     response["ETag"] = tag
     response["Cache-Control"] = policy.cache_control(restricted=restricted)
     if compress:

@@ -81,6 +81,9 @@ def test_an_etag_revalidation_reads_and_builds_nothing(rf, monkeypatch, suffix):
     assert response["Cache-Control"] == "max-age=0, public"
     assert response["Vary"] == "Accept, Accept-Encoding"
     assert response.content == b""
+    # A cache (pip's, poetry's) merges a 304's headers into the page it kept: a Content-Type
+    # here would turn a kept JSON page into "HTML" with no links.
+    assert "Content-Type" not in response
 
 
 # ---------------------------------------------------------------- cache policies
