@@ -1,8 +1,13 @@
-"""Storage quotas set: a project's own limit, and a team's limit over the projects it owns."""
+"""Storage quotas set: a project's own limit, and a team's limit over the projects it owns; and the
+recount of the running project sizes they are checked against."""
 
 from __future__ import annotations
 
-from packages_app.models import Project, TeamQuota
+from dataclasses import dataclass
+
+from django.db.models import Sum
+
+from packages_app.models import File, Project, TeamQuota
 from packages_app.services import journal
 from packages_app.services.errors import ServiceError
 from packages_app.sizes import human_size
@@ -36,3 +41,37 @@ def set_team_quota(team, limit: int | None, *, user=None) -> TeamQuota | None:
     quota, _ = TeamQuota.objects.update_or_create(team=team, defaults={"limit": _checked(limit)})
     journal.record(f"set quota of team {team.name} to {human_size(limit)}", kind=journal.QUOTA_SET, user=user)
     return quota
+
+
+@dataclass(frozen=True)
+class SizeDrift:
+    """A project whose running ``total_size`` differs from the sum of its files' sizes."""
+
+    name: str
+    kept: int
+    summed: int
+
+
+def recount_project_sizes(*, repair: bool) -> list[SizeDrift]:
+    """Every project whose ``total_size`` has drifted from the sum of its files (a file written by
+    code older than migration 0018 during a rolling upgrade, a hand edit), set right if ``repair``.
+
+    Under the write lock, so no upload or delete moves a total between the sum and the fix;
+    one grouped read of the sizes, then an update per drifted project only.
+    """
+    with journal.write_transaction():
+        summed = dict(
+            File.objects.order_by()
+            .values("release__project")
+            .annotate(total=Sum("size"))
+            .values_list("release__project", "total")
+        )
+        drifted = [
+            (pk, SizeDrift(name, kept, summed.get(pk) or 0))
+            for pk, name, kept in Project.objects.order_by("normalized_name").values_list("pk", "name", "total_size")
+            if kept != (summed.get(pk) or 0)
+        ]
+        if repair:
+            for pk, drift in drifted:
+                Project.objects.filter(pk=pk).update(total_size=drift.summed)
+    return [drift for _, drift in drifted]

@@ -4,7 +4,10 @@ files there before it."""
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
@@ -99,6 +102,40 @@ def test_the_factory_keeps_it_too(db):
     FileFactory(release=release, size=100)
     FileFactory(release=release, size=23, filename="x-1.0.tar.gz", packagetype="sdist")
     assert kept(release.project) == summed(release.project) == 123
+
+
+def test_recount_sizes_reports_and_repairs_drift(tmp_path, alice, auth, client):
+    response, size = upload(client, tmp_path, auth, "app", "1.0")
+    assert response.status_code == 200
+    projects.create_project("empty")
+    assert_recount_finds(check=True, drifted=[])
+    # What code older than the running total leaves behind: files it never counted.
+    Project.objects.filter(name="app").update(total_size=3)
+    Project.objects.filter(name="empty").update(total_size=5000)
+
+    with pytest.raises(CommandError) as refused:
+        assert_recount_finds(check=True, drifted=["app: kept 3 bytes, its files", "empty: kept 4.883 KB (5000 bytes)"])
+    assert refused.value.returncode == 1
+    assert kept(Project.objects.get(name="app")) == 3  # --check changes nothing
+
+    assert_recount_finds(check=False, drifted=["app", "empty"])
+    assert kept(Project.objects.get(name="app")) == summed(Project.objects.get(name="app")) == size
+    assert kept(Project.objects.get(name="empty")) == 0
+    assert_recount_finds(check=True, drifted=[])
+
+
+def assert_recount_finds(*, check: bool, drifted: list[str]) -> None:
+    out = StringIO()
+    try:
+        call_command("recount_sizes", *(["--check"] if check else []), stdout=out)
+    finally:
+        lines = out.getvalue().splitlines()
+        if drifted:
+            assert len(lines) == len(drifted) + (0 if check else 1), lines
+            for line, start in zip(lines, drifted, strict=False):
+                assert line.startswith(start), (line, start)
+        else:
+            assert lines == ["Every project's size matches its files."]
 
 
 BEFORE = [("packages_app", "0016_api_token_verbose_names")]
