@@ -75,13 +75,10 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     row = hot_reads.file_for_download(path.removesuffix(METADATA_SUFFIX) if wants_metadata else path)
     if row is None:
         return not_found()
-    size, sha256, metadata_sha256, upload_time = row.size, row.sha256, row.metadata_sha256, row.upload_time
-    status, project_id, visibility = row.project_status, row.project_id, row.project_visibility
-    file_id, release_id = row.file_id, row.release_id
-    if status == ProjectStatus.QUARANTINED or (wants_metadata and not metadata_sha256):
+    if row.project_status == ProjectStatus.QUARANTINED or (wants_metadata and not row.metadata_sha256):
         return not_found()
-    restricted = visibility == Visibility.RESTRICTED
-    if restricted and project_id not in read_access.viewer(request).restricted_ids:
+    restricted = row.project_visibility == Visibility.RESTRICTED
+    if restricted and row.project_id not in read_access.viewer(request).restricted_ids:
         return not_found()  # as if it did not exist: a restricted project's files are its readers' alone
 
     storage = package_storage()
@@ -92,25 +89,25 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     whole_download = not wants_metadata and request.method == "GET" and not request.headers.get("Range")
     if not on_local_disk and settings.S3_DOWNLOADS == "redirect" and not (restricted and unsigned):
         if whole_download:
-            download_counts.count(file_id, release_id, project_id)
+            download_counts.count(row.file_id, row.release_id, row.project_id)
         return HttpResponseRedirect(storage.url(path))
 
     headers = HttpResponse(content_type=content_type_for(path))
-    headers["ETag"] = f'"{metadata_sha256 if wants_metadata else sha256}"'
-    headers["Last-Modified"] = http_date(upload_time.timestamp())
+    headers["ETag"] = f'"{row.metadata_sha256 if wants_metadata else row.sha256}"'
+    headers["Last-Modified"] = http_date(row.upload_time.timestamp())
     # Only an open index's open files may be kept by a shared cache.
     headers["Cache-Control"] = IMMUTABLE if settings.READ_ACCESS == "public" and not restricted else PRIVATE_IMMUTABLE
     headers["Accept-Ranges"] = "bytes"
     conditional = get_conditional_response(
-        request, etag=headers["ETag"], last_modified=int(upload_time.timestamp()), response=headers
+        request, etag=headers["ETag"], last_modified=int(row.upload_time.timestamp()), response=headers
     )
     assert conditional is not None  # None only when no response is passed in
     if conditional.status_code != 200:
         return conditional
 
     try:
-        if wants_metadata:  # its size is not recorded
-            size = object_size(storage, path)
+        # A .metadata's size is not recorded.
+        size = object_size(storage, path) if wants_metadata else row.size
         response: HttpResponseBase
         requested = byte_range(request.headers.get("Range", ""), size) if _range_applies(request, headers) else None
         if requested is False:
@@ -127,7 +124,7 @@ def serve_file(request: HttpRequest, path: str) -> HttpResponseBase:
     except FileNotFoundError:
         return plain_text(404, "404 Not Found: the file is recorded but missing from storage.")
     if whole_download and response.status_code == 200:
-        download_counts.count(file_id, release_id, project_id)
+        download_counts.count(row.file_id, row.release_id, row.project_id)
     for name in ("ETag", "Last-Modified", "Cache-Control", "Accept-Ranges"):
         response[name] = headers[name]
     return response

@@ -66,9 +66,14 @@ class ProxiedRelease:
     version: str
     files: list[ProxiedFile] = field(default_factory=list)
 
+    # Named as a local release's fields, so both kinds of page share their templates.
     @property
-    def uploaded(self) -> datetime | None:
+    def created(self) -> datetime | None:
         return min((file.uploaded for file in self.files if file.uploaded), default=None)
+
+    @property
+    def file_count(self) -> int:
+        return len(self.files)
 
     @property
     def yanked(self) -> bool:

@@ -10,23 +10,11 @@ import orjson
 import pytest
 
 from harness.dists import build_wheel
-from harness.upstream_index import UpstreamIndex
 from packages_app.models import CachedUpstreamFile
 from packages_app.storage import package_storage, stored_paths
 from tests.functional.upload_client import publish
 
 JSON = "application/vnd.pypi.simple.v1+json"
-
-
-@pytest.fixture
-def upstream(settings):
-    with UpstreamIndex(slow_seconds=3.0) as index:
-        settings.UPSTREAM_INDEX_URL = index.url
-        settings.UPSTREAM_BLOCKED_PREFIXES = []
-        settings.UPSTREAM_ALLOWED_PROJECTS = []
-        settings.UPSTREAM_PAGE_TTL = 600
-        settings.UPSTREAM_TIMEOUT_SECONDS = 1.0
-        yield index
 
 
 @pytest.fixture

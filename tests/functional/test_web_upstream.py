@@ -11,24 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from harness.dists import build_wheel
-from harness.upstream_index import UpstreamIndex
 from tests.factories import ProjectFactory
 from tests.functional.web import make_scene
 
 MAX_QUERIES = 10
-
-
-@pytest.fixture
-def upstream(settings):
-    with UpstreamIndex(slow_seconds=3.0) as index:
-        settings.UPSTREAM_INDEX_URL = index.url
-        settings.UPSTREAM_BLOCKED_PREFIXES = []
-        settings.UPSTREAM_ALLOWED_PROJECTS = []
-        settings.UPSTREAM_PAGE_TTL = 600
-        settings.UPSTREAM_TIMEOUT_SECONDS = 1.0
-        settings.UPSTREAM_COOLDOWN = ""
-        settings.UPSTREAM_NOT_AFTER = ""
-        yield index
 
 
 @pytest.fixture
@@ -107,6 +93,18 @@ def test_a_hidden_local_project_is_a_404_and_upstream_is_not_asked(db, upstream,
     member = Client()
     member.force_login(scene.olivia)
     assert "from the upstream index" not in text_of(member.get("/project/secret-pkg/"))
+
+
+def test_a_closed_index_signs_visitors_in_before_asking_upstream(client, db, tool_kit, upstream, settings):
+    settings.READ_ACCESS = "authenticated"
+    for url in ("/project/tool-kit/", "/project/tool-kit/2.0/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/account/login/?next=")
+    assert upstream.hits() == []  # an anonymous visitor makes the index fetch nothing
+    client.force_login(make_scene().nick)
+    assert "from the upstream index" in text_of(client.get("/project/tool-kit/"))
+    assert len(upstream.hits("/simple/tool-kit/")) == 1
 
 
 def test_the_guard_refuses_as_on_the_simple_api(client, db, upstream, settings, tmp_path):
