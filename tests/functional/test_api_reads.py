@@ -20,6 +20,7 @@ from packages_app import versions
 from packages_app.models import File, JournalEntry, Project, Release
 from packages_app.services import journal, projects, releases, roles, tokens
 from tests.factories import FileFactory, ProjectFactory, ReleaseFactory, UserFactory, project_with_releases
+from tests.functional.links import link_header
 from tests.functional.problems import assert_problem
 from tests.functional.upload_client import publish
 
@@ -63,15 +64,6 @@ def follow(client, url: str) -> list[dict]:
         pages.append(page)
         url = page["next"]
     return pages
-
-
-def link_header(response) -> dict[str, str]:
-    links = {}
-    for part in filter(None, (p.strip() for p in response.get("Link", "").split(","))):
-        match = re.fullmatch(r'<([^>]+)>; rel="(\w+)"', part)
-        assert match, part
-        links[match.group(2)] = match.group(1)
-    return links
 
 
 def pep440_order(version: str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 
 import pytest
 from django.test import Client
@@ -19,6 +18,7 @@ from packages_app.models import Project, Release, Visibility
 from packages_app.pages import store
 from packages_app.services import projects, releases, roles, tokens
 from tests.factories import UserFactory, project_with_releases
+from tests.functional.links import link_header
 from tests.functional.problems import assert_problem
 from tests.functional.upload_client import basic_auth
 
@@ -45,15 +45,6 @@ def stored_urls(project: Project) -> list[str]:
 def decoded(response) -> dict:
     raw = response.content
     return json.loads(gzip.decompress(raw) if response.get("Content-Encoding") == "gzip" else raw)
-
-
-def link_header(response) -> dict[str, str]:
-    links = {}
-    for part in filter(None, (p.strip() for p in response.get("Link", "").split(","))):
-        match = re.fullmatch(r'<([^>]+)>; rel="(\w+)"', part)
-        assert match, part
-        links[match.group(2)] = match.group(1)
-    return links
 
 
 # ---------------------------------------------------------------- repeats and revalidations

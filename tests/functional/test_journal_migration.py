@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.functional.migrations import migrate_to, migrated_back_to
 
 BEFORE = [("packages_app", "0004_release_import_names")]
 AFTER = [("packages_app", "0005_journal_kind_project_and_token")]
@@ -12,10 +12,8 @@ AFTER = [("packages_app", "0005_journal_kind_project_and_token")]
 
 @pytest.fixture
 def migrated_back(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield MigrationExecutor(connection).loader.project_state(BEFORE).apps
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as apps:
+        yield apps
 
 
 def test_old_entries_get_their_action_word_and_project_name(migrated_back):
@@ -39,9 +37,7 @@ def test_old_entries_get_their_action_word_and_project_name(migrated_back):
         JournalEntry.objects.create(name="Demo_Pkg", action=action)
     JournalEntry.objects.create(name="", action="create token abc for alice")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-    after = executor.loader.project_state(AFTER).apps.get_model("packages_app", "JournalEntry")
+    after = migrate_to(AFTER).get_model("packages_app", "JournalEntry")
     found = dict(after.objects.exclude(name="").values_list("action", "kind"))
     assert found == written
     assert set(after.objects.exclude(name="").values_list("normalized_name", flat=True)) == {"demo-pkg"}

@@ -8,8 +8,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 
 from harness.dists import build_sdist, build_wheel
@@ -19,6 +17,7 @@ from packages_app.services import projects, releases, roles, tokens
 from packages_app.services import quotas as quota_services
 from packages_app.services import retention as retention_services
 from tests.factories import FileFactory, ReleaseFactory, UserFactory
+from tests.functional.migrations import migrate_to, migrated_back_to
 from tests.functional.upload_client import basic_auth, post_upload, stored_files, twine_fields
 
 
@@ -144,10 +143,8 @@ AFTER = [("packages_app", "0018_project_total_size")]
 
 @pytest.fixture
 def migrated_back(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield MigrationExecutor(connection).loader.project_state(BEFORE).apps
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as apps:
+        yield apps
 
 
 def test_the_migration_fills_it_from_the_files_there(migrated_back):
@@ -167,7 +164,5 @@ def test_the_migration_fills_it_from_the_files_there(migrated_back):
             blake2_256_digest=f"{number:064x}",
             path=f"p/{number}",
         )
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-    after = executor.loader.project_state(AFTER).apps.get_model("packages_app", "Project")
+    after = migrate_to(AFTER).get_model("packages_app", "Project")
     assert dict(after.objects.values_list("name", "total_size")) == {"full": 1239, "empty": 0}
