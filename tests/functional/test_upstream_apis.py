@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from tests.functional.test_upstream import page, upstream, wheel  # noqa: F401 - fixtures
+from tests.functional.test_upstream import page, wheel  # noqa: F401 - fixtures
 
 NOTE = "answers for this index's own projects only"
 
