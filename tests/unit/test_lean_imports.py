@@ -40,6 +40,7 @@ NOT_LOADED = {
     "drf_spectacular.openapi": "making the OpenAPI schema (packages_app/api/annotations.py)",
     "drf_spectacular.views": "the schema and docs views (packages_app/api/urls.py)",
     "django.test": "drf-spectacular's generator (through rest_framework.test)",
+    "prometheus_client": "the metrics, with METRICS_TOKEN (packages_app/metrics.py)",
 }
 
 # A worker: the WSGI application (Django set up, the middleware loaded), then what its first
