@@ -13,7 +13,11 @@ import shutil
 import tempfile
 
 bind = [os.environ.get("BIND", "127.0.0.1:8000")]
-# Two workers per core keeps both cores busy while one worker waits on I/O.
+# Two workers per core keeps both cores busy while one worker waits on I/O. One per core
+# halves the memory (each worker holds its own copy of the application, ~50-80 MiB) but
+# served the big pages up to a quarter fewer requests per second under load on 2 cores
+# (benchmarks/worker_count.py, docs/benchmarks.md "Lean workers"): set WEB_CONCURRENCY to
+# the core count, and GUNICORN_THREADS=32 to keep as many connections, when memory is short.
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2)
 # Threads, each with a time limit on its client (indexsite/gunicorn_worker.py): a sync
 # worker reads and writes for one client at a time with no limit but `timeout`, so a few

@@ -10,8 +10,8 @@ same interpreter; the copy this file is in is the new code. For each copy, in th
 1. a throw-away index (``ours.py``: ``DEBUG=false``, SQLite or ``--database-url``, no
    Redis, the page store in its default place under the data folder), seeded by that
    copy's ``seed.py`` (the ccxt-shaped project and the small ones);
-2. gunicorn with ``gunicorn.conf.py`` and ``WEB_CONCURRENCY=--workers`` (threads as
-   configured);
+2. gunicorn with ``gunicorn.conf.py``: its own worker count for this machine (the production
+   way, each copy's), or ``WEB_CONCURRENCY=--workers`` for both; threads as configured;
 3. **warm**: each of the big project's pages (simple JSON, simple HTML, legacy JSON; each
    with and without ``Accept-Encoding: gzip``) is asked for by ``--connections``
    concurrent clients, ``--rounds`` times, so that each worker most likely serves each
@@ -127,13 +127,17 @@ def snapshot(index: Index, changes: int) -> dict:
 class CopyIndex(Index):
     """ours.py's index, but every command (gunicorn, manage.py, seed.py, django_tasks.py) from ``source``."""
 
-    def __init__(self, source: Path, base: Path, database_url: str, workers: int, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, source: Path, base: Path, database_url: str, workers: int | None, extra_env: dict[str, str]
+    ) -> None:
         super().__init__(base, database_url)
         self.source = source
-        self.env.pop("GUNICORN_THREADS", None)  # gunicorn.conf.py's default
-        self.env["WEB_CONCURRENCY"] = str(workers)
+        # gunicorn.conf.py's defaults, unless --workers
+        self.env.pop("GUNICORN_THREADS", None)
+        self.env.pop("WEB_CONCURRENCY", None)
+        if workers is not None:
+            self.env["WEB_CONCURRENCY"] = str(workers)
         self.env.update(extra_env)
-        self.workers = workers
         self.server.cwd = source
 
     def manage(self, *args: str) -> str:
@@ -251,8 +255,9 @@ def mib(kib: int) -> str:
 
 def table(run: dict) -> str:
     old, new = run["old"], run["new"]
+    counts = f" ({old['workers']} / {new['workers']} workers)" if old["workers"] != new["workers"] else ""
     lines = [
-        "| changes | RSS old | RSS new | PSS old | PSS new | store on disk (new) |",
+        f"| changes{counts} | RSS old | RSS new | PSS old | PSS new | store on disk (new) |",
         "|---|---|---|---|---|---|",
     ]
     pairs = [(old["fresh"], new["fresh"]), *zip(old["points"], new["points"], strict=True)]
@@ -272,7 +277,9 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, required=True, help="the old copy of the code")
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--at", default="0,5,10,20", help="after which changes to measure")
-    parser.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="WEB_CONCURRENCY of both (default: each copy's gunicorn.conf.py)"
+    )
     parser.add_argument("--connections", type=int, default=8, help="concurrent clients per reading")
     parser.add_argument("--rounds", type=int, default=3, help="readings of each page per warm-up or change")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds between reading and measuring")
@@ -322,8 +329,9 @@ def main() -> int:
     if args.output:
         args.output.write_text(json.dumps(results, indent=1))
     extra = "".join(f", {name}={value}" for name, value in args.server_env.items())
+    workers = f"{args.workers} workers" if args.workers else "each copy's own workers (gunicorn.conf.py)"
     print(
-        f"{results['date']}: {args.workers} workers{extra}, the big project `{PROJECT}` ({args.releases} releases), "
+        f"{results['date']}: {workers}{extra}, the big project `{PROJECT}` ({args.releases} releases), "
         f"{args.changes} changes, load average {results['load_before']:.1f} before and "
         f"{results['load_after']:.1f} after on {results['cpus']} CPUs.\n"
     )

@@ -449,6 +449,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Applies the views' deferred annotations first (packages_app/api/annotations.py).
+    "DEFAULT_GENERATOR_CLASS": "packages_app.api.schema.SchemaGenerator",
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "packages_app.models.ProjectStatus",
         "PublisherKindEnum": "packages_app.models.PublisherKind",

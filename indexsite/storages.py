@@ -23,7 +23,7 @@ def s3_storage(
     public = public_base_url if read_access == "public" else None
     scheme, _, host = (public or "").partition("://")
     return {
-        "BACKEND": "packages_app.storage.PackageS3Storage",
+        "BACKEND": "packages_app.s3_storage.PackageS3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": endpoint_url,

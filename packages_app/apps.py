@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
+from indexsite import lean_imports
+
+# The first application module Django imports (INSTALLED_APPS begins with this module's admin
+# config), so before anything imports DRF: its optional imports the index never uses stay out
+# of every worker's memory (indexsite/lean_imports.py).
+lean_imports.import_without_unused_extras()
+
 
 class PackagesAppConfig(AppConfig):
     name = "packages_app"

@@ -4,17 +4,20 @@ The path of a file is ``ab/cd/<rest of blake2b-256>/<filename>``, as on PyPI,
 and its PEP 658 core metadata sits beside it with ``.metadata`` appended.
 Identical bytes under the same name always get the same path, which is what
 lets a racing identical upload be a harmless no-op.
+
+The S3 backend is in ``packages_app/s3_storage.py``: importing it loads boto3 and botocore
+(26-38 MiB in each worker), which an index on local files (the default) never needs.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.storage import FileSystemStorage, storages
-from storages.backends.s3 import S3Storage
 
 
 def distribution_path(blake2_256_hex: str, filename: str) -> str:
@@ -148,23 +151,10 @@ def _closing_chunks(body) -> Iterator[bytes]:
 
 
 def _is_missing_object(error: Exception) -> bool:
+    # Only an S3 store raises botocore's errors, and only once it has loaded botocore: an error
+    # of local storage does not load it here.
+    if "botocore.exceptions" not in sys.modules:
+        return False
     from botocore.exceptions import ClientError
 
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}
-
-
-class PackageS3Storage(S3Storage):
-    """S3 storage that labels each object as the index serves it.
-
-    Left to guess from the name, a ``.tar.gz`` would be stored with
-    ``Content-Encoding: gzip``, and a client following a download redirect would
-    unpack the sdist on the way and get the wrong sha256. Objects never change
-    (content-addressed paths), so the store may let them be cached for a year.
-    """
-
-    def get_object_parameters(self, name: str) -> dict:
-        return {
-            **super().get_object_parameters(name),
-            "ContentType": content_type_for(name),
-            "CacheControl": IMMUTABLE,
-        }

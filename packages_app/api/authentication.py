@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied, Throttled
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -70,24 +68,3 @@ class WritesNeedAnApiToken(BasePermission):
         if request.auth.read_only:
             raise PermissionDenied(READ_ONLY_REFUSED)
         return True
-
-
-class IndexAuthenticationScheme(OpenApiAuthenticationExtension):
-    """How the OpenAPI schema describes :class:`IndexAuthentication`."""
-
-    target_class = IndexAuthentication
-    name = "apiToken"
-
-    def get_security_requirement(self, auto_schema):
-        token = {self.name: []}
-        # drf-spectacular marks anonymous access ({}) only for its own permission classes.
-        # Anonymous reads only where the operator opened them (READ_ACCESS=public).
-        open_read = (
-            settings.READ_ACCESS == "public"
-            and auto_schema.method in SAFE_METHODS
-            and any(isinstance(permission, WritesNeedAnApiToken) for permission in auto_schema.view.get_permissions())
-        )
-        return [token, {}] if open_read else token
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "An API token: Bearer pyidx_..."}

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Sum
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
+from packages_app.api.annotations import extend_schema
 from packages_app.api.views import ApiMixin, find_project
 from packages_app.models import DownloadCount, Release
 

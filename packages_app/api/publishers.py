@@ -9,7 +9,6 @@ superusers) read them, with an API token like any other write. Adding goes throu
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.response import Response
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from packages_app import naming
 from packages_app.access import upload_refusal
 from packages_app.api import owners
+from packages_app.api.annotations import extend_schema
 from packages_app.api.authentication import WritesNeedAnApiToken
 from packages_app.api.views import ApiMixin
 from packages_app.models import PublisherKind, TrustedPublisher

@@ -5,13 +5,13 @@ the index-wide policies. ``manage.py apply_retention`` applies them (docs/retent
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from packages_app.access import is_staff
 from packages_app.api import owners
+from packages_app.api.annotations import extend_schema
 from packages_app.api.authentication import WritesNeedAnApiToken
 from packages_app.api.views import ApiMixin, find_release
 from packages_app.models import RetentionPolicy

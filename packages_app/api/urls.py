@@ -1,9 +1,11 @@
 """Routes of the metadata API, under /api/v1/."""
 
+import functools
+
 from csp.constants import SELF
 from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.decorators.csrf import csrf_exempt
 
 from packages_app.api import downloads, publishers, retention, views, webhooks
 
@@ -21,6 +23,25 @@ REDOC_POLICY = {
     ],
     "worker-src": [SELF, "blob:"],
 }
+
+
+def schema_view(name: str, **initkwargs):
+    """drf-spectacular's view ``name``, imported by its first request: its module and its
+    renderers (PyYAML among them) stay out of the workers that never serve the schema."""
+
+    @functools.cache
+    def view():
+        from drf_spectacular import views as spectacular
+
+        return getattr(spectacular, name).as_view(**initkwargs)
+
+    # As DRF's own views are: a POST is answered 405 (by the view), not refused by the CSRF check.
+    @csrf_exempt
+    def lazy(request, *args, **kwargs):
+        return view()(request, *args, **kwargs)
+
+    return lazy
+
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="root"),
@@ -53,7 +74,7 @@ urlpatterns = [
     path("namespaces/", views.NamespaceList.as_view(), name="namespaces"),
     path("namespaces/<str:namespace>/", views.NamespaceDetail.as_view(), name="namespace"),
     path("namespaces/<str:namespace>/revoke/", views.RevokeNamespace.as_view(), name="namespace-revoke"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", csp_update(REDOC_POLICY)(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
+    path("schema/", schema_view("SpectacularAPIView"), name="schema"),
+    path("docs/", schema_view("SpectacularSwaggerView", url_name="api:schema"), name="docs"),
+    path("redoc/", csp_update(REDOC_POLICY)(schema_view("SpectacularRedocView", url_name="api:schema")), name="redoc"),
 ]

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from packages_app import namespaces, naming, read_access, upstream
 from packages_app.access import is_staff, manage_refusal, status_refusal, upload_refusal, yank_refusal
 from packages_app.api import serializers
+from packages_app.api.annotations import extend_schema
 from packages_app.api.authentication import IndexAuthentication, WritesNeedAnApiToken
 from packages_app.api.pagination import (
     NamespacePagination,

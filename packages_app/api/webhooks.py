@@ -8,12 +8,12 @@ Adding and removing go through ``services.webhooks`` (journaled), as in the admi
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from packages_app.api import owners
+from packages_app.api.annotations import extend_schema
 from packages_app.api.authentication import WritesNeedAnApiToken
 from packages_app.api.serializers import UtcDateTimeField
 from packages_app.api.views import ApiMixin

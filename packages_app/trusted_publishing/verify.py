@@ -10,13 +10,12 @@ PyJWT's (with ``cryptography``), for RS256 and ES256 only: what the CI issuers s
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 
-import jwt
-import urllib3
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -33,7 +32,15 @@ FETCH_TIMEOUT_SECONDS = 5.0
 MAX_DOCUMENT_BYTES = 1024 * 1024
 JWKS_CACHE_SECONDS = 3600
 REFRESH_INTERVAL_SECONDS = 60
-_pool = urllib3.PoolManager(retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3))
+
+
+# PyJWT (with cryptography) and urllib3 are imported by the first token exchange, not with
+# this module: every worker imports it (the admin's publisher pages), few exchange tokens.
+@functools.cache
+def _pool():
+    import urllib3
+
+    return urllib3.PoolManager(retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3))
 
 
 @dataclass
@@ -54,9 +61,11 @@ def allowed_issuers() -> frozenset[str]:
 
 
 def _fetch_json(url: str, what: str) -> dict:
+    import urllib3
+
     timeout = urllib3.Timeout(connect=FETCH_TIMEOUT_SECONDS, read=FETCH_TIMEOUT_SECONDS)
     try:
-        response = _pool.request(
+        response = _pool().request(
             "GET", url, timeout=timeout, preload_content=False, headers={"Accept": "application/json"}
         )
         try:
@@ -94,6 +103,8 @@ def _cache_key(prefix: str, issuer: str) -> str:
 
 
 def _find_key(jwks: dict, kid: str | None):
+    import jwt  # see _pool: PyJWT loads cryptography (~9 MiB)
+
     try:
         keys = jwt.PyJWKSet.from_dict(jwks).keys
     except jwt.PyJWKSetError:
@@ -126,6 +137,8 @@ def signing_key(issuer: str, kid: str | None):
 
 def verify(raw: str) -> dict:
     """The claims of a valid OIDC token for this index; raises :class:`OidcError`."""
+    import jwt  # see _find_key
+
     try:
         header = jwt.get_unverified_header(raw)
         unverified = jwt.decode(raw, options={"verify_signature": False})

@@ -17,7 +17,6 @@ import json
 import logging
 from http import HTTPStatus
 
-import jwt
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -107,6 +106,8 @@ def mint_token(request: HttpRequest) -> JsonResponse:
 def _throttled_as(raw: str) -> str:
     """Failed exchanges are counted per address and workload (the token's own, unverified ``sub``):
     a misconfigured job retrying locks out itself, not every job behind the same address."""
+    import jwt  # here, not at the top: PyJWT loads cryptography, which only token exchanges need
+
     try:
         subject = jwt.decode(raw, options={"verify_signature": False}).get("sub")
     except jwt.InvalidTokenError:

@@ -8,6 +8,9 @@ against a deadline too, so an upstream that drips one byte a second cannot hold 
 Credentials written in ``UPSTREAM_INDEX_URL`` (``https://user:token@host/simple/``) are sent as
 HTTP Basic to that host only (never to a files host it links to), and never logged: every
 request is logged (``packages_app.upstream``) with its URL stripped of them.
+
+urllib3 (3 MiB in a worker) is imported by the first call, not with this module, which every
+worker imports whether or not an upstream is configured.
 """
 
 from __future__ import annotations
@@ -16,18 +19,26 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin
 
-import urllib3
 from django.conf import settings
-from urllib3.util import make_headers, parse_url
+
+if TYPE_CHECKING:
+    import urllib3
 
 logger = logging.getLogger("packages_app.upstream")
 
 # pip's preference: JSON, then HTML (PEP 691 negotiation), so any PEP 503 index answers too.
 PAGE_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 _CHUNK = 64 * 1024
-_pool = urllib3.PoolManager(retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5))
+
+
+@cache
+def _pool() -> urllib3.PoolManager:
+    import urllib3
+
+    return urllib3.PoolManager(retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5))
 
 
 class UpstreamError(Exception):
@@ -49,6 +60,8 @@ class PageResponse:
 
 
 def _timeout() -> urllib3.Timeout:
+    import urllib3
+
     seconds = settings.UPSTREAM_TIMEOUT_SECONDS
     return urllib3.Timeout(connect=seconds, read=seconds)
 
@@ -56,6 +69,8 @@ def _timeout() -> urllib3.Timeout:
 @cache
 def _index(configured: str) -> tuple[str, str, dict[str, str]]:
     """``configured`` without its credentials, its origin, and the header that carries them."""
+    from urllib3.util import make_headers, parse_url
+
     parsed = parse_url(configured)
     origin = parsed._replace(auth=None, path=None, query=None, fragment=None).url
     headers = make_headers(basic_auth=unquote(parsed.auth)) if parsed.auth else {}
@@ -69,6 +84,8 @@ def index_url() -> str:
 
 def shown(url: str) -> str:
     """``url`` fit for a log line or an error message: no credentials."""
+    from urllib3.util import parse_url
+
     try:
         parsed = parse_url(url)
     except ValueError:
@@ -80,14 +97,18 @@ def _credentials_for(url: str) -> dict[str, str]:
     _, origin, headers = _index(settings.UPSTREAM_INDEX_URL)
     if not headers:
         return {}
+    from urllib3.util import parse_url
+
     asked = parse_url(url)._replace(auth=None, path=None, query=None, fragment=None).url
     return headers if asked == origin else {}
 
 
 def _request(url: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+    import urllib3
+
     started = time.monotonic()
     try:
-        response = _pool.request(
+        response = _pool().request(
             "GET",
             shown(url),
             headers={**headers, **_credentials_for(url)},
@@ -107,6 +128,8 @@ def _ms(started: float) -> float:
 
 
 def _failure(error: urllib3.exceptions.HTTPError) -> UpstreamError:
+    import urllib3
+
     reason = getattr(error, "reason", None) or error
     # (A refused connection is a NewConnectionError, which urllib3 derives from its timeout error.)
     timed_out = isinstance(reason, urllib3.exceptions.TimeoutError)
@@ -121,6 +144,8 @@ def get_page(url: str, *, etag: str = "", last_modified: str = "") -> PageRespon
     Refuses (``UpstreamError``) a body over ``UPSTREAM_MAX_PAGE_BYTES`` without holding more
     than that in memory, and a whole exchange longer than about ``UPSTREAM_TIMEOUT_SECONDS``.
     """
+    import urllib3
+
     deadline = time.monotonic() + settings.UPSTREAM_TIMEOUT_SECONDS
     headers = {"Accept": PAGE_ACCEPT, "Accept-Encoding": "gzip"}
     if etag:
@@ -177,4 +202,6 @@ def open_file(url: str) -> urllib3.BaseHTTPResponse:
 
 def read_stream_errors() -> tuple[type[Exception], ...]:
     """What reading an ``open_file`` stream raises when upstream fails midway."""
+    import urllib3
+
     return (urllib3.exceptions.HTTPError,)

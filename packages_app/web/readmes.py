@@ -6,6 +6,8 @@ pass, so raw HTML, scripts, event handlers and ``javascript:`` links come out in
 content type is the release's ``Description-Content-Type`` (core metadata 2.1, PEP 566); none
 means reStructuredText, and rST that does not render is shown as plain text, as there.
 Rendering a long README costs milliseconds, so the result is kept in the cache by its digest.
+The renderers (docutils, comrak, nh3, pygments: ~7 MiB together) are imported by the first
+rendering that needs them, not with the module: most workers serve installs and never render one.
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 
-import readme_renderer.markdown
-import readme_renderer.rst
-import readme_renderer.txt
 from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 
@@ -35,13 +34,20 @@ def content_type_parts(content_type: str) -> tuple[str, dict[str, str]]:
 
 
 def _render(text: str, content_type: str) -> str:
+    # Each renderer imported when first needed (docutils alone is ~5 MiB).
+    import readme_renderer.txt
+
     kind, parameters = content_type_parts(content_type)
     if kind == "text/markdown":
+        import readme_renderer.markdown
+
         variant = "CommonMark" if parameters.get("variant", "").lower() == "commonmark" else "GFM"
         html = readme_renderer.markdown.render(text, variant=variant)
     elif kind == "text/plain":
         html = readme_renderer.txt.render(text)
     else:  # text/x-rst, or nothing said
+        import readme_renderer.rst
+
         html = readme_renderer.rst.render(text, stream=io.StringIO())
     if html is None:  # rST with errors: shown as the text it is
         html = readme_renderer.txt.render(text)

@@ -1,8 +1,10 @@
 import ctypes
+import gc
 import os
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
@@ -121,7 +123,27 @@ def test_a_big_build_is_followed_by_malloc_trim_once_tuned(libc):
     assert libc.trims == [0]
 
 
-@pytest.mark.parametrize("built", [0, 1, 2**20 - 1])
+def test_the_html_root_list_of_ten_thousand_projects_is_a_big_build():
+    assert allocator.TRIM_AFTER <= 600_000  # its 0.61 MB (docs/benchmarks.md, "Lean workers")
+
+
+class Node:
+    pass
+
+
+def test_what_a_build_left_in_reference_cycles_is_freed_before_the_trim(libc):
+    allocator.tune({})
+    gc.collect()
+    left = Node()
+    left.cycle = left  # only the cyclic collector frees it
+    alive = weakref.ref(left)
+    del left
+    assert alive() is not None
+    assert allocator.trim_after(allocator.TRIM_AFTER) is True
+    assert alive() is None
+
+
+@pytest.mark.parametrize("built", [0, 1, allocator.TRIM_AFTER - 1])
 def test_no_trim_after_small_or_no_builds(libc, built):
     allocator.tune({})
     assert allocator.trim_after(built) is False
