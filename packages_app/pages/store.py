@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import mmap
 import os
 import pickle
 import shutil
@@ -42,7 +43,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +55,7 @@ from django.core.cache import caches
 from isal import igzip
 
 from packages_app import metrics
+from packages_app.pages.deflate import Buffer
 
 State = TypeVar("State")
 
@@ -111,14 +113,31 @@ def key_tag(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Parts:
+    """A body as buffers to write end to end, and its gzip form likewise (``pages.deflate``):
+    what a builder of a big page from kept pieces returns, so that neither is ever joined
+    into one object, nor the body compressed whole."""
+
+    plain: Sequence[Buffer]
+    gzipped: Sequence[Buffer]
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.plain)
+
+    def joined(self) -> tuple[bytes, bytes]:
+        return b"".join(self.plain), b"".join(self.gzipped)
+
+
+@dataclass(frozen=True)
 class Page:
     """What a build returns: the body, and when the page last changed (None: no such time)."""
 
-    body: bytes
+    body: bytes | Parts
     last_modified: datetime | None
 
 
-def make_page(body: bytes, last_modified: datetime | None) -> Page:
+def make_page(body: bytes | Parts, last_modified: datetime | None) -> Page:
     return Page(body, last_modified)
 
 
@@ -166,18 +185,40 @@ class Found:
 
 @dataclass(frozen=True)
 class Built:
-    """A page with its gzip form (None: not compressed), as kept in memory or Redis."""
+    """A page with its gzip form (None: not compressed), as kept in memory or Redis.
+
+    Or, just built from kept pieces, its ``Parts`` (plain and gzip form, ``gzipped`` None;
+    an empty gzip form: not compressed), which ``joined`` makes into the first kind.
+    """
 
     serial: int
-    body: bytes
+    body: bytes | Parts
     gzipped: bytes | None
     last_modified: datetime | None
 
     @property
     def size(self) -> int:
+        if isinstance(self.body, Parts):
+            return self.body.size + sum(len(part) for part in self.body.gzipped)
         return len(self.body) + len(self.gzipped or b"")
 
+    def joined(self) -> Built:
+        if not isinstance(self.body, Parts):
+            return self
+        plain, gzipped = self.body.joined()
+        return Built(self.serial, plain, gzipped if self.body.gzipped else None, self.last_modified)
+
+    def plain_parts(self) -> Sequence[Buffer]:
+        return self.body.plain if isinstance(self.body, Parts) else (self.body,)
+
+    def gzip_parts(self) -> Sequence[Buffer] | None:
+        if isinstance(self.body, Parts):
+            return self.body.gzipped or None
+        return None if self.gzipped is None else (self.gzipped,)
+
     def found(self, want_gzip: bool) -> Found:
+        if isinstance(self.body, Parts):
+            return self.joined().found(want_gzip)
         use_gzip = want_gzip and self.gzipped is not None
         content = self.gzipped if use_gzip and self.gzipped is not None else self.body
         return Found(content, len(content), use_gzip, self.last_modified)
@@ -245,7 +286,7 @@ def get_or_build(
     if not shared:
         kept = time_travel_pages.get(key.text)
         if kept is None:
-            kept = _built(key, build(), compress)
+            kept = _built(key, build(), compress).joined()
             time_travel_pages.put(key.text, kept)
         return kept.found(want_gzip)
     found = _read(key, want_gzip)
@@ -264,13 +305,24 @@ def get_or_build(
         built = _built(key, build(), compress)
         _write(key, built)
         _share(key, built)
-    metrics.page_store("built")
-    return built.found(want_gzip)
+        metrics.page_store("built")
+        if isinstance(built.body, Parts):
+            # Never joined: answered from the files just written, as a hit is.
+            found = _read(key, want_gzip)
+            if found is not None:
+                return found
+        return built.joined().found(want_gzip)
 
 
 def _built(key: PageKey, page: Page, compress: bool) -> Built:
-    _thread.built_bytes = getattr(_thread, "built_bytes", 0) + len(page.body)
-    return Built(key.serial, page.body, gzip_bytes(page.body) if compress else None, page.last_modified)
+    body = page.body
+    if isinstance(body, Parts):
+        _thread.built_bytes = getattr(_thread, "built_bytes", 0) + body.size
+        if not compress:
+            body = Parts(body.plain, ())
+        return Built(key.serial, body, None, page.last_modified)
+    _thread.built_bytes = getattr(_thread, "built_bytes", 0) + len(body)
+    return Built(key.serial, body, gzip_bytes(body) if compress else None, page.last_modified)
 
 
 # What each thread built: gunicorn.conf.py's post_request asks after each request.
@@ -337,27 +389,47 @@ def _write(key: PageKey, built: Built) -> None:
     if any(serial > key.serial for serial, _ in siblings):
         return
     stamp = _UNDATED if built.last_modified is None else int(built.last_modified.timestamp())
-    if built.gzipped is not None:
-        _write_atomically(_path(key, key.serial, True), built.gzipped, stamp)
-    _write_atomically(_path(key, key.serial, False), built.body, stamp)
+    gzipped = built.gzip_parts()
+    if gzipped is not None:
+        _write_atomically(_path(key, key.serial, True), gzipped, stamp)
+    _write_atomically(_path(key, key.serial, False), built.plain_parts(), stamp)
     for serial, path in siblings:
         if serial < key.serial:
             with suppress(FileNotFoundError):
                 path.unlink()
 
 
-def _write_atomically(path: Path, data: bytes, stamp: int) -> None:
+def _write_atomically(path: Path, parts: Sequence[Buffer], stamp: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-")
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
+        try:
+            _write_all(descriptor, parts)
+        finally:
+            os.close(descriptor)
         os.utime(temporary, (stamp, stamp))
         os.replace(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# At most this many buffers to one writev (Linux's IOV_MAX is 1024).
+_WRITEV_MAX = 512
+
+
+def _write_all(descriptor: int, parts: Sequence[Buffer]) -> None:
+    """``parts`` end to end, by ``writev`` straight from the buffers (never joined first)."""
+    pending = [memoryview(part).cast("B") for part in parts if len(part)]
+    first = 0
+    while first < len(pending):
+        written = os.writev(descriptor, pending[first : first + _WRITEV_MAX])
+        while first < len(pending) and written >= len(pending[first]):
+            written -= len(pending[first])
+            first += 1
+        if written:  # a short write, within a buffer
+            pending[first] = pending[first][written:]
 
 
 # ---------------------------------------------------------------- single flight
@@ -409,7 +481,7 @@ def _share(key: PageKey, built: Built) -> None:
     cache = _shared_cache()
     if cache is not None:
         # A day is plenty: a page that is still current is rebuilt in milliseconds.
-        cache.set(f"page:{key.digest}", built, timeout=86400)
+        cache.set(f"page:{key.digest}", built.joined(), timeout=86400)
 
 
 def shared_page(key: PageKey) -> Built | None:
@@ -450,8 +522,12 @@ def keep_state(key: PageKey, body: bytes) -> None:
 
 def load_state(key: PageKey, kind: type[State]) -> State:
     """The ``kind`` object kept for ``key``'s slot (the newest at or below its serial), or a fresh
-    ``kind()``: when none is kept, or it is torn, or of another form (its ``version`` differs)."""
+    ``kind()``: when none is kept, or it is torn, or of another form (its ``version`` differs).
+
+    A ``kind`` with ``from_raw`` is kept raw (``save_state``) and read back from the mapped file."""
     fresh = kind()
+    if hasattr(kind, "from_raw"):
+        return _load_raw(key, kind, fresh)
     kept = newest_state(key)
     if kept is None:
         return fresh
@@ -465,7 +541,51 @@ def load_state(key: PageKey, kind: type[State]) -> State:
 
 
 def save_state(key: PageKey, state: object) -> None:
-    keep_state(key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    """Keep ``state`` under ``key``: pickled, or raw if it has ``to_raw`` (an index to pickle, small,
+    and the buffers that follow it: a big state's bytes are written as they are, never pickled)."""
+    to_raw = getattr(state, "to_raw", None)
+    if to_raw is None:
+        keep_state(key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        return
+    header, blobs = to_raw()
+    index = pickle.dumps((header, [len(blob) for blob in blobs]), protocol=pickle.HIGHEST_PROTOCOL)
+    parts = [_RAW_MAGIC, len(index).to_bytes(8, "little"), index, *blobs]
+    _write(key, Built(key.serial, Parts(parts, ()), None, None))
+
+
+# The start of a state kept raw: what it is, then its index's length, the index, and the buffers.
+_RAW_MAGIC = b"PGRAW001"
+
+
+def _load_raw(key: PageKey, kind: type[State], fresh: State) -> State:
+    kept = [(serial, path) for serial, path in _siblings(key) if serial <= key.serial and path.suffix != ".gz"]
+    for _, path in sorted(kept, reverse=True):
+        try:
+            with path.open("rb") as file:
+                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except FileNotFoundError:  # deleted by a newer write meanwhile: try the next
+            continue
+        except (OSError, ValueError):  # empty, or not a file to map
+            return fresh
+        try:
+            view = memoryview(mapped)
+            if view[:8] != _RAW_MAGIC:
+                return fresh
+            length = int.from_bytes(view[8:16], "little")
+            header, sizes = pickle.loads(view[16 : 16 + length])  # noqa: S301 - our own file, written by save_state
+            blobs, offset = [], 16 + length
+            for size in sizes:
+                blobs.append(view[offset : offset + size])
+                offset += size
+            if offset != len(view):
+                return fresh  # torn
+            state = kind.from_raw(header, blobs)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a torn or foreign file: start from nothing
+            return fresh
+        if getattr(state, "version", None) != getattr(fresh, "version", None):
+            return fresh
+        return state
+    return fresh
 
 
 def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], State]) -> State:

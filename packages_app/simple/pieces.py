@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from django.db.models import Q
@@ -25,13 +26,16 @@ from rest_framework.renderers import BaseRenderer
 
 from packages_app import naming
 from packages_app.models import File, JournalEntry, Project, Release
-from packages_app.pages import store
+from packages_app.pages import deflate, store
 from packages_app.services import journal
 from packages_app.simple import builders, renderers
-from packages_app.simple.joined import Joined
+from packages_app.simple.chunked import Chunked
 
 # Bump when the pieces' form changes: older states are then never read.
-STATE_VERSION = 6
+STATE_VERSION = 7
+# Files per chunk of the kept pieces, on average (``simple.chunked``): about 120 KB of
+# JSON for ccxt's, which ISA-L compresses again in a tenth of a millisecond.
+SPREAD = 256
 # Changes that add to a page without touching what is kept (status is read anew each build).
 _ADDING = frozenset(
     {
@@ -66,18 +70,34 @@ class Pieces:
     release_sort_keys: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
     # Keyed by the page's order, its release's sort key then the filename (unique).
-    files: Joined = field(default_factory=Joined)
+    files: Chunked = field(default_factory=lambda: Chunked(spread=SPREAD))
+
+    def to_raw(self) -> tuple[Any, list]:
+        """Kept raw (``store.save_state``): the bytes of the pieces as they are, never pickled."""
+        header, blobs = self.files.to_raw()
+        releases = orjson.dumps([self.release_ids, self.release_sort_keys, self.versions])
+        return [self.serial, self.version, header], [releases, *blobs]
+
+    @classmethod
+    def from_raw(cls, header: Any, blobs: list) -> Pieces:
+        serial, version, files = header
+        release_ids, release_sort_keys, versions = orjson.loads(blobs[0])
+        return cls(serial, version, release_ids, release_sort_keys, versions, Chunked.from_raw(files, blobs[1:]))
 
 
-def project_body(project: Project, files_base_url: str, renderer: BaseRenderer) -> bytes:
-    """The live page of a project that offers files, in ``renderer``'s form, from its kept pieces."""
+def project_body(project: Project, files_base_url: str, renderer: BaseRenderer) -> store.Parts:
+    """The live page of a project that offers files, in ``renderer``'s form, from its kept pieces:
+    the frame around the kept chunks, plain and gzipped (``pages.deflate``), neither joined."""
     pieces = current_pieces(project, files_base_url)
     page = builders.project_frame(project)
     page["versions"] = pieces.versions
     if renderer.format == "json":
         framed = renderer.render(page)
-        return _JSON_FILES_START + pieces.files.json + framed[len(_JSON_FILES_START) :]
-    return renderers.render_project_html(page, pieces.files.html).encode("utf-8")
+        plain, gzipped = deflate.framed(_JSON_FILES_START, pieces.files.json_parts(), framed[len(_JSON_FILES_START) :])
+    else:
+        before, after = renderers.project_html_frame(page)
+        plain, gzipped = deflate.framed(before.encode(), pieces.files.html_parts(), after.encode())
+    return store.Parts(plain, gzipped)
 
 
 def current_pieces(project: Project, files_base_url: str) -> Pieces:
@@ -117,11 +137,11 @@ def advance(pieces: Pieces, project: Project, files_base_url: str) -> Pieces:
     if unseen:
         sort_keys = _add_releases(pieces, Release.objects.filter(pk__in=unseen))
     changed = []
-    for pk, release_id, *fields in rows:
+    for _pk, release_id, *fields in rows:
         entry = builders.file_entry(files_base_url, *fields)
         # "\0" sorts before any character: the key orders as (sort key, filename) would.
         key = f"{sort_keys[release_id]}\0{entry['filename']}"
-        changed.append((key, pk, orjson.dumps(entry, option=_JSON_OPTIONS), renderers.file_line(entry)))
+        changed.append((key, orjson.dumps(entry, option=_JSON_OPTIONS), renderers.file_line(entry).encode()))
     pieces.files.update(changed)
     pieces.serial = project.last_serial
     return pieces
