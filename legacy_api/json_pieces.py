@@ -48,15 +48,15 @@ class ReleasePieces:
     version: int = STATE_VERSION
     releases: Chunked = field(default_factory=lambda: Chunked(spread=SPREAD, html=False))  # JSON only
 
-    def to_raw(self) -> tuple[Any, list]:
+    def to_raw(self) -> tuple[Any, list[store.Group]]:
         """Kept raw (``store.save_state``): the bytes of the parts as they are, never pickled."""
-        header, blobs = self.releases.to_raw()
-        return [self.serial, self.version, header], blobs
+        header, groups = self.releases.to_raw()
+        return [self.serial, self.version, header], groups
 
     @classmethod
-    def from_raw(cls, header: Any, blobs: list) -> ReleasePieces:
+    def from_raw(cls, header: Any, groups: list[store.Group]) -> ReleasePieces:
         serial, version, releases = header
-        return cls(serial, version, Chunked.from_raw(releases, blobs))
+        return cls(serial, version, Chunked.from_raw(releases, groups))
 
 
 def build_page(project: Project, base: str) -> store.Page:

@@ -37,6 +37,7 @@ import hashlib
 import mmap
 import os
 import pickle
+import secrets
 import shutil
 import tempfile
 import threading
@@ -524,10 +525,10 @@ def load_state(key: PageKey, kind: type[State]) -> State:
     """The ``kind`` object kept for ``key``'s slot (the newest at or below its serial), or a fresh
     ``kind()``: when none is kept, or it is torn, or of another form (its ``version`` differs).
 
-    A ``kind`` with ``from_raw`` is kept raw (``save_state``) and read back from the mapped file."""
+    A ``kind`` with ``from_raw`` is kept raw (``save_state``): read back from mapped files."""
     fresh = kind()
     if hasattr(kind, "from_raw"):
-        return _load_raw(key, kind, fresh)
+        return _load_raw(key, kind)
     kept = newest_state(key)
     if kept is None:
         return fresh
@@ -541,46 +542,100 @@ def load_state(key: PageKey, kind: type[State]) -> State:
 
 
 def save_state(key: PageKey, state: object) -> None:
-    """Keep ``state`` under ``key``: pickled, or raw if it has ``to_raw`` (an index to pickle, small,
-    and the buffers that follow it: a big state's bytes are written as they are, never pickled)."""
-    to_raw = getattr(state, "to_raw", None)
-    if to_raw is None:
+    """Keep ``state`` under ``key``: pickled, or raw if it has ``to_raw`` (``Group``)."""
+    if hasattr(state, "to_raw"):
+        _save_raw(key, state)
+    else:
         keep_state(key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-        return
-    header, blobs = to_raw()
-    index = pickle.dumps((header, [len(blob) for blob in blobs]), protocol=pickle.HIGHEST_PROTOCOL)
-    parts = [_RAW_MAGIC, len(index).to_bytes(8, "little"), index, *blobs]
-    _write(key, Built(key.serial, Parts(parts, ()), None, None))
 
 
-# The start of a state kept raw: what it is, then its index's length, the index, and the buffers.
-_RAW_MAGIC = b"PGRAW001"
+def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], State]) -> State:
+    """The ``kind`` state at ``key.serial``: the one kept, else the newest older one brought there
+    by ``advance`` (which sets its ``serial``) and kept.
+
+    A raw state (``Group``) is advanced under the slot's lock, as a page is built: a second
+    process wanting the same serial waits, then reads what the first kept."""
+    if not hasattr(kind, "from_raw"):
+        state = load_state(key, kind)
+        if getattr(state, "serial", None) != key.serial:
+            state = advance(state)
+            save_state(key, state)
+        return state
+    state = _load_raw(key, kind)
+    if getattr(state, "serial", None) == key.serial:
+        return state
+    with _slot_lock(key, lambda: _path(key, key.serial, False).exists()):
+        state = _load_raw(key, kind)
+        if getattr(state, "serial", None) != key.serial:
+            state = advance(state)
+            _save_raw(key, state)
+    return state
 
 
-def _load_raw(key: PageKey, kind: type[State], fresh: State) -> State:
+# ------------------------------------------------ raw states: an index and segments
+#
+# A big builder's state (``simple.chunked``: a page's pieces in chunks, plain and compressed)
+# is kept as an index file under the slot's serial, as any state, and segments beside it
+# (``<digest>.segments/``): files of raw buffers, never rewritten. ``to_raw`` gives a small
+# header (pickled into the index) and ``Group``s of buffers; a group read from a segment
+# and unchanged keeps its place there, so a change writes only the groups it made (a few
+# chunks: about a hundred KB where the whole state of ccxt's page is 10 MB), into one new
+# segment. Past ``MAX_SEGMENTS`` segments, or when more of them is dead than alive, the
+# live groups are written again into one (a compaction: the whole state, one change in many).
+# A segment is deleted once the index just written does not name it (the older index is
+# deleted then too, as any older serial's file); a reader that read the older index just
+# before finds a segment gone and reads the newest index again. A state is advanced and
+# kept under its slot's lock, so no two processes write one slot's segments at once.
+
+
+@dataclass
+class Group:
+    """Buffers kept together in a raw state, and where they are kept already (None: new ones)."""
+
+    blobs: Sequence[Buffer]
+    stored: tuple[str, int] | None = None  # (segment, offset)
+
+
+# The start of a raw state's index file.
+_RAW_MAGIC = b"PGRAW002"
+MAX_SEGMENTS = 8
+
+
+def _segments(key: PageKey) -> Path:
+    return _root() / key.digest[:2] / f"{key.digest}.segments"
+
+
+def _load_raw(key: PageKey, kind: type[State], tries: int = 2) -> State:
+    """The raw state kept for ``key``'s slot (the newest at or below its serial), or a fresh
+    ``kind()``: when none is kept, or it is torn, or of another version."""
+    fresh = kind()
     kept = [(serial, path) for serial, path in _siblings(key) if serial <= key.serial and path.suffix != ".gz"]
     for _, path in sorted(kept, reverse=True):
         try:
-            with path.open("rb") as file:
-                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            index = path.read_bytes()
         except FileNotFoundError:  # deleted by a newer write meanwhile: try the next
             continue
-        except (OSError, ValueError):  # empty, or not a file to map
-            return fresh
         try:
-            view = memoryview(mapped)
-            if view[:8] != _RAW_MAGIC:
+            if index[:8] != _RAW_MAGIC:
                 return fresh
-            length = int.from_bytes(view[8:16], "little")
-            header, sizes = pickle.loads(view[16 : 16 + length])  # noqa: S301 - our own file, written by save_state
-            blobs, offset = [], 16 + length
-            for size in sizes:
-                blobs.append(view[offset : offset + size])
-                offset += size
-            if offset != len(view):
-                return fresh  # torn
-            state = kind.from_raw(header, blobs)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - a torn or foreign file: start from nothing
+            header, entries = pickle.loads(index[8:])  # noqa: S301 - our own file, written by _save_raw
+            mapped = {}
+            for segment in {entry[0] for entry in entries}:
+                with (_segments(key) / segment).open("rb") as file:
+                    mapped[segment] = memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
+            groups = []
+            for segment, offset, sizes in entries:
+                view, blobs, start = mapped[segment], [], offset
+                for size in sizes:
+                    blobs.append(view[start : start + size])
+                    start += size
+                if start > len(view):
+                    raise ValueError("a torn segment")
+                groups.append(Group(blobs, (segment, offset)))
+            state = kind.from_raw(header, groups)  # type: ignore[attr-defined]
+        except FileNotFoundError:  # a segment deleted by a newer write since the index was read
+            return _load_raw(key, kind, tries - 1) if tries > 1 else fresh
+        except Exception:  # noqa: BLE001 - torn or foreign: start from nothing
             return fresh
         if getattr(state, "version", None) != getattr(fresh, "version", None):
             return fresh
@@ -588,14 +643,53 @@ def _load_raw(key: PageKey, kind: type[State], fresh: State) -> State:
     return fresh
 
 
-def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], State]) -> State:
-    """The ``kind`` state at ``key.serial``: the one kept, else the newest older one brought there
-    by ``advance`` (which sets its ``serial``) and kept."""
-    state = load_state(key, kind)
-    if getattr(state, "serial", None) != key.serial:
-        state = advance(state)
-        save_state(key, state)
-    return state
+def _save_raw(key: PageKey, state: object) -> None:
+    """Keep ``state`` under ``key``: the groups it made in a new segment, then the index; then the
+    segments this index does not name are deleted."""
+    header, groups = state.to_raw()  # type: ignore[attr-defined]
+    folder = _segments(key)
+    live: dict[str, int] = {}
+    for group in groups:
+        if group.stored is not None:
+            live[group.stored[0]] = live.get(group.stored[0], 0) + sum(len(blob) for blob in group.blobs)
+    sizes = {}
+    for segment in live:
+        try:
+            sizes[segment] = (folder / segment).stat().st_size
+        except FileNotFoundError:
+            sizes[segment] = 0
+    dead = sum(sizes.values()) - sum(live.values())
+    compact = len(live) >= MAX_SEGMENTS or dead > sum(live.values()) or any(not size for size in sizes.values())
+    new = [group for group in groups if compact or group.stored is None]
+    placed: dict[int, tuple[str, int]] = {}
+    if new:
+        segment = f"{key.serial}-{secrets.token_hex(6)}"
+        offset, blobs = 0, []
+        for group in new:
+            placed[id(group)] = (segment, offset)
+            blobs.extend(group.blobs)
+            offset += sum(len(blob) for blob in group.blobs)
+        _write_atomically(folder / segment, blobs, _UNDATED)
+    entries = []
+    for group in groups:
+        where = placed.get(id(group)) or group.stored
+        assert where is not None  # noqa: S101 - every group is placed or stored
+        entries.append((where[0], where[1], [len(blob) for blob in group.blobs]))
+    index = _RAW_MAGIC + pickle.dumps((header, entries), protocol=pickle.HIGHEST_PROTOCOL)
+    _write(key, Built(key.serial, index, None, None))
+    if not _path(key, key.serial, False).exists():
+        # A newer serial was kept before this one (``_write`` keeps none older): the new
+        # segment is for nobody, and the older ones are the newer index's business.
+        for segment in {where[0] for where in placed.values()}:
+            with suppress(FileNotFoundError):
+                os.unlink(folder / segment)
+        return
+    named = {entry[0] for entry in entries}
+    with suppress(FileNotFoundError), os.scandir(folder) as listing:
+        for entry in listing:
+            if entry.name not in named and not entry.name.startswith(".writing-"):
+                with suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 # ---------------------------------------------------------------- accounting

@@ -14,9 +14,10 @@ backup tools' rolling hashes), so an insertion moves no boundary but its own, an
 chunks, hence the compressed bytes, of a page are the same however it was reached:
 built from nothing or advanced change by change, on any node.
 
-Kept as raw buffers (``to_raw``/``from_raw``): a small index and, per chunk, its keys,
-its pieces' end offsets, its bytes and its compressed bytes. Read back from a mapped
-file they are views into it: nothing is copied or decoded until a change touches the chunk.
+Kept raw (``to_raw``/``from_raw``, ``store.Group``): a small header and, per chunk, its
+keys, its pieces' end offsets, its bytes and its compressed bytes, in segment files
+that a change adds to rather than rewrites. Read back from mapped files they are views
+into them: nothing is copied or decoded until a change touches the chunk.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from packages_app.pages import store
 from packages_app.pages.deflate import Buffer, Deflated, deflate
 
 # (order key, JSON piece, HTML piece)
@@ -49,6 +51,8 @@ class Chunk:
     html: Buffer
     json_z: Deflated | None = None
     html_z: Deflated | None = None
+    # Where its buffers are kept, as they are (``store.Group``); None once any of them changed.
+    stored: tuple[str, int] | None = None
 
     def rows(self, first: bool) -> list[Row]:
         keys = orjson.loads(self.keys)
@@ -95,10 +99,6 @@ class Chunk:
             and self.json == other.json
             and self.html == other.html
         )
-
-
-# The buffers of a chunk in the raw form, in order.
-_BLOBS = ("keys", "json_ends", "html_ends", "json", "html", "json_z", "html_z")
 
 
 @dataclass
@@ -210,15 +210,16 @@ class Chunked:
             before = self.chunks[place - 1] if place else None
             chunk.json_z = deflate(chunk.json, before.json if before else b"")
             chunk.html_z = deflate(chunk.html, before.html if before else b"") if self.html else None
+            chunk.stored = None
 
     # ------------------------------------------------------------ kept form
 
-    def to_raw(self) -> tuple[list, list[Buffer]]:
-        """An index (small, to pickle) and the buffers to write after it."""
-        index, blobs = [], []
+    def to_raw(self) -> tuple[list, list[store.Group]]:
+        """A header (small, pickled) and each chunk's buffers (``store.save_state``)."""
+        header, groups = [], []
         for chunk in self.chunks:
             json_z, html_z = _z(chunk.json_z), chunk.html_z
-            parts = [
+            blobs = [
                 chunk.keys,
                 chunk.json_ends,
                 chunk.html_ends,
@@ -227,27 +228,25 @@ class Chunked:
                 json_z.data,
                 html_z.data if html_z else b"",
             ]
-            index.append(
+            header.append(
                 (
                     chunk.last_key,
                     chunk.count,
-                    [len(part) for part in parts],
                     json_z.crc,
                     json_z.size,
                     html_z.crc if html_z else 0,
                     html_z.size if html_z else 0,
                 )
             )
-            blobs.extend(parts)
-        return [self.spread, self.html, index], blobs
+            groups.append(store.Group(blobs, chunk.stored))
+        return [self.spread, self.html, header], groups
 
     @classmethod
-    def from_raw(cls, header: list, blobs: Iterable[memoryview]) -> Chunked:
-        spread, html, index = header
+    def from_raw(cls, header: list, groups: Iterable[store.Group]) -> Chunked:
+        spread, html, entries = header
         chunks = []
-        blobs = iter(blobs)
-        for last_key, count, _sizes, json_crc, json_size, html_crc, html_size in index:
-            keys, json_ends, html_ends, json, html_text, json_z, html_z = (next(blobs) for _ in _BLOBS)
+        for (last_key, count, json_crc, json_size, html_crc, html_size), group in zip(entries, groups, strict=True):
+            keys, json_ends, html_ends, json, html_text, json_z, html_z = group.blobs
             chunks.append(
                 Chunk(
                     last_key,
@@ -259,13 +258,10 @@ class Chunked:
                     html_text,
                     Deflated(json_z, json_crc, json_size),
                     Deflated(html_z, html_crc, html_size) if html else None,
+                    group.stored,
                 )
             )
         return cls(spread, html, chunks)
-
-    @staticmethod
-    def blob_sizes(header: list) -> list[int]:
-        return [size for entry in header[2] for size in entry[2]]
 
 
 def _z(deflated: Deflated | None) -> Deflated:

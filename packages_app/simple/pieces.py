@@ -71,18 +71,25 @@ class Pieces:
     versions: list[str] = field(default_factory=list)
     # Keyed by the page's order, its release's sort key then the filename (unique).
     files: Chunked = field(default_factory=lambda: Chunked(spread=SPREAD))
+    # The releases as kept (their group of buffers), to keep again as they are when unchanged.
+    _releases_kept: store.Group | None = field(default=None, repr=False, compare=False)
 
-    def to_raw(self) -> tuple[Any, list]:
+    def to_raw(self) -> tuple[Any, list[store.Group]]:
         """Kept raw (``store.save_state``): the bytes of the pieces as they are, never pickled."""
-        header, blobs = self.files.to_raw()
+        header, groups = self.files.to_raw()
         releases = orjson.dumps([self.release_ids, self.release_sort_keys, self.versions])
-        return [self.serial, self.version, header], [releases, *blobs]
+        kept = self._releases_kept
+        if kept is None or kept.blobs[0] != releases:
+            kept = store.Group([releases])
+        return [self.serial, self.version, header], [kept, *groups]
 
     @classmethod
-    def from_raw(cls, header: Any, blobs: list) -> Pieces:
+    def from_raw(cls, header: Any, groups: list[store.Group]) -> Pieces:
         serial, version, files = header
-        release_ids, release_sort_keys, versions = orjson.loads(blobs[0])
-        return cls(serial, version, release_ids, release_sort_keys, versions, Chunked.from_raw(files, blobs[1:]))
+        release_ids, release_sort_keys, versions = orjson.loads(groups[0].blobs[0])
+        pieces = cls(serial, version, release_ids, release_sort_keys, versions, Chunked.from_raw(files, groups[1:]))
+        pieces._releases_kept = groups[0]
+        return pieces
 
 
 def project_body(project: Project, files_base_url: str, renderer: BaseRenderer) -> store.Parts:

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from packages_app.pages import deflate
+from packages_app.pages import deflate, store
 from packages_app.simple.chunked import Chunked
 
 
@@ -61,8 +61,9 @@ def test_random_splices_match_a_join_and_compress_as_a_build_from_nothing(seed):
             # However the chunks were reached, the same compressed bytes.
             assert _page(fresh, form) == (plain, zipped)
         # And read back from the kept raw form.
-        header, blobs = chunked.to_raw()
-        again = Chunked.from_raw(header, [memoryview(bytes(blob)) for blob in blobs])
+        header, groups = chunked.to_raw()
+        copies = [store.Group([memoryview(bytes(blob)) for blob in group.blobs], ("s", 0)) for group in groups]
+        again = Chunked.from_raw(header, copies)
         assert again.rows() == rows
         chunked = again
 
