@@ -561,9 +561,10 @@ def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], S
             state = advance(state)
             save_state(key, state)
         return state
-    state = _load_raw(key, kind)
-    if getattr(state, "serial", None) == key.serial:
-        return state
+    if _path(key, key.serial, False).exists():
+        state = _load_raw(key, kind)
+        if getattr(state, "serial", None) == key.serial:
+            return state
     with _slot_lock(key, lambda: _path(key, key.serial, False).exists()):
         state = _load_raw(key, kind)
         if getattr(state, "serial", None) != key.serial:
