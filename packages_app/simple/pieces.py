@@ -32,7 +32,7 @@ from packages_app.simple import builders, renderers
 from packages_app.simple.chunked import Chunked
 
 # Bump when the pieces' form changes: older states are then never read.
-STATE_VERSION = 7
+STATE_VERSION = 8
 # Files per chunk of the kept pieces, on average (``simple.chunked``): about 120 KB of
 # JSON for ccxt's, which ISA-L compresses again in a tenth of a millisecond.
 SPREAD = 256
