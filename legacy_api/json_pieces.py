@@ -56,7 +56,7 @@ class ReleasePieces:
     @classmethod
     def from_raw(cls, header: Any, groups: list[store.Group]) -> ReleasePieces:
         serial, version, releases = header
-        return cls(serial, version, Chunked.from_raw(releases, groups))
+        return cls(serial, version, Chunked.from_raw(releases, groups, spread=SPREAD))
 
 
 def build_page(project: Project, base: str) -> store.Page:

@@ -242,8 +242,13 @@ class Chunked:
         return [self.spread, self.html, header], groups
 
     @classmethod
-    def from_raw(cls, header: list, groups: Iterable[store.Group]) -> Chunked:
-        spread, html, entries = header
+    def from_raw(cls, header: list, groups: Iterable[store.Group], spread: int | None = None) -> Chunked:
+        """The chunks kept by ``to_raw``; ValueError if they were cut at another ``spread`` than the
+        one asked (chunks from before a change of it would compress otherwise than a new build)."""
+        kept_spread, html, entries = header
+        if spread is not None and spread != kept_spread:
+            raise ValueError(f"chunks of {kept_spread} pieces kept, {spread} asked")
+        spread = kept_spread
         chunks = []
         for (last_key, count, json_crc, json_size, html_crc, html_size), group in zip(entries, groups, strict=True):
             keys, json_ends, html_ends, json, html_text, json_z, html_z = group.blobs

@@ -145,7 +145,7 @@ class Pieces:
     @classmethod
     def from_raw(cls, header: Any, groups: list[store.Group]) -> Pieces:
         serial, version, files = header
-        return cls(serial, version, Releases(groups[0]), Chunked.from_raw(files, groups[1:]))
+        return cls(serial, version, Releases(groups[0]), Chunked.from_raw(files, groups[1:], spread=SPREAD))
 
 
 # The end of the JSON frame, whose empty ``versions`` (the last key) takes the kept list.
