@@ -27,7 +27,13 @@ Where the bytes live:
 A change is built once: the first request to miss takes the slot's lock (in Redis when
 configured, else an advisory file lock every worker of the node sees), the others wait
 for its result. The gzip form is made inline by ISA-L (several times zlib's speed), so
-the first answer after a change is compressed too.
+the first answer after a change is compressed too; a builder from kept pieces hands over
+both forms as ``Parts`` instead (``pages.deflate``: only the chunks a change touched are
+compressed again), written by ``writev`` from its buffers and never joined in memory.
+
+A builder's state (``advanced_state``) is kept per node beside the pages: pickled, or
+for the big ones raw (``Group``): an index under the serial and segments of buffers that
+a change adds to rather than rewrites, read back mapped.
 """
 
 from __future__ import annotations
@@ -62,8 +68,10 @@ State = TypeVar("State")
 
 # Bump when the rendered form of any page changes, so no version reads another's pages.
 # 3: pages on disk, keys split into slot and serial. 4: the HTML root kept under the last
-# serial that changed it (older than the serials format 3 kept it under).
-PAGE_FORMAT = 4
+# serial that changed it (older than the serials format 3 kept it under). 5: a live project
+# page's gzip form framed from chunks compressed apart (``pages.deflate``): other bytes under
+# the same strong ETag as format 4's one-shot gzip, so a new tag.
+PAGE_FORMAT = 5
 # ISA-L's level 1: about zlib level 6's size on these pages at a fraction of its time.
 GZIP_LEVEL = 1
 # Bodies above this are answered from the open file (sendfile); smaller ones are read.
