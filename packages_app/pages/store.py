@@ -589,8 +589,9 @@ def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], S
 # header (pickled into the index) and ``Group``s of buffers; a group read from a segment
 # and unchanged keeps its place there, so a change writes only the groups it made (a few
 # chunks: about a hundred KB where the whole state of ccxt's page is 10 MB), into one new
-# segment. Past ``MAX_SEGMENTS`` segments, or when more of them is dead than alive, the
-# live groups are written again into one (a compaction: the whole state, one change in many).
+# segment. When the groups kept lie in ``MAX_SEGMENTS`` segments already, or more of those
+# is dead than alive, all of them are written again into one (a compaction: the whole state,
+# one change in many), so a state never has more than ``MAX_SEGMENTS``.
 # A segment is deleted once the index just written does not name it (the older index is
 # deleted then too, as any older serial's file); a reader that read the older index just
 # before finds a segment gone and reads the newest index again. A state is advanced and

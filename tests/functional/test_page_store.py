@@ -45,7 +45,7 @@ def test_fifty_changes_leave_one_copy_of_each_page(client, tmp_path, auth):
         usage = store.usage()
         counts.append(usage.files)
         # Each page and its gzip form once; the incremental builds' raw states (store.Group) an
-        # index each and the segments it names: fewer than MAX_SEGMENTS (one at first).
+        # index each and the segments it names: at most MAX_SEGMENTS (one at first).
         assert usage.files < files_of_one_version + 2 * store.MAX_SEGMENTS, f"after change {number}"
     assert max(counts[25:]) <= max(counts[:25])  # no growth with history
     # Nothing but the current pages: their bytes bound what is kept (each page, its gzip
