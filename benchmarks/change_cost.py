@@ -17,12 +17,15 @@ Two ways in the same run, rounds interleaved so that the machine's load hits bot
   builds (``pieces``, ``root_list`` and ``json_pieces`` replaced by the full builders in
   this process only; the HTML root then kept under the global serial, as it was).
 
-Prints a markdown table of medians (ms) and the ratios.
+Prints a markdown table of medians (ms) and the ratios. ``--samples FILE`` also writes every
+timing as JSON (``{"incremental": {page: [ms, ...]}, "full": {...}}``), for a comparison of two
+trees of the index run alternately on the same data (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -109,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", default="ccxt")
     parser.add_argument("--changes", type=int, default=15, help="changes per way (default 15)")
+    parser.add_argument("--samples", help="also write every timing to this file, as JSON")
     args = parser.parse_args()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -125,6 +129,9 @@ def main() -> None:
         for label, ms in _first_requests(client, args.project).items():
             results[way].setdefault(label, []).append(ms)
     _use(INCREMENTAL)
+    if args.samples:
+        with open(args.samples, "w") as output:
+            json.dump(results, output)
     files = File.objects.filter(release__project=project).count()
     print(f"First request after a change, gzip, {args.project} ({files} files), median of {args.changes} changes")
     print()

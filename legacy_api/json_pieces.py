@@ -13,6 +13,7 @@ bytes, which a property test holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -20,13 +21,16 @@ from legacy_api import json_pages
 from packages_app import naming
 from packages_app.links import AbsoluteUrls, absolute_urls
 from packages_app.models import JournalEntry, Project, Release
-from packages_app.pages import store
+from packages_app.pages import deflate, store
 from packages_app.services import journal
 from packages_app.simple.builders import last_change
-from packages_app.simple.joined import Joined
+from packages_app.simple.chunked import Chunked
 
 # Bump when the kept form changes: older states are then never read.
-STATE_VERSION = 2
+STATE_VERSION = 3
+# Releases per chunk of the kept parts, on average (``simple.chunked``): ccxt's two files a
+# release make about 1.4 KB each, so about 180 KB a chunk.
+SPREAD = 128
 # Changes that touch the releases they name, or none (roles: ownership is made anew).
 _NAMING_RELEASES = frozenset(
     {journal.RELEASE_CREATED, journal.FILE_ADDED, journal.RELEASE_YANKED, journal.RELEASE_UNYANKED}
@@ -42,7 +46,17 @@ class ReleasePieces:
 
     serial: int = -1
     version: int = STATE_VERSION
-    releases: Joined = field(default_factory=Joined)  # JSON only: the HTML side stays empty
+    releases: Chunked = field(default_factory=lambda: Chunked(spread=SPREAD, html=False))  # JSON only
+
+    def to_raw(self) -> tuple[Any, list[store.Group]]:
+        """Kept raw (``store.save_state``): the bytes of the parts as they are, never pickled."""
+        header, groups = self.releases.to_raw()
+        return [self.serial, self.version, header], groups
+
+    @classmethod
+    def from_raw(cls, header: Any, groups: list[store.Group]) -> ReleasePieces:
+        serial, version, releases = header
+        return cls(serial, version, Chunked.from_raw(releases, groups, spread=SPREAD))
 
 
 def build_page(project: Project, base: str) -> store.Page:
@@ -52,8 +66,9 @@ def build_page(project: Project, base: str) -> store.Page:
     return store.make_page(body, last_change(project.last_serial, project.created))
 
 
-def page_body(project: Project, release: Release, urls: AbsoluteUrls) -> bytes:
-    """The unversioned page, ``release`` being the latest: the full builder's bytes."""
+def page_body(project: Project, release: Release, urls: AbsoluteUrls) -> store.Parts:
+    """The unversioned page, ``release`` being the latest: the full builder's bytes, as the frame
+    around the kept chunks, plain and gzipped (``pages.deflate``), neither joined."""
     pieces = current(project, urls)
     release.project = project
     selected = json_pages.files_of(project, urls, release=release).get(release.pk, [])
@@ -66,7 +81,10 @@ def page_body(project: Project, release: Release, urls: AbsoluteUrls) -> bytes:
         option=_OPTIONS,
     )
     tail = orjson.dumps({"urls": selected, "vulnerabilities": []}, option=_OPTIONS)
-    return head[:-1] + b',"releases":{' + pieces.releases.json + b"}," + tail[1:] + b"\n"
+    plain, gzipped = deflate.framed(
+        head[:-1] + b',"releases":{', pieces.releases.json_parts(), b"}," + tail[1:] + b"\n"
+    )
+    return store.Parts(plain, gzipped)
 
 
 def current(project: Project, urls: AbsoluteUrls) -> ReleasePieces:
@@ -95,7 +113,7 @@ def advance(pieces: ReleasePieces, project: Project, urls: AbsoluteUrls) -> Rele
     changed = []
     for pk, version in rows:
         part = orjson.dumps({version: files.get(pk, [])}, option=_OPTIONS)[1:-1]  # without the braces
-        changed.append((version, pk, part, ""))
+        changed.append((version, part, b""))
     pieces.releases.update(changed)
     pieces.serial = project.last_serial
     return pieces

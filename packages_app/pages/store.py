@@ -27,22 +27,30 @@ Where the bytes live:
 A change is built once: the first request to miss takes the slot's lock (in Redis when
 configured, else an advisory file lock every worker of the node sees), the others wait
 for its result. The gzip form is made inline by ISA-L (several times zlib's speed), so
-the first answer after a change is compressed too.
+the first answer after a change is compressed too; a builder from kept pieces hands over
+both forms as ``Parts`` instead (``pages.deflate``: only the chunks a change touched are
+compressed again), written by ``writev`` from its buffers and never joined in memory.
+
+A builder's state (``advanced_state``) is kept per node beside the pages: pickled, or
+for the big ones raw (``Group``): an index under the serial and segments of buffers that
+a change adds to rather than rewrites, read back mapped.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import mmap
 import os
 import pickle
+import secrets
 import shutil
 import tempfile
 import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,13 +62,16 @@ from django.core.cache import caches
 from isal import igzip
 
 from packages_app import metrics
+from packages_app.pages.deflate import Buffer
 
 State = TypeVar("State")
 
 # Bump when the rendered form of any page changes, so no version reads another's pages.
 # 3: pages on disk, keys split into slot and serial. 4: the HTML root kept under the last
-# serial that changed it (older than the serials format 3 kept it under).
-PAGE_FORMAT = 4
+# serial that changed it (older than the serials format 3 kept it under). 5: a live project
+# page's gzip form framed from chunks compressed apart (``pages.deflate``): other bytes under
+# the same strong ETag as format 4's one-shot gzip, so a new tag.
+PAGE_FORMAT = 5
 # ISA-L's level 1: about zlib level 6's size on these pages at a fraction of its time.
 GZIP_LEVEL = 1
 # Bodies above this are answered from the open file (sendfile); smaller ones are read.
@@ -111,14 +122,31 @@ def key_tag(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Parts:
+    """A body as buffers to write end to end, and its gzip form likewise (``pages.deflate``):
+    what a builder of a big page from kept pieces returns, so that neither is ever joined
+    into one object, nor the body compressed whole."""
+
+    plain: Sequence[Buffer]
+    gzipped: Sequence[Buffer]
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.plain)
+
+    def joined(self) -> tuple[bytes, bytes]:
+        return b"".join(self.plain), b"".join(self.gzipped)
+
+
+@dataclass(frozen=True)
 class Page:
     """What a build returns: the body, and when the page last changed (None: no such time)."""
 
-    body: bytes
+    body: bytes | Parts
     last_modified: datetime | None
 
 
-def make_page(body: bytes, last_modified: datetime | None) -> Page:
+def make_page(body: bytes | Parts, last_modified: datetime | None) -> Page:
     return Page(body, last_modified)
 
 
@@ -166,18 +194,40 @@ class Found:
 
 @dataclass(frozen=True)
 class Built:
-    """A page with its gzip form (None: not compressed), as kept in memory or Redis."""
+    """A page with its gzip form (None: not compressed), as kept in memory or Redis.
+
+    Or, just built from kept pieces, its ``Parts`` (plain and gzip form, ``gzipped`` None;
+    an empty gzip form: not compressed), which ``joined`` makes into the first kind.
+    """
 
     serial: int
-    body: bytes
+    body: bytes | Parts
     gzipped: bytes | None
     last_modified: datetime | None
 
     @property
     def size(self) -> int:
+        if isinstance(self.body, Parts):
+            return self.body.size + sum(len(part) for part in self.body.gzipped)
         return len(self.body) + len(self.gzipped or b"")
 
+    def joined(self) -> Built:
+        if not isinstance(self.body, Parts):
+            return self
+        plain, gzipped = self.body.joined()
+        return Built(self.serial, plain, gzipped if self.body.gzipped else None, self.last_modified)
+
+    def plain_parts(self) -> Sequence[Buffer]:
+        return self.body.plain if isinstance(self.body, Parts) else (self.body,)
+
+    def gzip_parts(self) -> Sequence[Buffer] | None:
+        if isinstance(self.body, Parts):
+            return self.body.gzipped or None
+        return None if self.gzipped is None else (self.gzipped,)
+
     def found(self, want_gzip: bool) -> Found:
+        if isinstance(self.body, Parts):
+            return self.joined().found(want_gzip)
         use_gzip = want_gzip and self.gzipped is not None
         content = self.gzipped if use_gzip and self.gzipped is not None else self.body
         return Found(content, len(content), use_gzip, self.last_modified)
@@ -245,7 +295,7 @@ def get_or_build(
     if not shared:
         kept = time_travel_pages.get(key.text)
         if kept is None:
-            kept = _built(key, build(), compress)
+            kept = _built(key, build(), compress).joined()
             time_travel_pages.put(key.text, kept)
         return kept.found(want_gzip)
     found = _read(key, want_gzip)
@@ -264,13 +314,24 @@ def get_or_build(
         built = _built(key, build(), compress)
         _write(key, built)
         _share(key, built)
-    metrics.page_store("built")
-    return built.found(want_gzip)
+        metrics.page_store("built")
+        if isinstance(built.body, Parts):
+            # Never joined: answered from the files just written, as a hit is.
+            found = _read(key, want_gzip)
+            if found is not None:
+                return found
+        return built.joined().found(want_gzip)
 
 
 def _built(key: PageKey, page: Page, compress: bool) -> Built:
-    _thread.built_bytes = getattr(_thread, "built_bytes", 0) + len(page.body)
-    return Built(key.serial, page.body, gzip_bytes(page.body) if compress else None, page.last_modified)
+    body = page.body
+    if isinstance(body, Parts):
+        _thread.built_bytes = getattr(_thread, "built_bytes", 0) + body.size
+        if not compress:
+            body = Parts(body.plain, ())
+        return Built(key.serial, body, None, page.last_modified)
+    _thread.built_bytes = getattr(_thread, "built_bytes", 0) + len(body)
+    return Built(key.serial, body, gzip_bytes(body) if compress else None, page.last_modified)
 
 
 # What each thread built: gunicorn.conf.py's post_request asks after each request.
@@ -337,27 +398,47 @@ def _write(key: PageKey, built: Built) -> None:
     if any(serial > key.serial for serial, _ in siblings):
         return
     stamp = _UNDATED if built.last_modified is None else int(built.last_modified.timestamp())
-    if built.gzipped is not None:
-        _write_atomically(_path(key, key.serial, True), built.gzipped, stamp)
-    _write_atomically(_path(key, key.serial, False), built.body, stamp)
+    gzipped = built.gzip_parts()
+    if gzipped is not None:
+        _write_atomically(_path(key, key.serial, True), gzipped, stamp)
+    _write_atomically(_path(key, key.serial, False), built.plain_parts(), stamp)
     for serial, path in siblings:
         if serial < key.serial:
             with suppress(FileNotFoundError):
                 path.unlink()
 
 
-def _write_atomically(path: Path, data: bytes, stamp: int) -> None:
+def _write_atomically(path: Path, parts: Sequence[Buffer], stamp: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-")
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
+        try:
+            _write_all(descriptor, parts)
+        finally:
+            os.close(descriptor)
         os.utime(temporary, (stamp, stamp))
         os.replace(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# At most this many buffers to one writev (Linux's IOV_MAX is 1024).
+_WRITEV_MAX = 512
+
+
+def _write_all(descriptor: int, parts: Sequence[Buffer]) -> None:
+    """``parts`` end to end, by ``writev`` straight from the buffers (never joined first)."""
+    pending = [memoryview(part).cast("B") for part in parts if len(part)]
+    first = 0
+    while first < len(pending):
+        written = os.writev(descriptor, pending[first : first + _WRITEV_MAX])
+        while first < len(pending) and written >= len(pending[first]):
+            written -= len(pending[first])
+            first += 1
+        if written:  # a short write, within a buffer
+            pending[first] = pending[first][written:]
 
 
 # ---------------------------------------------------------------- single flight
@@ -409,7 +490,7 @@ def _share(key: PageKey, built: Built) -> None:
     cache = _shared_cache()
     if cache is not None:
         # A day is plenty: a page that is still current is rebuilt in milliseconds.
-        cache.set(f"page:{key.digest}", built, timeout=86400)
+        cache.set(f"page:{key.digest}", built.joined(), timeout=86400)
 
 
 def shared_page(key: PageKey) -> Built | None:
@@ -450,8 +531,12 @@ def keep_state(key: PageKey, body: bytes) -> None:
 
 def load_state(key: PageKey, kind: type[State]) -> State:
     """The ``kind`` object kept for ``key``'s slot (the newest at or below its serial), or a fresh
-    ``kind()``: when none is kept, or it is torn, or of another form (its ``version`` differs)."""
+    ``kind()``: when none is kept, or it is torn, or of another form (its ``version`` differs).
+
+    A ``kind`` with ``from_raw`` is kept raw (``save_state``): read back from mapped files."""
     fresh = kind()
+    if hasattr(kind, "from_raw"):
+        return _load_raw(key, kind)
     kept = newest_state(key)
     if kept is None:
         return fresh
@@ -465,17 +550,156 @@ def load_state(key: PageKey, kind: type[State]) -> State:
 
 
 def save_state(key: PageKey, state: object) -> None:
-    keep_state(key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    """Keep ``state`` under ``key``: pickled, or raw if it has ``to_raw`` (``Group``)."""
+    if hasattr(state, "to_raw"):
+        _save_raw(key, state)
+    else:
+        keep_state(key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def advanced_state(key: PageKey, kind: type[State], advance: Callable[[State], State]) -> State:
     """The ``kind`` state at ``key.serial``: the one kept, else the newest older one brought there
-    by ``advance`` (which sets its ``serial``) and kept."""
-    state = load_state(key, kind)
-    if getattr(state, "serial", None) != key.serial:
-        state = advance(state)
-        save_state(key, state)
+    by ``advance`` (which sets its ``serial``) and kept.
+
+    A raw state (``Group``) is advanced under the slot's lock, as a page is built: a second
+    process wanting the same serial waits, then reads what the first kept."""
+    if not hasattr(kind, "from_raw"):
+        state = load_state(key, kind)
+        if getattr(state, "serial", None) != key.serial:
+            state = advance(state)
+            save_state(key, state)
+        return state
+    if _path(key, key.serial, False).exists():
+        state = _load_raw(key, kind)
+        if getattr(state, "serial", None) == key.serial:
+            return state
+    with _slot_lock(key, lambda: _path(key, key.serial, False).exists()):
+        state = _load_raw(key, kind)
+        if getattr(state, "serial", None) != key.serial:
+            state = advance(state)
+            _save_raw(key, state)
     return state
+
+
+# ------------------------------------------------ raw states: an index and segments
+#
+# A big builder's state (``simple.chunked``: a page's pieces in chunks, plain and compressed)
+# is kept as an index file under the slot's serial, as any state, and segments beside it
+# (``<digest>.segments/``): files of raw buffers, never rewritten. ``to_raw`` gives a small
+# header (pickled into the index) and ``Group``s of buffers; a group read from a segment
+# and unchanged keeps its place there, so a change writes only the groups it made (a few
+# chunks: about a hundred KB where the whole state of ccxt's page is 10 MB), into one new
+# segment. When the groups kept lie in ``MAX_SEGMENTS`` segments already, or more of those
+# is dead than alive, all of them are written again into one (a compaction: the whole state,
+# one change in many), so a state never has more than ``MAX_SEGMENTS``.
+# A segment is deleted once the index just written does not name it (the older index is
+# deleted then too, as any older serial's file); a reader that read the older index just
+# before finds a segment gone and reads the newest index again. A state is advanced and
+# kept under its slot's lock, so no two processes write one slot's segments at once.
+
+
+@dataclass
+class Group:
+    """Buffers kept together in a raw state, and where they are kept already (None: new ones)."""
+
+    blobs: Sequence[Buffer]
+    stored: tuple[str, int] | None = None  # (segment, offset)
+
+
+# The start of a raw state's index file.
+_RAW_MAGIC = b"PGRAW002"
+MAX_SEGMENTS = 8
+
+
+def _segments(key: PageKey) -> Path:
+    return _root() / key.digest[:2] / f"{key.digest}.segments"
+
+
+def _load_raw(key: PageKey, kind: type[State], tries: int = 2) -> State:
+    """The raw state kept for ``key``'s slot (the newest at or below its serial), or a fresh
+    ``kind()``: when none is kept, or it is torn, or of another version."""
+    fresh = kind()
+    kept = [(serial, path) for serial, path in _siblings(key) if serial <= key.serial and path.suffix != ".gz"]
+    for _, path in sorted(kept, reverse=True):
+        try:
+            index = path.read_bytes()
+        except FileNotFoundError:  # deleted by a newer write meanwhile: try the next
+            continue
+        try:
+            if index[:8] != _RAW_MAGIC:
+                return fresh
+            header, entries = pickle.loads(index[8:])  # noqa: S301 - our own file, written by _save_raw
+            mapped = {}
+            for segment in {entry[0] for entry in entries}:
+                with (_segments(key) / segment).open("rb") as file:
+                    mapped[segment] = memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
+            groups = []
+            for segment, offset, sizes in entries:
+                view, blobs, start = mapped[segment], [], offset
+                for size in sizes:
+                    blobs.append(view[start : start + size])
+                    start += size
+                if start > len(view):
+                    raise ValueError("a torn segment")
+                groups.append(Group(blobs, (segment, offset)))
+            state = kind.from_raw(header, groups)  # type: ignore[attr-defined]
+        except FileNotFoundError:  # a segment deleted by a newer write since the index was read
+            return _load_raw(key, kind, tries - 1) if tries > 1 else fresh
+        except Exception:  # noqa: BLE001 - torn or foreign: start from nothing
+            return fresh
+        if getattr(state, "version", None) != getattr(fresh, "version", None):
+            return fresh
+        return state
+    return fresh
+
+
+def _save_raw(key: PageKey, state: object) -> None:
+    """Keep ``state`` under ``key``: the groups it made in a new segment, then the index; then the
+    segments this index does not name are deleted."""
+    header, groups = state.to_raw()  # type: ignore[attr-defined]
+    folder = _segments(key)
+    live: dict[str, int] = {}
+    for group in groups:
+        if group.stored is not None:
+            live[group.stored[0]] = live.get(group.stored[0], 0) + sum(len(blob) for blob in group.blobs)
+    sizes = {}
+    for segment in live:
+        try:
+            sizes[segment] = (folder / segment).stat().st_size
+        except FileNotFoundError:
+            sizes[segment] = 0
+    dead = sum(sizes.values()) - sum(live.values())
+    compact = len(live) >= MAX_SEGMENTS or dead > sum(live.values()) or any(not size for size in sizes.values())
+    new = [group for group in groups if compact or group.stored is None]
+    placed: dict[int, tuple[str, int]] = {}
+    if new:
+        segment = f"{key.serial}-{secrets.token_hex(6)}"
+        offset, blobs = 0, []
+        for group in new:
+            placed[id(group)] = (segment, offset)
+            blobs.extend(group.blobs)
+            offset += sum(len(blob) for blob in group.blobs)
+        _write_atomically(folder / segment, blobs, _UNDATED)
+    entries = []
+    for group in groups:
+        where = placed.get(id(group)) or group.stored
+        assert where is not None  # noqa: S101 - every group is placed or stored
+        entries.append((where[0], where[1], [len(blob) for blob in group.blobs]))
+    index = _RAW_MAGIC + pickle.dumps((header, entries), protocol=pickle.HIGHEST_PROTOCOL)
+    _write(key, Built(key.serial, index, None, None))
+    if not _path(key, key.serial, False).exists():
+        # A newer serial was kept before this one (``_write`` keeps none older): the new
+        # segment is for nobody, and the older ones are the newer index's business.
+        for segment in {where[0] for where in placed.values()}:
+            with suppress(FileNotFoundError):
+                os.unlink(folder / segment)
+        return
+    named = {entry[0] for entry in entries}
+    with suppress(FileNotFoundError), os.scandir(folder) as listing:
+        for entry in listing:
+            if entry.name not in named and not entry.name.startswith(".writing-"):
+                with suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 # ---------------------------------------------------------------- accounting

@@ -95,14 +95,20 @@ def project_line(name: str, project_url: str) -> str:
 
 def render_project_html(page: dict, anchors: str | None = None) -> str:
     """A project's page; ``anchors``: its files' lines already made (``simple.pieces``), else from ``files``."""
+    if anchors is None:
+        anchors = "".join(file_line(file) for file in page["files"])
+    before, after = project_html_frame(page)
+    return before + anchors + after
+
+
+def project_html_frame(page: dict) -> tuple[str, str]:
+    """A project's page before its files' lines and after them."""
     name = escape(page["name"])
     status = page["project-status"]
     status_meta = f'<meta name="pypi:project-status" content="{escape(status["status"])}">'
     if status.get("reason"):
         status_meta += f'\n    <meta name="pypi:project-status-reason" content="{escape(status["reason"])}">'
-    if anchors is None:
-        anchors = "".join(file_line(file) for file in page["files"])
-    return (
+    before = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n'
         "  <head>\n"
@@ -112,10 +118,10 @@ def render_project_html(page: dict, anchors: str | None = None) -> str:
         "  </head>\n"
         "  <body>\n"
         f"    <h1>Links for {name}</h1>\n"
-        f"    {anchors}</body>\n"
-        "</html>\n"
-        f"<!--SERIAL {page['meta']['_last-serial']}-->"
+        "    "
     )
+    after = f"</body>\n</html>\n<!--SERIAL {page['meta']['_last-serial']}-->"
+    return before, after
 
 
 def file_line(file: dict) -> str:

@@ -184,7 +184,7 @@ class ProjectDetailView(SimpleView):
         if name != normalized:
             return redirect_keeping_query(request, page_url("project", self.horizon, when, normalized))
 
-        def build_body(layout, renderer) -> bytes:
+        def build_body(layout, renderer) -> bytes | store.Parts:
             if view.as_of is None and project.offers_files:
                 return pieces.project_body(project, layout.files_base, renderer)
             return render(renderer, layout, builders.project_page(project, layout.files_base, view.as_of))

@@ -211,8 +211,9 @@ def test_time_travel_pages_stay_out_of_the_shared_cache(client, history, setting
     stored = [_stored_key(client.get(url)) for url in urls]
     assert len(set(stored)) == len(urls)  # each its own page
     assert [key for key in stored if store.shared_page(store.parse_key(key)) is not None] == []
-    # the live page, its gzip form and its pieces (simple.pieces): none of the moments on disk
-    assert store.usage().files == 3
+    # the live page, its gzip form and its pieces (simple.pieces: an index and one segment, store.Group):
+    # none of the moments on disk
+    assert store.usage().files == 4
     assert len(store.time_travel_pages) == 5  # the bound, not 24
     assert all(store.time_travel_pages.get(key) is not None for key in stored[-5:])
     if redis_keys is not None:

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from packages_app.pages import store
+from packages_app.pages import deflate, store
 from packages_app.pages.store import Built, LocalPages, get_or_build, make_page, page_key
 from tests import services
 
@@ -247,3 +247,104 @@ def test_a_found_pages_head_is_its_start_uncompressed(tmp_path, gzipped, big):
     if big:
         assert content.tell() == 0
     found.close()
+
+
+# ---------------------------------------------------------------- pages in parts, raw states
+
+
+def parts_of(chunks: list[bytes]) -> store.Parts:
+    body = [(chunk, deflate.deflate(chunk, before)) for before, chunk in zip([b"", *chunks], chunks, strict=False)]
+    plain, gzipped = deflate.framed(b"[", body, b"]")
+    return store.Parts(plain, gzipped)
+
+
+@pytest.mark.parametrize("size", [10, store.STREAM_FROM])  # read back, or sent from its open file
+def test_a_page_in_parts_is_written_as_it_is_and_shared_joined(shared_redis, size):
+    chunks = [bytes([65 + n]) * size for n in range(5)]
+    page = b"[" + b"".join(chunks) + b"]"
+    key = page_key("project:4", "json", serial=2)
+    found = get_or_build(key, lambda: make_page(parts_of(chunks), MOMENT), gzip=True)
+    assert (found.gzipped, gzip.decompress(body_of(found))) == (True, page)
+    assert body_of(get_or_build(key, pytest.fail, gzip=False)) == page
+    shared = store.shared_page(key)  # Redis holds it joined, as any page
+    assert (shared.body, gzip.decompress(shared.gzipped)) == (page, page)
+
+
+def test_writing_parts_survives_more_buffers_than_one_writev_takes(tmp_path):
+    parts = [bytes([n % 251]) * (n % 7) for n in range(3 * store._WRITEV_MAX + 5)]
+    store._write_atomically(tmp_path / "page", [memoryview(part) for part in parts], 1)
+    assert (tmp_path / "page").read_bytes() == b"".join(parts)
+
+
+class Kept:
+    """A raw state: a serial, and one group of buffers per word."""
+
+    version = 1
+
+    def __init__(self, serial: int = -1, groups: list[store.Group] | None = None) -> None:
+        self.serial = serial
+        self.groups = groups or []
+
+    def words(self) -> list[bytes]:
+        return [bytes(group.blobs[0]) for group in self.groups]
+
+    def to_raw(self):
+        return self.serial, self.groups
+
+    @classmethod
+    def from_raw(cls, header, groups):
+        return cls(header, groups)
+
+
+def advanced_by(word: bytes, serial: int):
+    def advance(kept: Kept) -> Kept:
+        kept.serial = serial
+        kept.groups = (
+            [*kept.groups[1:], store.Group([word])] if len(kept.groups) >= 20 else [*kept.groups, store.Group([word])]
+        )
+        return kept
+
+    return advance
+
+
+def test_a_raw_state_writes_only_its_new_groups_and_keeps_few_segments():
+    for serial in range(1, 61):
+        key = page_key("pieces", 1, serial=serial)
+        kept = store.advanced_state(key, Kept, advanced_by(b"word %d " % serial * 100, serial))
+        assert store.load_state(key, Kept).words() == kept.words()
+        segments = list(store._segments(key).iterdir())
+        assert len(segments) <= store.MAX_SEGMENTS  # compacted before more
+    assert kept.words() == [b"word %d " % serial * 100 for serial in range(41, 61)]
+    # One group a change, not the state: a new segment holds what the change made (or, on a
+    # compaction, every live group once).
+    sizes = sorted(path.stat().st_size for path in segments)
+    assert sizes[0] == len(b"word 60 " * 100)
+    assert sum(sizes) <= 2 * sum(len(word) for word in kept.words())
+
+
+def test_a_raw_state_missing_a_segment_starts_again_from_nothing():
+    key = page_key("pieces", 2, serial=1)
+    store.advanced_state(key, Kept, advanced_by(b"one", 1))
+    for segment in store._segments(key).iterdir():
+        segment.unlink()
+    assert store.load_state(key, Kept).serial == -1
+
+
+def test_processes_advancing_one_raw_state_at_once_advance_it_once():
+    advances = []
+
+    def slow(kept: Kept) -> Kept:
+        advances.append(1)
+        time.sleep(0.3)  # long enough for every other thread to arrive and wait
+        return advanced_by(b"w", 3)(kept)
+
+    key = page_key("pieces", 3, serial=3)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(store.advanced_state(key, Kept, slow).words())) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(advances), results) == (1, [[b"w"]] * 4)
