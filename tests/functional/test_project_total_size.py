@@ -115,6 +115,7 @@ def test_recount_sizes_reports_and_repairs_drift(tmp_path, alice, auth, client):
     with pytest.raises(CommandError) as refused:
         assert_recount_finds(check=True, drifted=["app: kept 3 bytes, its files", "empty: kept 4.883 KB (5000 bytes)"])
     assert refused.value.returncode == 1
+    assert str(refused.value) == "2 project size(s) drifted; run without --check to set them right."
     assert kept(Project.objects.get(name="app")) == 3  # --check changes nothing
 
     assert_recount_finds(check=False, drifted=["app", "empty"])
